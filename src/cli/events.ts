@@ -1,0 +1,40 @@
+// `edgebus events`: stored events in log order, as a table or NDJSON (--json).
+import type { Config } from '../config/types.js';
+import type { EdgeEvent } from '../events/types.js';
+import { FILTER_NAMES, FilterError, parseEventFilters, type EventFilterText } from '../store/event-filters.js';
+import { readEvents, UnknownEventIdError } from '../store/log-reader.js';
+import { UsageError, type Io } from './args.js';
+import { fetchLines, withStore } from './store-access.js';
+
+export interface EventsOptions extends EventFilterText {
+  json?: boolean;
+}
+
+function tableRow(e: EdgeEvent): string {
+  const payload = JSON.stringify(e.payload);
+  return [String(e.seq).padStart(8), e.timestamp, e.type.padEnd(13), e.source.padEnd(16), e.id.padEnd(28), payload.length > 80 ? payload.slice(0, 77) + '...' : payload].join('  ');
+}
+
+export async function runEvents(config: Config, opts: EventsOptions, io: Io): Promise<void> {
+  let query;
+  try {
+    query = parseEventFilters(opts);
+  } catch (err) {
+    if (err instanceof FilterError) throw new UsageError(err.message);
+    throw err;
+  }
+  if (!opts.json) io.out(['     SEQ', 'TIMESTAMP'.padEnd(24), 'TYPE'.padEnd(13), 'SOURCE'.padEnd(16), 'ID'.padEnd(28), 'PAYLOAD'].join('  ') + '\n');
+  const print = (e: EdgeEvent) => io.out(opts.json ? JSON.stringify(e) + '\n' : tableRow(e) + '\n');
+  await withStore(config, async (store) => {
+    try {
+      for await (const e of readEvents(store, query)) print(e);
+    } catch (err) {
+      if (err instanceof UnknownEventIdError) throw new UsageError(err.message);
+      throw err;
+    }
+  }, async () => {
+    const params = new URLSearchParams();
+    for (const name of FILTER_NAMES) if (opts[name] !== undefined) params.set(name, opts[name]!);
+    for await (const line of fetchLines(config, `/api/events?${params}`)) print(JSON.parse(line) as EdgeEvent);
+  });
+}

@@ -1,0 +1,75 @@
+// `edgebus <verb>`: argument parsing and dispatch. Exit codes: 0 ok, 1 user error, 2 runtime failure.
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../config/load.js';
+import { SchemaError } from '../config/validate.js';
+import { EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, processIo, UsageError, type Io } from './args.js';
+import { runCheck } from './check.js';
+import { runDlq } from './dlq.js';
+import { runEvents } from './events.js';
+import { runStart } from './start.js';
+
+const USAGE = `usage: edgebus <verb> [--config FILE]
+
+  start                       run the daemon until SIGTERM/SIGINT
+  check                       validate the configuration
+  events [--since 10m|ISO] [--until ISO] [--source ID] [--type T]
+         [--from-seq N] [--from-id ID] [--limit N] [--json]
+                              print stored events in log order
+  dlq list [--limit N] [--json]
+                              list rejected payloads
+`;
+
+const OPTIONS = {
+  config: { type: 'string' },
+  since: { type: 'string' },
+  until: { type: 'string' },
+  source: { type: 'string' },
+  type: { type: 'string' },
+  'from-seq': { type: 'string' },
+  'from-id': { type: 'string' },
+  limit: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export async function main(argv: string[], io: Io = processIo): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (err) {
+    io.err(`edgebus: ${(err as Error).message}\n\n${USAGE}`);
+    return EXIT_USAGE;
+  }
+  const { values: v, positionals } = parsed;
+  const [verb, ...rest] = positionals;
+  if (v.help || !verb) {
+    io.out(USAGE);
+    return v.help ? EXIT_OK : EXIT_USAGE;
+  }
+  try {
+    switch (verb) {
+      case 'start':
+        return await runStart({ config: v.config });
+      case 'check':
+        return runCheck({ config: v.config }, io);
+      case 'events':
+        await runEvents(loadConfig({ file: v.config }).config, {
+          since: v.since, until: v.until, source: v.source, type: v.type,
+          fromSeq: v['from-seq'], fromId: v['from-id'], limit: v.limit, json: v.json,
+        }, io);
+        return EXIT_OK;
+      case 'dlq':
+        await runDlq(loadConfig({ file: v.config }).config, rest[0], { json: v.json, limit: v.limit }, io);
+        return EXIT_OK;
+      default:
+        throw new UsageError(`unknown verb ${JSON.stringify(verb)}\n\n${USAGE}`);
+    }
+  } catch (err) {
+    if (err instanceof UsageError || err instanceof SchemaError) {
+      io.err(`edgebus: ${err.message}\n`);
+      return EXIT_USAGE;
+    }
+    io.err(`edgebus: ${(err as Error).stack ?? String(err)}\n`);
+    return EXIT_RUNTIME;
+  }
+}

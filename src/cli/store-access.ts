@@ -1,0 +1,56 @@
+// The CLI reads the store directly when the daemon is stopped; while it runs, LevelDB's
+// lock keeps other processes out, so the CLI asks the daemon's HTTP API instead.
+import { existsSync } from 'node:fs';
+import type { Config } from '../config/types.js';
+import { EventStore } from '../store/event-store.js';
+import { UsageError } from './args.js';
+
+function isLocked(err: unknown): boolean {
+  for (let e = err as { code?: string; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
+    if (e.code === 'LEVEL_LOCKED') return true;
+  }
+  return false;
+}
+
+/** Runs `local` against the opened store, or `remote` when the daemon holds it. */
+export async function withStore<T>(config: Config, local: (store: EventStore) => Promise<T>, remote: () => Promise<T>): Promise<T> {
+  if (!existsSync(config.dataDir)) throw new UsageError(`no event store at ${config.dataDir} (dataDir)`);
+  let store: EventStore;
+  try {
+    store = await EventStore.open(config.dataDir);
+  } catch (err) {
+    if (isLocked(err)) return remote();
+    throw err;
+  }
+  try {
+    return await local(store);
+  } finally {
+    await store.close();
+  }
+}
+
+/** GET a path of the running daemon's API as a stream of NDJSON lines. */
+export async function* fetchLines(config: Config, path: string): AsyncGenerator<string> {
+  const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${config.http.port}${path}`;
+  let res: Response;
+  try {
+    res = await fetch(url, { headers: config.http.token ? { authorization: `Bearer ${config.http.token}` } : {} });
+  } catch (err) {
+    throw new Error(`the store is locked by a running daemon, but its API at ${url} did not answer: ${(err as Error).message}`);
+  }
+  if (res.status === 400) throw new UsageError(((await res.json()) as { error: string }).error);
+  if (!res.ok || !res.body) throw new Error(`${url}: HTTP ${res.status}`);
+  const decoder = new TextDecoder();
+  let buffered = '';
+  for await (const chunk of res.body) {
+    buffered += decoder.decode(chunk as Uint8Array, { stream: true });
+    let nl: number;
+    while ((nl = buffered.indexOf('\n')) >= 0) {
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      if (line) yield line;
+    }
+  }
+  if (buffered.trim()) yield buffered;
+}

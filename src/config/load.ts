@@ -1,0 +1,172 @@
+// Finds, reads, overrides (EDGEBUS_* env) and validates the configuration.
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { parse as parseYamlScalar } from 'yaml';
+import type { TSchema } from '@sinclair/typebox';
+import { ConfigSchema, type RawConfig } from './schema.js';
+import type { Config } from './types.js';
+import { parseDuration, parseSize } from './units.js';
+import { parseYaml, SchemaError, validateAgainst, type SchemaIssue } from './validate.js';
+
+export const DEFAULT_CONFIG_FILE = 'edgebus.yaml';
+export const ENV_PREFIX = 'EDGEBUS_';
+
+export interface LoadOptions {
+  /** --config FILE */
+  file?: string;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+}
+
+export interface LoadedConfig {
+  config: Config;
+  /** The file read, or null when running on built-in defaults. */
+  file: string | null;
+  warnings: string[];
+}
+
+/** --config FILE, else ./edgebus.yaml if present, else $EDGEBUS_CONFIG, else none. */
+export function resolveConfigFile(opts: LoadOptions = {}): string | null {
+  const cwd = opts.cwd ?? process.cwd();
+  const env = opts.env ?? process.env;
+  if (opts.file) return resolve(cwd, opts.file);
+  const local = resolve(cwd, DEFAULT_CONFIG_FILE);
+  if (existsSync(local)) return local;
+  if (env.EDGEBUS_CONFIG) return resolve(cwd, env.EDGEBUS_CONFIG);
+  return null;
+}
+
+const envName = (path: readonly string[]) =>
+  ENV_PREFIX + path.map((p) => p.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()).join('_');
+
+interface EnvLeaf { path: string[]; name: string; schema: TSchema }
+
+/** Every leaf key of the schema with its variable name: EDGEBUS_STORE_REORDER_WINDOW … */
+function envLeaves(schema: TSchema, path: string[] = []): EnvLeaf[] {
+  const props = (schema as { properties?: Record<string, TSchema> }).properties;
+  if (schema.type === 'object' && props) {
+    return Object.entries(props).flatMap(([k, s]) => envLeaves(s, [...path, k]));
+  }
+  return [{ path, name: envName(path), schema }];
+}
+const ENV_LEAVES = envLeaves(ConfigSchema);
+export const ENV_VARIABLES: readonly string[] = ENV_LEAVES.map((l) => l.name);
+
+function applyEnv(data: Record<string, unknown>, env: NodeJS.ProcessEnv, sources: Map<string, string>): void {
+  for (const leaf of ENV_LEAVES) {
+    const raw = env[leaf.name];
+    if (raw === undefined) continue;
+    // A string key keeps the text as typed ("007" stays "007"); others read it as YAML.
+    const types = ([] as unknown[]).concat(leaf.schema.type ?? []);
+    let value: unknown = raw;
+    if (!(types.length === 1 && types[0] === 'string')) {
+      try { value = parseYamlScalar(raw); } catch { value = raw; }
+    }
+    let node = data;
+    for (const seg of leaf.path.slice(0, -1)) {
+      if (node[seg] === null || typeof node[seg] !== 'object') node[seg] = {};
+      node = node[seg] as Record<string, unknown>;
+    }
+    node[leaf.path[leaf.path.length - 1]] = value;
+    sources.set(leaf.path.join('.'), leaf.name);
+  }
+}
+
+function resolveConfig(raw: RawConfig, cwd: string): Config {
+  const gatewayId = raw.gatewayId ?? hostname().replace(/[/#+\s]/g, '-');
+  const up = raw.upstream;
+  const secret = (value: string | undefined, file: string | undefined) =>
+    value ?? (file ? readFileSync(resolve(cwd, file), 'utf8').trim() : undefined);
+  return {
+    gatewayId,
+    dataDir: resolve(cwd, raw.dataDir),
+    rulesDir: resolve(cwd, raw.rulesDir),
+    devicesDir: resolve(cwd, raw.devicesDir),
+    broker: { ...raw.broker, maxPayload: parseSize(raw.broker.maxPayload) },
+    ingest: raw.ingest,
+    store: {
+      durability: raw.store.durability,
+      retention: parseDuration(raw.store.retention),
+      maxBytes: parseSize(raw.store.maxBytes),
+      dedupWindow: parseDuration(raw.store.dedupWindow),
+      reorderWindow: parseDuration(raw.store.reorderWindow),
+    },
+    upstream: up && {
+      url: up.url,
+      clientId: up.clientId ?? gatewayId,
+      username: up.username,
+      password: secret(up.password, up.passwordFile),
+      ca: up.ca && resolve(cwd, up.ca),
+      cert: up.cert && resolve(cwd, up.cert),
+      key: up.key && resolve(cwd, up.key),
+      rejectUnauthorized: up.rejectUnauthorized,
+      keepalive: parseDuration(up.keepalive),
+      topic: up.topic.replaceAll('{gatewayId}', gatewayId),
+      commandTopic: up.commandTopic.replaceAll('{gatewayId}', gatewayId),
+      format: up.format,
+      batch: { maxEvents: up.batch.maxEvents, maxBytes: parseSize(up.batch.maxBytes), linger: parseDuration(up.batch.linger) },
+      inflight: up.inflight,
+      retry: { ...up.retry, initialDelay: parseDuration(up.retry.initialDelay), maxDelay: parseDuration(up.retry.maxDelay) },
+    },
+    http: { host: raw.http.host, port: raw.http.port, token: secret(raw.http.token, raw.http.tokenFile) },
+    schedules: raw.schedules,
+    log: raw.log,
+  };
+}
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
+
+/** Checks the schema cannot express. */
+function crossChecks(raw: RawConfig, file: string): SchemaIssue[] {
+  const issues: SchemaIssue[] = [];
+  if (!LOOPBACK.test(raw.http.host) && !raw.http.token && !raw.http.tokenFile) {
+    issues.push({ file, line: null, key: 'http.token', message: `required when http.host (${raw.http.host}) is not loopback` });
+  }
+  return issues;
+}
+
+export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
+  const cwd = opts.cwd ?? process.cwd();
+  const env = opts.env ?? process.env;
+  const file = resolveConfigFile(opts);
+  const warnings: string[] = [];
+  let data: Record<string, unknown> = {};
+  let parsed = null;
+  const label = file ?? '(defaults)';
+  if (file) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new SchemaError([{ file, line: null, key: '', message: `cannot read config: ${(err as Error).message}` }]);
+    }
+    const result = parseYaml(text, file);
+    if (result.issues.length) throw new SchemaError(result.issues);
+    parsed = result.parsed;
+    const js: unknown = parsed.doc.toJS();
+    if (js !== null && js !== undefined) {
+      if (typeof js !== 'object' || Array.isArray(js)) {
+        throw new SchemaError([{ file, line: 1, key: '', message: 'expected a mapping of keys at the top level' }]);
+      }
+      data = js as Record<string, unknown>;
+    }
+    try {
+      if ((statSync(file).mode & 0o004) !== 0 && /password|token|key:/i.test(text)) {
+        warnings.push(`${file} is readable by other users and may hold secrets; chmod 640 it`);
+      }
+    } catch { /* stat failures surface as read errors above */ }
+  }
+  const envSources = new Map<string, string>();
+  applyEnv(data, env, envSources);
+  const issues = validateAgainst(ConfigSchema, data, parsed, label, { envSources });
+  if (issues.length) throw new SchemaError(issues);
+  const raw = data as RawConfig;
+  const cross = crossChecks(raw, label);
+  if (cross.length) throw new SchemaError(cross);
+  try {
+    return { config: resolveConfig(raw, cwd), file, warnings };
+  } catch (err) {
+    throw new SchemaError([{ file: label, line: null, key: '', message: (err as Error).message }]);
+  }
+}

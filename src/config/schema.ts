@@ -1,0 +1,118 @@
+// The one schema of edgebus.yaml: defaults, validation and env overrides all come from here.
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { EVENT_TYPES } from '../events/types.js';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const duration = (def: string, description: string) =>
+  Type.Unsafe<string | number>({ type: ['string', 'number'], format: 'duration', default: def, description });
+const size = (def: string, description: string) =>
+  Type.Unsafe<string | number>({ type: ['string', 'number'], format: 'size', default: def, description });
+const port = (def: number) => Type.Integer({ minimum: 0, maximum: 65535, default: def });
+const filePath = (description: string) => Type.Optional(Type.String({ minLength: 1, description }));
+const strict = { additionalProperties: false } as const;
+/** A string enum as one `enum` keyword, so a bad value gives one error listing the choices. */
+const oneOf = <const T extends readonly string[]>(values: T, def?: T[number]) =>
+  Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...(def === undefined ? {} : { default: def }) });
+
+const TopicFilters = Type.Array(Type.String({ minLength: 1 }));
+
+export const BrokerUserSchema = Type.Object({
+  username: Type.String({ minLength: 1 }),
+  passwordHash: Type.Optional(Type.String({ minLength: 1 })),
+  passwordFile: filePath('file holding the scrypt hash'),
+  publish: Type.Optional(TopicFilters),
+  subscribe: Type.Optional(TopicFilters),
+}, strict);
+
+export const IngestMappingSchema = Type.Object({
+  topic: Type.String({ minLength: 1, description: 'topic template; {name} captures one level' }),
+  type: oneOf(EVENT_TYPES),
+  source: Type.Optional(Type.String({ minLength: 1, description: 'source template, default {device}' })),
+  sensor: Type.Optional(Type.String({ minLength: 1, description: 'sensor template, default {sensor}' })),
+}, strict);
+
+const RetrySchema = Type.Object({
+  initialDelay: duration('1s', 'first retry delay'),
+  maxDelay: duration('5m', 'longest retry delay'),
+  multiplier: Type.Number({ minimum: 1, default: 2 }),
+  jitter: Type.Boolean({ default: true }),
+  maxAttempts: Type.Integer({ minimum: 1, default: 10 }),
+}, strict);
+
+const UpstreamSchema = Type.Object({
+  url: Type.String({ pattern: '^(mqtts?|wss?|tcp|ssl)://', description: 'broker URL' }),
+  clientId: Type.Optional(Type.String({ minLength: 1 })),
+  username: Type.Optional(Type.String()),
+  password: Type.Optional(Type.String()),
+  passwordFile: filePath('file holding the password'),
+  ca: filePath('CA certificate (PEM)'),
+  cert: filePath('client certificate (PEM)'),
+  key: filePath('client key (PEM)'),
+  rejectUnauthorized: Type.Boolean({ default: true }),
+  keepalive: duration('30s', 'MQTT keepalive'),
+  topic: Type.String({ minLength: 1, default: 'edgebus/{gatewayId}/events' }),
+  commandTopic: Type.String({ minLength: 1, default: 'edgebus/{gatewayId}/commands/#' }),
+  format: oneOf(['cbor', 'json'] as const, 'cbor'),
+  batch: Type.Object({
+    maxEvents: Type.Integer({ minimum: 1, default: 500 }),
+    maxBytes: size('256kB', 'largest batch payload'),
+    linger: duration('200ms', 'how long a partial batch waits'),
+  }, { ...strict, default: {} }),
+  inflight: Type.Integer({ minimum: 1, maximum: 64, default: 4 }),
+  retry: Type.Object(RetrySchema.properties, { ...strict, default: {} }),
+}, strict);
+
+export const ConfigSchema = Type.Object({
+  gatewayId: Type.Optional(Type.String({ minLength: 1, pattern: '^[^/#+\\s]+$', description: 'gateway id (no /, #, + or spaces)' })),
+  dataDir: Type.String({ minLength: 1, default: './data' }),
+  rulesDir: Type.String({ minLength: 1, default: './rules' }),
+  devicesDir: Type.String({ minLength: 1, default: './devices' }),
+  broker: Type.Object({
+    host: Type.String({ default: '0.0.0.0' }),
+    port: port(1883),
+    tls: Type.Optional(Type.Object({
+      port: port(8883),
+      cert: Type.String({ minLength: 1 }),
+      key: Type.String({ minLength: 1 }),
+      ca: filePath('CA for client certificates'),
+    }, strict)),
+    maxPayload: size('64kB', 'largest accepted payload'),
+    allowAnonymous: Type.Boolean({ default: true }),
+    users: Type.Array(BrokerUserSchema, { default: [] }),
+  }, { ...strict, default: {} }),
+  ingest: Type.Array(IngestMappingSchema, {
+    default: [
+      { topic: 'sensors/{device}/{sensor}', type: 'DeviceData' },
+      { topic: 'devices/{device}/status', type: 'DeviceStatus' },
+    ],
+  }),
+  store: Type.Object({
+    durability: oneOf(['fsync', 'write'] as const, 'fsync'),
+    retention: duration('7d', 'how long forwarded events are kept'),
+    maxBytes: size('1GB', 'store size cap'),
+    dedupWindow: duration('24h', 'how long an event id is remembered'),
+    reorderWindow: duration('2s', 'how long an out-of-order event waits'),
+  }, { ...strict, default: {} }),
+  upstream: Type.Optional(UpstreamSchema),
+  http: Type.Object({
+    host: Type.String({ default: '127.0.0.1' }),
+    port: port(9100),
+    token: Type.Optional(Type.String({ minLength: 1 })),
+    tokenFile: filePath('file holding the token'),
+  }, { ...strict, default: {} }),
+  schedules: Type.Object({
+    prune: Type.String({ format: 'cron', default: '*/5 * * * *' }),
+    heartbeat: Type.String({ format: 'cron', default: '* * * * *' }),
+  }, { ...strict, default: {} }),
+  log: Type.Object({
+    level: oneOf(LOG_LEVELS, 'info'),
+    format: oneOf(['auto', 'json', 'pretty'] as const, 'auto'),
+  }, { ...strict, default: {} }),
+}, strict);
+
+export type RawConfig = Static<typeof ConfigSchema>;
+export type RawUpstream = Static<typeof UpstreamSchema>;
+export type IngestMapping = Static<typeof IngestMappingSchema>;
+export type BrokerUser = Static<typeof BrokerUserSchema>;
+export type { TSchema };

@@ -1,0 +1,56 @@
+// The resolved configuration: defaults applied, durations in ms, sizes in bytes, paths absolute.
+import type { BrokerUser, IngestMapping } from './schema.js';
+import type { LOG_LEVELS } from './schema.js';
+
+export interface RetryPolicy {
+  initialDelay: number;
+  maxDelay: number;
+  multiplier: number;
+  jitter: boolean;
+  maxAttempts: number;
+}
+
+export interface UpstreamConfig {
+  url: string;
+  clientId: string;
+  username?: string;
+  password?: string;
+  ca?: string;
+  cert?: string;
+  key?: string;
+  rejectUnauthorized: boolean;
+  keepalive: number;
+  topic: string;
+  commandTopic: string;
+  format: 'cbor' | 'json';
+  batch: { maxEvents: number; maxBytes: number; linger: number };
+  inflight: number;
+  retry: RetryPolicy;
+}
+
+export interface Config {
+  gatewayId: string;
+  dataDir: string;
+  rulesDir: string;
+  devicesDir: string;
+  broker: {
+    host: string;
+    port: number;
+    tls?: { port: number; cert: string; key: string; ca?: string };
+    maxPayload: number;
+    allowAnonymous: boolean;
+    users: BrokerUser[];
+  };
+  ingest: IngestMapping[];
+  store: {
+    durability: 'fsync' | 'write';
+    retention: number;
+    maxBytes: number;
+    dedupWindow: number;
+    reorderWindow: number;
+  };
+  upstream?: UpstreamConfig;
+  http: { host: string; port: number; token?: string };
+  schedules: { prune: string; heartbeat: string };
+  log: { level: (typeof LOG_LEVELS)[number]; format: 'auto' | 'json' | 'pretty' };
+}

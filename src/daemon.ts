@@ -1,0 +1,118 @@
+// The composition root: builds the components from the config, starts them in order,
+// stops them in reverse.
+import type { AddressInfo } from 'node:net';
+import type { Config } from './config/types.js';
+import { Broker } from './ingest/broker.js';
+import { TopicRouter } from './ingest/topics.js';
+import { HttpApi, type Health } from './http/server.js';
+import { Metrics } from './http/metrics.js';
+import { Scheduler } from './jobs/scheduler.js';
+import { Appender } from './pipeline/appender.js';
+import { EventStore } from './store/event-store.js';
+import { countRejected } from './store/rejected.js';
+import { EventBus } from './util/bus.js';
+import type { Logger } from './util/log.js';
+import { version } from './version.js';
+
+export interface DaemonAddresses {
+  broker: AddressInfo;
+  http: AddressInfo;
+}
+
+export class Daemon {
+  readonly bus = new EventBus();
+  private health: Health = 'starting';
+  private store: EventStore | null = null;
+  private appender: Appender | null = null;
+  private broker: Broker | null = null;
+  private http: HttpApi | null = null;
+  private scheduler: Scheduler | null = null;
+  private metrics: Metrics | null = null;
+  private startedAt = 0;
+  private dlqSize = 0;
+  private addrs: DaemonAddresses | null = null;
+
+  constructor(readonly config: Config, private readonly log: Logger) {}
+
+  get addresses(): DaemonAddresses {
+    if (!this.addrs) throw new Error('daemon not started');
+    return this.addrs;
+  }
+
+  async start(): Promise<DaemonAddresses> {
+    const { config, log, bus } = this;
+    this.startedAt = Date.now();
+    const store = (this.store = await EventStore.open(config.dataDir));
+    this.dlqSize = [...(await countRejected(store)).values()].reduce((a, b) => a + b, 0);
+    const appender = (this.appender = new Appender({
+      store, bus, gatewayId: config.gatewayId, durability: config.store.durability,
+      reorderWindow: config.store.reorderWindow, dedupWindow: config.store.dedupWindow,
+    }));
+    await appender.init();
+    this.watchPipeline();
+    this.metrics = new Metrics({ store, bus, lastSeq: () => appender.seq, dlqSize: () => this.dlqSize });
+    this.http = new HttpApi({
+      host: config.http.host, port: config.http.port, token: config.http.token, store, metrics: this.metrics,
+      health: () => this.health, status: () => this.status(), log,
+    });
+    const http = await this.http.start();
+    this.broker = new Broker({
+      host: config.broker.host, port: config.broker.port, maxPayload: config.broker.maxPayload,
+      router: new TopicRouter(config.ingest), appender,
+    });
+    const broker = await this.broker.start();
+    this.scheduler = new Scheduler(log);
+    this.scheduler.add({ name: 'prune-ids', schedule: config.schedules.prune, run: () => appender.idIndex.prune(Date.now()) });
+    this.addrs = { broker, http };
+    this.health = 'ok';
+    log.info({
+      version, gatewayId: config.gatewayId,
+      broker: `mqtt://${broker.address}:${broker.port}`, brokerPort: broker.port,
+      http: `http://${http.address}:${http.port}`, httpPort: http.port,
+      dataDir: config.dataDir, rulesDir: config.rulesDir, devicesDir: config.devicesDir,
+      upstream: config.upstream?.url ?? 'none (store-only)', durability: config.store.durability, lastSeq: appender.seq,
+    }, `edgebus ready: broker mqtt://${broker.address}:${broker.port}, http http://${http.address}:${http.port}, data ${config.dataDir}, upstream ${config.upstream?.url ?? 'none (store-only)'}`);
+    return this.addrs;
+  }
+
+  private watchPipeline(): void {
+    this.bus.on('daemon', 'rejected', (r) => {
+      this.dlqSize++;
+      this.log.warn({ topic: r.topic, reason: r.reason, detail: r.detail, clientId: r.clientId }, 'payload rejected');
+    });
+    this.bus.on('daemon', 'storeError', (err) => this.log.error({ err }, 'store write failed; publishes in that group were not acknowledged'));
+  }
+
+  async status(): Promise<object> {
+    const appender = this.appender;
+    return {
+      version,
+      gatewayId: this.config.gatewayId,
+      state: this.health,
+      uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
+      lastSeq: appender?.seq ?? 0,
+      stagedEvents: appender?.stagedCount() ?? 0,
+      storeBytes: this.store ? await this.store.approximateBytes() : 0,
+      dlqEvents: this.dlqSize,
+      clients: this.broker?.connectedClients ?? 0,
+      upstream: this.config.upstream ? { url: this.config.upstream.url } : null,
+    };
+  }
+
+  /** Stop accepting, flush the group commit, close the store. Safe to call twice. */
+  async stop(): Promise<void> {
+    if (this.health === 'stopping') return;
+    this.health = 'stopping';
+    await this.scheduler?.stop();
+    // New connections are refused first; the group in flight is committed and its
+    // PUBACKs sent while the clients are still connected; then they are closed.
+    await this.broker?.stopListening();
+    await this.appender?.flushed();
+    await this.broker?.stop();
+    await this.appender?.close();
+    await this.http?.stop();
+    await this.store?.close();
+    this.bus.removeOwner('daemon');
+    this.log.info({ lastSeq: this.appender?.seq ?? 0 }, 'edgebus stopped');
+  }
+}

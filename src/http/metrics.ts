@@ -1,0 +1,87 @@
+// Prometheus metrics of SPEC §7. One registry per daemon (no global), so several daemons
+// can run in one test process.
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { EventStore } from '../store/event-store.js';
+import type { EventBus } from '../util/bus.js';
+
+export interface MetricsSources {
+  store: EventStore;
+  bus: EventBus;
+  /** The log's last seq, from the appender (no DB read per scrape). */
+  lastSeq: () => number;
+  dlqSize: () => number;
+}
+
+export class Metrics {
+  readonly registry = new Registry();
+  readonly ingested: Counter<'type'>;
+  readonly rejected: Counter<'reason'>;
+  readonly duplicates: Counter;
+  readonly storeWrites: Counter;
+  readonly stage: Histogram<'stage'>;
+
+  constructor(private readonly src: MetricsSources) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry });
+    this.ingested = new Counter({ name: 'edgebus_events_ingested_total', help: 'Events appended to the log, by type', labelNames: ['type'], registers });
+    this.rejected = new Counter({ name: 'edgebus_events_rejected_total', help: 'Payloads kept in the rejected store, by reason', labelNames: ['reason'], registers });
+    this.duplicates = new Counter({ name: 'edgebus_events_duplicate_total', help: 'Events acknowledged and dropped as duplicates', registers });
+    this.storeWrites = new Counter({ name: 'edgebus_store_writes_total', help: 'LevelDB batch writes (group commits)', registers });
+    this.stage = new Histogram({
+      name: 'edgebus_stage_seconds', help: 'Time spent per pipeline stage, per commit group', labelNames: ['stage'], registers,
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    });
+    new Gauge({
+      name: 'edgebus_store_events', help: 'Events in the log', registers,
+      collect: async function (this: Gauge) {
+        const first = await src.store.firstSeq();
+        this.set(first === 0 ? 0 : src.lastSeq() - first + 1);
+      },
+    });
+    new Gauge({
+      name: 'edgebus_store_bytes', help: 'Approximate size of the store on disk', registers,
+      collect: async function (this: Gauge) {
+        this.set(await src.store.approximateBytes());
+      },
+    });
+    new Gauge({
+      name: 'edgebus_dlq_events', help: 'Entries in the rejected store / dead-letter queue', registers,
+      collect(this: Gauge) {
+        this.set(src.dlqSize());
+      },
+    });
+    this.attach(src.bus);
+  }
+
+  private attach(bus: EventBus): void {
+    bus.on('metrics', 'appended', (events) => {
+      // Count per type once per group, not once per event.
+      let type = events[0].type;
+      let n = 0;
+      for (const e of events) {
+        if (e.type !== type) {
+          this.ingested.inc({ type }, n);
+          type = e.type;
+          n = 0;
+        }
+        n++;
+      }
+      this.ingested.inc({ type }, n);
+    });
+    bus.on('metrics', 'rejected', (r) => this.rejected.inc({ reason: r.reason }));
+    bus.on('metrics', 'committed', (c) => {
+      this.storeWrites.inc();
+      if (c.duplicates) this.duplicates.inc(c.duplicates);
+      this.stage.observe({ stage: 'commit' }, c.writeSeconds);
+      this.stage.observe({ stage: 'ack' }, c.ackSeconds);
+    });
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}

@@ -1,0 +1,127 @@
+// The daemon's HTTP API (SPEC §7): health, metrics, status, events, rejected payloads.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { timingSafeEqual, createHash } from 'node:crypto';
+import { readEvents, UnknownEventIdError } from '../store/log-reader.js';
+import { FILTER_NAMES, FilterError, parseEventFilters, type EventFilterText } from '../store/event-filters.js';
+import { listRejected } from '../store/rejected.js';
+import type { EventStore } from '../store/event-store.js';
+import type { Metrics } from './metrics.js';
+import type { Logger } from '../util/log.js';
+
+export type Health = 'starting' | 'ok' | 'stopping';
+
+export interface HttpOptions {
+  host: string;
+  port: number;
+  token?: string;
+  store: EventStore;
+  metrics: Metrics;
+  health: () => Health;
+  status: () => Promise<object>;
+  log: Logger;
+}
+
+const digest = (s: string) => createHash('sha256').update(s).digest();
+
+export class HttpApi {
+  private readonly server: Server;
+  private readonly tokenDigest: Buffer | null;
+
+  constructor(private readonly opts: HttpOptions) {
+    this.tokenDigest = opts.token ? digest(opts.token) : null;
+    this.server = createServer((req, res) => {
+      this.route(req, res).catch((err: unknown) => {
+        opts.log.error({ err, url: req.url }, 'http request failed');
+        if (!res.headersSent) send(res, 500, { error: 'internal error' });
+        else res.destroy();
+      });
+    });
+  }
+
+  async start(): Promise<AddressInfo> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.opts.port, this.opts.host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    return this.server.address() as AddressInfo;
+  }
+
+  async stop(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private authorized(req: IncomingMessage): boolean {
+    if (!this.tokenDigest) return true;
+    const header = req.headers.authorization ?? '';
+    const given = header.startsWith('Bearer ') ? header.slice(7) : '';
+    // Compare digests: constant time, and equal lengths whatever was sent.
+    return timingSafeEqual(digest(given), this.tokenDigest);
+  }
+
+  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: 'method not allowed' });
+    if (url.pathname === '/healthz') {
+      const health = this.opts.health();
+      return send(res, health === 'ok' ? 200 : 503, { status: health });
+    }
+    if (!this.authorized(req)) return send(res, 401, { error: 'missing or wrong bearer token' });
+    switch (url.pathname) {
+      case '/metrics': {
+        const text = await this.opts.metrics.text();
+        res.writeHead(200, { 'content-type': this.opts.metrics.contentType });
+        res.end(text);
+        return;
+      }
+      case '/api/status':
+        return send(res, 200, await this.opts.status());
+      case '/api/events':
+        return this.events(url, res);
+      case '/api/dlq': {
+        const limit = Number(url.searchParams.get('limit') ?? '1000');
+        const records = await listRejected(this.opts.store, { limit: Number.isFinite(limit) ? limit : 1000 });
+        return ndjson(res, records);
+      }
+      default:
+        return send(res, 404, { error: `no such path: ${url.pathname}` });
+    }
+  }
+
+  private async events(url: URL, res: ServerResponse): Promise<void> {
+    const text: EventFilterText = {};
+    for (const name of FILTER_NAMES) {
+      const v = url.searchParams.get(name);
+      if (v !== null) text[name] = v;
+    }
+    let iter;
+    try {
+      iter = readEvents(this.opts.store, parseEventFilters(text));
+      // Pull the first event before the status line, so a bad filter is a 400.
+      const first = await iter.next();
+      res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+      if (!first.done) res.write(JSON.stringify(first.value) + '\n');
+    } catch (err) {
+      if (err instanceof FilterError || err instanceof UnknownEventIdError) return send(res, 400, { error: err.message });
+      throw err;
+    }
+    for await (const event of iter) {
+      if (!res.write(JSON.stringify(event) + '\n')) await new Promise((r) => res.once('drain', r));
+    }
+    res.end();
+  }
+}
+
+function send(res: ServerResponse, status: number, body: object): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
+
+function ndjson(res: ServerResponse, items: readonly object[]): void {
+  res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+  res.end(items.map((i) => JSON.stringify(i) + '\n').join(''));
+}

@@ -1,0 +1,98 @@
+// The embedded MQTT broker. Aedes keeps its own protections (the $SYS/ guard, drainTimeout,
+// maxTopicLevels); edgebus hooks authorizePublish so a mapped publish is acknowledged only
+// once its event is durable: Aedes sends the PUBACK after this callback, not before.
+import { createServer, type AddressInfo, type Server } from 'node:net';
+import { Aedes, type AedesPublishPacket, type Client, type PublishPacket } from 'aedes';
+import { makeRejected } from '../store/rejected.js';
+import type { Appender } from '../pipeline/appender.js';
+import { normalize } from './normalize.js';
+import type { TopicRouter } from './topics.js';
+
+const SYS_PREFIX = '$SYS/';
+/** A rejected payload past the size limit keeps only its head: enough to diagnose. */
+const OVERSIZE_KEPT_BYTES = 4096;
+
+export interface BrokerOptions {
+  host: string;
+  port: number;
+  maxPayload: number;
+  router: TopicRouter;
+  appender: Appender;
+  now?: () => number;
+}
+
+export class Broker {
+  readonly aedes: Aedes;
+  private readonly server: Server;
+  private readonly now: () => number;
+  private listenerClosed: Promise<void> | null = null;
+
+  constructor(private readonly opts: BrokerOptions) {
+    this.now = opts.now ?? Date.now;
+    this.aedes = new Aedes({ authorizePublish: (client, packet, cb) => this.authorizePublish(client, packet, cb) });
+    this.server = createServer(this.aedes.handle);
+  }
+
+  private authorizePublish(client: Client | null, packet: PublishPacket, cb: (err?: Error | null) => void): void {
+    const topic = packet.topic;
+    if (topic.startsWith(SYS_PREFIX)) return cb(new Error(SYS_PREFIX + ' topic is reserved'));
+    const match = this.opts.router.match(topic);
+    if (match === null) return cb(null);
+    const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+    const now = this.now();
+    const clientId = client?.id ?? null;
+    if (payload.length > this.opts.maxPayload) {
+      const detail = `payload of ${payload.length} bytes exceeds broker.maxPayload (${this.opts.maxPayload}); first ${OVERSIZE_KEPT_BYTES} bytes kept`;
+      const record = makeRejected(topic, payload.subarray(0, OVERSIZE_KEPT_BYTES), { reason: 'payload-too-large', detail }, clientId, now);
+      return this.opts.appender.submit({ kind: 'rejected', record }, cb);
+    }
+    const result = normalize(match, payload, now);
+    if (result.ok) this.opts.appender.submit({ kind: 'event', draft: result.draft }, cb);
+    else this.opts.appender.submit({ kind: 'rejected', record: makeRejected(topic, payload, result.rejection, clientId, now) }, cb);
+  }
+
+  async start(): Promise<AddressInfo> {
+    await this.aedes.listen();
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.opts.port, this.opts.host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    return this.server.address() as AddressInfo;
+  }
+
+  address(): AddressInfo {
+    return this.server.address() as AddressInfo;
+  }
+
+  get connectedClients(): number {
+    return this.aedes.connectedClients;
+  }
+
+  /** Publishes on the local broker (alerts, republished readings, commands). */
+  publish(topic: string, payload: string | Buffer, opts: { qos?: 0 | 1; retain?: boolean } = {}): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.aedes.publish({
+        cmd: 'publish', topic, payload: typeof payload === 'string' ? Buffer.from(payload) : payload,
+        qos: opts.qos ?? 1, retain: opts.retain ?? false, dup: false,
+      } as AedesPublishPacket, (err?: Error) => (err ? reject(err) : resolve()));
+    });
+  }
+
+  /** Refuses new connections; connected clients keep going until stop(). */
+  stopListening(): Promise<void> {
+    if (!this.listenerClosed) {
+      this.listenerClosed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    }
+    return Promise.resolve();
+  }
+
+  /** Closes every client connection and the broker. */
+  async stop(): Promise<void> {
+    await this.stopListening();
+    await new Promise<void>((resolve) => this.aedes.close(() => resolve()));
+    await this.listenerClosed;
+  }
+}

@@ -1,0 +1,53 @@
+// The `events` filters of SPEC §1 as text (CLI flags, HTTP query string) → an EventQuery.
+// One parser, so the CLI and /api/events accept exactly the same things.
+import { parseSince } from '../config/units.js';
+import { EVENT_TYPES, isEventType } from '../events/types.js';
+import type { EventQuery } from './log-reader.js';
+
+export interface EventFilterText {
+  since?: string;
+  until?: string;
+  source?: string;
+  type?: string;
+  fromSeq?: string;
+  fromId?: string;
+  limit?: string;
+}
+
+export const FILTER_NAMES: readonly (keyof EventFilterText)[] = ['since', 'until', 'source', 'type', 'fromSeq', 'fromId', 'limit'];
+
+export class FilterError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'FilterError';
+  }
+}
+
+function positiveInt(name: string, text: string): number {
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n < 0) throw new FilterError(`--${name}: expected a non-negative integer, got ${JSON.stringify(text)}`);
+  return n;
+}
+
+function time(name: string, text: string, now: number): number {
+  try {
+    return parseSince(text, now);
+  } catch (err) {
+    throw new FilterError(`--${name}: ${(err as Error).message}`);
+  }
+}
+
+export function parseEventFilters(f: EventFilterText, now = Date.now()): EventQuery {
+  const q: EventQuery = {};
+  if (f.since !== undefined) q.since = time('since', f.since, now);
+  if (f.until !== undefined) q.until = time('until', f.until, now);
+  if (f.source !== undefined) q.source = f.source;
+  if (f.type !== undefined) {
+    if (!isEventType(f.type)) throw new FilterError(`--type: expected one of ${EVENT_TYPES.join(', ')}, got ${JSON.stringify(f.type)}`);
+    q.type = f.type;
+  }
+  if (f.fromSeq !== undefined) q.fromSeq = positiveInt('from-seq', f.fromSeq);
+  if (f.fromId !== undefined) q.fromId = f.fromId;
+  if (f.limit !== undefined) q.limit = positiveInt('limit', f.limit);
+  return q;
+}

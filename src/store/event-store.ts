@@ -1,0 +1,111 @@
+// The one LevelDB handle of the gateway and its sublevels. Every write that must be
+// atomic (an event, its indexes, its source's state) goes in one chained batch here.
+import { mkdirSync } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ClassicLevel } from 'classic-level';
+import type { AbstractSublevel } from 'abstract-level';
+import { parseSeqKey } from './keys.js';
+
+export const STORE_SCHEMA_VERSION = 1;
+
+type Db = ClassicLevel<string, string>;
+export type Sublevel<V> = AbstractSublevel<Db, string | Uint8Array | Buffer, string, V>;
+export type Batch = ReturnType<Db['batch']>;
+
+export class StoreVersionError extends Error {
+  constructor(found: number) {
+    super(`store schema version ${found} is newer than this edgebus supports (${STORE_SCHEMA_VERSION}); upgrade edgebus or restore an older data dir`);
+    this.name = 'StoreVersionError';
+  }
+}
+
+export class EventStore {
+  readonly db: Db;
+  /** seq → CBOR event (the wire encoding). */
+  readonly log: Sublevel<Uint8Array>;
+  /** event id → seq key: duplicate checks and reads from an id. */
+  readonly ids: Sublevel<string>;
+  /** commit receive time → the ids that commit appended: expiry of the id index. */
+  readonly idGroups: Sublevel<string>;
+  /** source NUL version → seq key: each source's stream. */
+  readonly streams: Sublevel<string>;
+  /** source → CBOR SourceState (epoch, next device seq, version, gaps). */
+  readonly sources: Sublevel<Uint8Array>;
+  /** source NUL epoch NUL device seq → CBOR draft waiting in the reorder buffer. */
+  readonly pending: Sublevel<Uint8Array>;
+  /** receive time → first seq appended in that commit: reads from a timestamp. */
+  readonly times: Sublevel<string>;
+  /** ULID → CBOR RejectedRecord. */
+  readonly rejected: Sublevel<Uint8Array>;
+  /** schema version, cursors, prune marks. */
+  readonly meta: Sublevel<string>;
+
+  private constructor(readonly dir: string) {
+    this.db = new ClassicLevel<string, string>(dir, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
+    const bin = { valueEncoding: 'view' } as const;
+    this.log = this.db.sublevel<string, Uint8Array>('log', bin);
+    this.ids = this.db.sublevel<string, string>('ids', {});
+    this.idGroups = this.db.sublevel<string, string>('idgroups', {});
+    this.streams = this.db.sublevel<string, string>('streams', {});
+    this.sources = this.db.sublevel<string, Uint8Array>('sources', bin);
+    this.pending = this.db.sublevel<string, Uint8Array>('pending', bin);
+    this.times = this.db.sublevel<string, string>('times', {});
+    this.rejected = this.db.sublevel<string, Uint8Array>('rejected', bin);
+    this.meta = this.db.sublevel<string, string>('meta', {});
+  }
+
+  static async open(dir: string): Promise<EventStore> {
+    mkdirSync(dir, { recursive: true });
+    const store = new EventStore(dir);
+    await store.db.open();
+    try {
+      await store.checkSchemaVersion();
+    } catch (err) {
+      await store.db.close();
+      throw err;
+    }
+    return store;
+  }
+
+  private async checkSchemaVersion(): Promise<void> {
+    const found = await this.meta.get('schemaVersion');
+    if (found === undefined) {
+      await this.meta.put('schemaVersion', String(STORE_SCHEMA_VERSION));
+      return;
+    }
+    const version = Number(found);
+    if (version > STORE_SCHEMA_VERSION) throw new StoreVersionError(version);
+    // Older versions migrate here, one step at a time, when a later release changes the layout.
+  }
+
+  /** The highest seq in the log, 0 when empty. */
+  async lastSeq(): Promise<number> {
+    const keys = await this.log.keys({ reverse: true, limit: 1 }).all();
+    return keys.length ? parseSeqKey(keys[0]) : 0;
+  }
+
+  async firstSeq(): Promise<number> {
+    const keys = await this.log.keys({ limit: 1 }).all();
+    return keys.length ? parseSeqKey(keys[0]) : 0;
+  }
+
+  batch(): Batch {
+    return this.db.batch();
+  }
+
+  /** Bytes the store occupies on disk: its files, write-ahead log included. */
+  async approximateBytes(): Promise<number> {
+    let total = 0;
+    for (const name of await readdir(this.dir)) {
+      try {
+        total += (await stat(join(this.dir, name))).size;
+      } catch { /* a file compacted away between readdir and stat */ }
+    }
+    return total;
+  }
+
+  async close(): Promise<void> {
+    if (this.db.status === 'open' || this.db.status === 'opening') await this.db.close();
+  }
+}

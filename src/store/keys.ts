@@ -1,0 +1,28 @@
+// Fixed-width keys, so LevelDB's byte order is numeric order ('10' would sort before '2').
+
+const SEQ_WIDTH = 16; // up to 9.9e15: Number.MAX_SAFE_INTEGER fits
+
+export function seqKey(seq: number): string {
+  return seq.toString().padStart(SEQ_WIDTH, '0');
+}
+
+export function parseSeqKey(key: string): number {
+  return Number(key);
+}
+
+/** Separates a free-form name (source, id) from what follows; MQTT strings cannot hold U+0000. */
+export const SEP = '\x00';
+/** Sorts after SEP: the exclusive upper bound of every key under a name. */
+export const SEP_END = '\x01';
+
+export function streamKey(source: string, version: number): string {
+  return source + SEP + seqKey(version);
+}
+
+export function pendingKey(source: string, epoch: number, deviceSeq: number): string {
+  return source + SEP + seqKey(epoch) + SEP + seqKey(deviceSeq);
+}
+
+export function timeKey(ms: number): string {
+  return seqKey(ms);
+}

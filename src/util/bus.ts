@@ -1,0 +1,51 @@
+// A typed event bus whose listeners are owned: a component registers under its own name
+// and stopping it removes exactly its listeners.
+import type { EdgeEvent } from '../events/types.js';
+import type { RejectedRecord } from '../store/rejected.js';
+
+export interface CommitStats {
+  events: number;
+  duplicates: number;
+  rejected: number;
+  staged: number;
+  /** LevelDB batch write time, seconds */
+  writeSeconds: number;
+  /** from the oldest submission in the group to its acknowledgement, seconds */
+  ackSeconds: number;
+}
+
+export interface BusEvents {
+  /** Durable events, in log order, after their commit. */
+  appended: readonly EdgeEvent[];
+  rejected: RejectedRecord;
+  duplicate: { source: string; id: string | null };
+  committed: CommitStats;
+  /** A commit failed; its submissions were refused (not acknowledged). */
+  storeError: Error;
+}
+
+type Listener<K extends keyof BusEvents> = (payload: BusEvents[K]) => void;
+
+export class EventBus {
+  private readonly listeners = new Map<keyof BusEvents, { owner: string; fn: Listener<never> }[]>();
+
+  on<K extends keyof BusEvents>(owner: string, name: K, fn: Listener<K>): void {
+    const list = this.listeners.get(name) ?? [];
+    list.push({ owner, fn: fn as Listener<never> });
+    this.listeners.set(name, list);
+  }
+
+  removeOwner(owner: string): void {
+    for (const [name, list] of this.listeners) this.listeners.set(name, list.filter((l) => l.owner !== owner));
+  }
+
+  emit<K extends keyof BusEvents>(name: K, payload: BusEvents[K]): void {
+    const list = this.listeners.get(name);
+    if (!list) return;
+    for (const l of list) (l.fn as Listener<K>)(payload);
+  }
+
+  has(name: keyof BusEvents): boolean {
+    return (this.listeners.get(name)?.length ?? 0) > 0;
+  }
+}

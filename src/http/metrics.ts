@@ -18,6 +18,7 @@ export class Metrics {
   readonly rejected: Counter<'reason'>;
   readonly duplicates: Counter;
   readonly storeWrites: Counter;
+  readonly storeWriteErrors: Counter;
   readonly stage: Histogram<'stage'>;
 
   constructor(private readonly src: MetricsSources) {
@@ -27,6 +28,7 @@ export class Metrics {
     this.rejected = new Counter({ name: 'edgebus_events_rejected_total', help: 'Payloads kept in the rejected store, by reason', labelNames: ['reason'], registers });
     this.duplicates = new Counter({ name: 'edgebus_events_duplicate_total', help: 'Events acknowledged and dropped as duplicates', registers });
     this.storeWrites = new Counter({ name: 'edgebus_store_writes_total', help: 'LevelDB batch writes (group commits)', registers });
+    this.storeWriteErrors = new Counter({ name: 'edgebus_store_write_errors_total', help: 'Group commits that failed; their publishes were not acknowledged', registers });
     this.stage = new Histogram({
       name: 'edgebus_stage_seconds', help: 'Time spent per pipeline stage, per commit group', labelNames: ['stage'], registers,
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
@@ -69,6 +71,7 @@ export class Metrics {
       this.ingested.inc({ type }, n);
     });
     bus.on('metrics', 'rejected', (r) => this.rejected.inc({ reason: r.reason }));
+    bus.on('metrics', 'storeError', () => this.storeWriteErrors.inc());
     bus.on('metrics', 'committed', (c) => {
       this.storeWrites.inc();
       if (c.duplicates) this.duplicates.inc(c.duplicates);

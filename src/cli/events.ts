@@ -4,6 +4,7 @@ import type { EdgeEvent } from '../events/types.js';
 import { FILTER_NAMES, FilterError, parseEventFilters, type EventFilterText } from '../store/event-filters.js';
 import { readEvents, UnknownEventIdError } from '../store/log-reader.js';
 import { UsageError, type Io } from './args.js';
+import { progress } from './progress.js';
 import { fetchLines, withStore } from './store-access.js';
 
 export interface EventsOptions extends EventFilterText {
@@ -24,7 +25,11 @@ export async function runEvents(config: Config, opts: EventsOptions, io: Io): Pr
     throw err;
   }
   if (!opts.json) io.out(['     SEQ', 'TIMESTAMP'.padEnd(24), 'TYPE'.padEnd(13), 'SOURCE'.padEnd(16), 'ID'.padEnd(28), 'PAYLOAD'].join('  ') + '\n');
-  const print = (e: EdgeEvent) => io.out(opts.json ? JSON.stringify(e) + '\n' : tableRow(e) + '\n');
+  const bar = progress('events');
+  const print = (e: EdgeEvent) => {
+    io.out(opts.json ? JSON.stringify(e) + '\n' : tableRow(e) + '\n');
+    bar.tick();
+  };
   await withStore(config, async (store) => {
     try {
       for await (const e of readEvents(store, query)) print(e);
@@ -37,4 +42,5 @@ export async function runEvents(config: Config, opts: EventsOptions, io: Io): Pr
     for (const name of FILTER_NAMES) if (opts[name] !== undefined) params.set(name, opts[name]!);
     for await (const line of fetchLines(config, `/api/events?${params}`)) print(JSON.parse(line) as EdgeEvent);
   });
+  bar.done();
 }

@@ -7,7 +7,7 @@ import type { TSchema } from '@sinclair/typebox';
 import { ConfigSchema, type RawConfig } from './schema.js';
 import type { Config } from './types.js';
 import { parseDuration, parseSize } from './units.js';
-import { parseYaml, SchemaError, validateAgainst, type SchemaIssue } from './validate.js';
+import { lineOf, parseYaml, SchemaError, validateAgainst, type ParsedYaml, type SchemaIssue } from './validate.js';
 
 export const DEFAULT_CONFIG_FILE = 'edgebus.yaml';
 export const ENV_PREFIX = 'EDGEBUS_';
@@ -118,10 +118,10 @@ function resolveConfig(raw: RawConfig, cwd: string): Config {
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
 /** Checks the schema cannot express. */
-function crossChecks(raw: RawConfig, file: string): SchemaIssue[] {
+function crossChecks(raw: RawConfig, file: string, parsed: ParsedYaml | null): SchemaIssue[] {
   const issues: SchemaIssue[] = [];
   if (!LOOPBACK.test(raw.http.host) && !raw.http.token && !raw.http.tokenFile) {
-    issues.push({ file, line: null, key: 'http.token', message: `required when http.host (${raw.http.host}) is not loopback` });
+    issues.push({ file, line: parsed && lineOf(parsed, ['http', 'host']), key: 'http.token', message: `required when http.host (${raw.http.host}) is not loopback` });
   }
   return issues;
 }
@@ -132,7 +132,7 @@ export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
   const file = resolveConfigFile(opts);
   const warnings: string[] = [];
   let data: Record<string, unknown> = {};
-  let parsed = null;
+  let parsed: ParsedYaml | null = null;
   const label = file ?? '(defaults)';
   if (file) {
     let text: string;
@@ -162,7 +162,7 @@ export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
   const issues = validateAgainst(ConfigSchema, data, parsed, label, { envSources });
   if (issues.length) throw new SchemaError(issues);
   const raw = data as RawConfig;
-  const cross = crossChecks(raw, label);
+  const cross = crossChecks(raw, label, parsed);
   if (cross.length) throw new SchemaError(cross);
   try {
     return { config: resolveConfig(raw, cwd), file, warnings };

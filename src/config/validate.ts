@@ -57,7 +57,7 @@ export function parseYaml(text: string, file: string): { parsed: ParsedYaml; iss
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const issues = doc.errors.map((e) => ({
     file,
-    line: e.linePos?.[0]?.line ?? null,
+    line: e.linePos?.[0]?.line ?? lines.linePos(e.pos[0]).line,
     key: '',
     message: e.message.split('\n')[0],
   }));

@@ -7,6 +7,7 @@ import type { Rejection } from '../store/rejected.js';
 import type { TopicMatch } from './topics.js';
 
 const MAX_ID_LENGTH = 256;
+const DECIMAL = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
 /** Year 10000: beyond it Date cannot print an ISO string. */
 const MAX_TIME = 253_402_300_800_000;
 /** Keys that describe the event rather than the reading: they leave the payload. */
@@ -146,7 +147,7 @@ export function normalize(match: TopicMatch, payload: Buffer, receivedAt: number
 }
 
 function normalizeReading(match: TopicMatch, text: string, draft: EventDraft): void {
-  const first = text.charCodeAt(0);
+  const first = text.trimStart().charCodeAt(0);
   let value: JsonValue;
   let unit: string | null = null;
   let accuracy: number | null = null;
@@ -167,7 +168,8 @@ function normalizeReading(match: TopicMatch, text: string, draft: EventDraft): v
   } else {
     const trimmed = text.trim();
     const n = Number(trimmed);
-    if (trimmed === '' || !Number.isFinite(n)) reject('invalid-value', `expected a number or a JSON object, got ${JSON.stringify(text.slice(0, 40))}`);
+    // Number() also reads "0x10", "0b1" and "" — a reading is a plain decimal.
+    if (!DECIMAL.test(trimmed) || !Number.isFinite(n)) reject('invalid-value', `expected a number or a JSON object, got ${JSON.stringify(text.slice(0, 40))}`);
     value = n;
     draft.payload = { value: n };
   }

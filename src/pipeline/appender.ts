@@ -84,6 +84,10 @@ export class Appender {
   /** Reads the durable state back: last seq, source states, drafts waiting for predecessors. */
   async init(): Promise<void> {
     this.lastSeq = await this.store.lastSeq();
+    // A Pi has no RTC: after a restart its clock may be behind the last mark, and a mark
+    // must never point at a later seq than one written before it.
+    const marks = await this.store.times.keys({ reverse: true, limit: 1 }).all();
+    this.lastTimeMark = marks.length ? Number(marks[0]) : -1;
     const states: [string, SourceState][] = [];
     for await (const [source, bytes] of this.store.sources.iterator()) states.push([source, decodeValue<SourceState>(bytes)]);
     const staged: StagedDraft[] = [];
@@ -111,10 +115,11 @@ export class Appender {
 
   /** Waits until everything submitted so far is durable; then refuses new submissions. */
   async close(): Promise<void> {
-    if (this.releaseTimer) clearTimeout(this.releaseTimer);
-    this.releaseTimer = null;
+    // The write in flight re-arms the release timer when it completes: clear it after.
     await this.flushed();
     this.closed = true;
+    if (this.releaseTimer) clearTimeout(this.releaseTimer);
+    this.releaseTimer = null;
   }
 
   /** Resolves once the queue is empty and no write is in flight. */

@@ -37,7 +37,8 @@ async function startSeq(store: EventStore, q: EventQuery): Promise<number> {
   if (q.fromId !== undefined) {
     const key = await store.ids.get(q.fromId);
     if (key === undefined) throw new UnknownEventIdError(q.fromId);
-    start = Math.max(start, parseSeqKey(key));
+    // The id index holds `<seq key>:<receive time>`.
+    start = Math.max(start, parseSeqKey(key.slice(0, key.indexOf(':'))));
   }
   if (q.since !== undefined) {
     const marks = await store.times.values({ lte: timeKey(Math.max(0, q.since - TIMESTAMP_SKEW_MS)), reverse: true, limit: 1 }).all();

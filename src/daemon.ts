@@ -8,9 +8,10 @@ import { HttpApi, type Health } from './http/server.js';
 import { Metrics } from './http/metrics.js';
 import { Scheduler } from './jobs/scheduler.js';
 import { Appender } from './pipeline/appender.js';
-import { EventStore } from './store/event-store.js';
+import { EventStore, storeDir } from './store/event-store.js';
 import { countRejected } from './store/rejected.js';
 import { EventBus } from './util/bus.js';
+import { removeRuntime, writeRuntime } from './util/runtime-file.js';
 import type { Logger } from './util/log.js';
 import { version } from './version.js';
 
@@ -42,7 +43,7 @@ export class Daemon {
   async start(): Promise<DaemonAddresses> {
     const { config, log, bus } = this;
     this.startedAt = Date.now();
-    const store = (this.store = await EventStore.open(config.dataDir));
+    const store = (this.store = await EventStore.open(storeDir(config.dataDir)));
     this.dlqSize = [...(await countRejected(store)).values()].reduce((a, b) => a + b, 0);
     const appender = (this.appender = new Appender({
       store, bus, gatewayId: config.gatewayId, durability: config.store.durability,
@@ -64,6 +65,10 @@ export class Daemon {
     this.scheduler = new Scheduler(log);
     this.scheduler.add({ name: 'prune-ids', schedule: config.schedules.prune, run: () => appender.idIndex.prune(Date.now()) });
     this.addrs = { broker, http };
+    writeRuntime(config.dataDir, {
+      pid: process.pid, startedAt: new Date(this.startedAt).toISOString(),
+      http: { host: http.address, port: http.port }, broker: { host: broker.address, port: broker.port },
+    });
     this.health = 'ok';
     log.info({
       version, gatewayId: config.gatewayId,
@@ -80,7 +85,14 @@ export class Daemon {
       this.dlqSize++;
       this.log.warn({ topic: r.topic, reason: r.reason, detail: r.detail, clientId: r.clientId }, 'payload rejected');
     });
-    this.bus.on('daemon', 'storeError', (err) => this.log.error({ err }, 'store write failed; publishes in that group were not acknowledged'));
+    this.bus.on('daemon', 'storeError', (err) => {
+      if (this.health === 'ok') this.health = 'store-unavailable';
+      this.log.error({ err }, 'store write failed; publishes in that group were not acknowledged');
+    });
+    this.bus.on('daemon', 'storeRecovered', () => {
+      if (this.health === 'store-unavailable') this.health = 'ok';
+      this.log.warn('store reopened; accepting publishes again');
+    });
   }
 
   async status(): Promise<object> {
@@ -112,6 +124,7 @@ export class Daemon {
     await this.appender?.close();
     await this.http?.stop();
     await this.store?.close();
+    if (this.addrs) removeRuntime(this.config.dataDir);
     this.bus.removeOwner('daemon');
     this.log.info({ lastSeq: this.appender?.seq ?? 0 }, 'edgebus stopped');
   }

@@ -24,9 +24,14 @@ export async function runEvents(config: Config, opts: EventsOptions, io: Io): Pr
     if (err instanceof FilterError) throw new UsageError(err.message);
     throw err;
   }
-  if (!opts.json) io.out(['     SEQ', 'TIMESTAMP'.padEnd(24), 'TYPE'.padEnd(13), 'SOURCE'.padEnd(16), 'ID'.padEnd(28), 'PAYLOAD'].join('  ') + '\n');
   const bar = progress('events');
+  let headed = opts.json === true;
+  const header = () => {
+    if (!headed) io.out(['     SEQ', 'TIMESTAMP'.padEnd(24), 'TYPE'.padEnd(13), 'SOURCE'.padEnd(16), 'ID'.padEnd(28), 'PAYLOAD'].join('  ') + '\n');
+    headed = true;
+  };
   const print = (e: EdgeEvent) => {
+    header();
     io.out(opts.json ? JSON.stringify(e) + '\n' : tableRow(e) + '\n');
     bar.tick();
   };
@@ -42,5 +47,6 @@ export async function runEvents(config: Config, opts: EventsOptions, io: Io): Pr
     for (const name of FILTER_NAMES) if (opts[name] !== undefined) params.set(name, opts[name]!);
     for await (const line of fetchLines(config, `/api/events?${params}`)) print(JSON.parse(line) as EdgeEvent);
   });
+  header();
   bar.done();
 }

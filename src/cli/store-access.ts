@@ -2,7 +2,8 @@
 // lock keeps other processes out, so the CLI asks the daemon's HTTP API instead.
 import { existsSync } from 'node:fs';
 import type { Config } from '../config/types.js';
-import { EventStore } from '../store/event-store.js';
+import { EventStore, storeDir } from '../store/event-store.js';
+import { readRuntime } from '../util/runtime-file.js';
 import { UsageError } from './args.js';
 
 function isLocked(err: unknown): boolean {
@@ -14,13 +15,19 @@ function isLocked(err: unknown): boolean {
 
 /** Runs `local` against the opened store, or `remote` when the daemon holds it. */
 export async function withStore<T>(config: Config, local: (store: EventStore) => Promise<T>, remote: () => Promise<T>): Promise<T> {
-  if (!existsSync(config.dataDir)) throw new UsageError(`no event store at ${config.dataDir} (dataDir)`);
-  let store: EventStore;
-  try {
-    store = await EventStore.open(config.dataDir);
-  } catch (err) {
-    if (isLocked(err)) return remote();
-    throw err;
+  const dir = storeDir(config.dataDir);
+  if (!existsSync(dir)) throw new UsageError(`no event store at ${dir} (dataDir ${config.dataDir})`);
+  let store: EventStore | null = null;
+  // Another CLI process may hold the lock for a moment; only a daemon holds it for long.
+  for (let delay = 25; store === null; delay *= 2) {
+    try {
+      store = await EventStore.open(dir);
+    } catch (err) {
+      if (!isLocked(err)) throw err;
+      if (readRuntime(config.dataDir) !== null) return remote();
+      if (delay > 3_200) throw new Error(`the event store at ${dir} is locked by another process`);
+      await new Promise((r) => setTimeout(r, delay));
+    }
   }
   try {
     return await local(store);
@@ -31,8 +38,9 @@ export async function withStore<T>(config: Config, local: (store: EventStore) =>
 
 /** GET a path of the running daemon's API as a stream of NDJSON lines. */
 export async function* fetchLines(config: Config, path: string): AsyncGenerator<string> {
-  const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host;
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${config.http.port}${path}`;
+  const at = readRuntime(config.dataDir)?.http ?? config.http;
+  const host = at.host === '0.0.0.0' || at.host === '::' ? '127.0.0.1' : at.host;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${at.port}${path}`;
   let res: Response;
   try {
     res = await fetch(url, { headers: config.http.token ? { authorization: `Bearer ${config.http.token}` } : {} });

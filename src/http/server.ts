@@ -9,7 +9,7 @@ import type { EventStore } from '../store/event-store.js';
 import type { Metrics } from './metrics.js';
 import type { Logger } from '../util/log.js';
 
-export type Health = 'starting' | 'ok' | 'stopping';
+export type Health = 'starting' | 'ok' | 'stopping' | 'store-unavailable';
 
 export interface HttpOptions {
   host: string;

@@ -50,6 +50,7 @@ export class Appender {
   private writing = false;
   private scheduled = false;
   private closed = false;
+  private recovering = false;
   private lastSeq = 0;
   private lastTimeMark = -1;
   private releaseTimer: NodeJS.Timeout | null = null;
@@ -98,8 +99,9 @@ export class Appender {
   }
 
   submit(item: Submission, ack: Ack): void {
-    if (this.closed) {
-      ack(new StoreUnavailableError(new Error('store is closing')));
+    if (this.closed || this.recovering) {
+      // Refuse at once rather than hold the publisher: it will send again later.
+      ack(new StoreUnavailableError(new Error(this.closed ? 'store is closing' : 'store is being reopened after a failed write')));
       return;
     }
     if (this.queue.length === 0) this.queueSince = performance.now();
@@ -286,21 +288,39 @@ export class Appender {
     }, Math.max(0, deadline - this.now()));
   }
 
-  /** A write that failed leaves memory ahead of disk: nack the group, then re-read the truth. */
+  /**
+   * A write that failed leaves memory ahead of disk: nack the group, reopen the store
+   * (see EventStore.reopen) and re-read the truth before the next group. Submissions
+   * wait, unacknowledged, until that has worked; it is retried with backoff.
+   */
   private fail(acks: Ack[], cause: unknown): void {
     const err = new StoreUnavailableError(cause);
-    for (const ack of acks) ack(err);
+    // What queued behind the failed group is refused too; init() re-arms the release timer.
+    const waiting = this.acks;
+    this.queue = [];
+    this.acks = [];
+    for (const ack of [...acks, ...waiting]) ack(err);
     this.ids.forgetRecent();
     this.bus.emit('storeError', err);
-    const resume = () => {
-      this.writing = false;
-      this.flush();
-    };
-    // If even the reload fails, later groups fail and are nacked the same way.
-    this.init().then(resume, (reloadErr: unknown) => {
-      this.bus.emit('storeError', new StoreUnavailableError(reloadErr));
-      resume();
-    });
+    void this.recover();
+  }
+
+  private async recover(): Promise<void> {
+    this.recovering = true;
+    for (let delay = 50; ; delay = Math.min(delay * 2, 5_000)) {
+      try {
+        await this.store.reopen();
+        await this.init();
+        break;
+      } catch (reloadErr) {
+        this.bus.emit('storeError', new StoreUnavailableError(reloadErr));
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+    this.recovering = false;
+    this.bus.emit('storeRecovered', null);
+    this.writing = false;
+    this.flush();
   }
 
   private notifyIdle(): void {

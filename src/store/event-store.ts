@@ -9,6 +9,11 @@ import { parseSeqKey } from './keys.js';
 
 export const STORE_SCHEMA_VERSION = 1;
 
+/** The LevelDB directory inside the data dir; a corrupt store is moved aside beside it. */
+export function storeDir(dataDir: string): string {
+  return join(dataDir, 'store');
+}
+
 type Db = ClassicLevel<string, string>;
 export type Sublevel<V> = AbstractSublevel<Db, string | Uint8Array | Buffer, string, V>;
 export type Batch = ReturnType<Db['batch']>;
@@ -88,6 +93,20 @@ export class EventStore {
   async firstSeq(): Promise<number> {
     const keys = await this.log.keys({ limit: 1 }).all();
     return keys.length ? parseSeqKey(keys[0]) : 0;
+  }
+
+  /**
+   * Closes and reopens the handle. After a failed write LevelDB may keep appending behind
+   * a torn record of its write-ahead log, which recovery would then drop: reopening
+   * recovers what is valid into a table and starts a fresh log.
+   */
+  async reopen(): Promise<void> {
+    await this.db.close();
+    await this.db.open();
+    // Closing the handle closes its sublevels, and they do not reopen with it.
+    for (const sub of [this.log, this.ids, this.idGroups, this.streams, this.sources, this.pending, this.times, this.rejected, this.meta]) {
+      await sub.open();
+    }
   }
 
   batch(): Batch {

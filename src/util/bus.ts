@@ -22,6 +22,8 @@ export interface BusEvents {
   committed: CommitStats;
   /** A commit failed; its submissions were refused (not acknowledged). */
   storeError: Error;
+  /** The store was reopened after a failed commit and accepts writes again. */
+  storeRecovered: null;
 }
 
 type Listener<K extends keyof BusEvents> = (payload: BusEvents[K]) => void;

@@ -65,9 +65,16 @@ export interface ChildDaemon {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+export interface SpawnOptions {
+  /** Soft RLIMIT_FSIZE in bytes (util-linux `prlimit`): writes past it fail with EFBIG until it is raised. */
+  fileSizeLimit?: number;
+}
+
 /** Spawns `edgebus start --config FILE` and waits for its ready line (log level info). */
-export async function spawnDaemon(configFile: string, env: NodeJS.ProcessEnv = {}): Promise<ChildDaemon> {
-  const child = spawn(process.execPath, [BIN, 'start', '--config', configFile], {
+export async function spawnDaemon(configFile: string, env: NodeJS.ProcessEnv = {}, opts: SpawnOptions = {}): Promise<ChildDaemon> {
+  const argv = [process.execPath, BIN, 'start', '--config', configFile];
+  if (opts.fileSizeLimit !== undefined) argv.unshift('prlimit', `--fsize=${opts.fileSizeLimit}:`);
+  const child = spawn(argv[0], argv.slice(1), {
     env: { ...process.env, ...env, EDGEBUS_LOG_LEVEL: 'info', EDGEBUS_LOG_FORMAT: 'json' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

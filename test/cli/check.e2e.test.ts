@@ -1,0 +1,105 @@
+// `edgebus check` and the CLI's config lookup (SPEC §1, §2), run as a child process.
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { runCli } from '../helpers/daemon.js';
+import { tempDir } from '../helpers/tmp.js';
+
+const BAD = [
+  'gatewayId: gw-1', //              1
+  'bogusKey: 1', //                  2
+  'store:', //                       3
+  '  reorderWindow: 2 parsecs', //   4
+  '  durability: fsync', //          5
+  '',
+].join('\n');
+const GOOD = ['gatewayId: gw-1', 'store:', '  reorderWindow: 500ms', 'broker:', '  port: 1884', ''].join('\n');
+
+/** Env for a CLI run: no EDGEBUS_* variables of the test runner's own. */
+function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const key of Object.keys(process.env)) if (key.startsWith('EDGEBUS_')) env[key] = undefined;
+  return { ...env, ...extra };
+}
+
+describe('edgebus check', () => {
+  const tmp = tempDir();
+  const empty = tempDir(); // a cwd without edgebus.yaml
+  let bad: string;
+  let good: string;
+
+  before(() => {
+    bad = join(tmp.dir, 'bad.yaml');
+    good = join(tmp.dir, 'good.yaml');
+    writeFileSync(bad, BAD);
+    writeFileSync(good, GOOD);
+  });
+  after(() => {
+    tmp.cleanup();
+    empty.cleanup();
+  });
+
+  test('a bad config exits 1 with one file:line: key: message line per problem', async () => {
+    const r = await runCli(['check', '--config', bad], { cwd: empty.dir, env: cleanEnv() });
+    assert.equal(r.code, 1);
+    const lines = (r.stdout + r.stderr).split('\n').filter((l) => l.startsWith(bad));
+    const unknown = lines.find((l) => l.startsWith(`${bad}:2: bogusKey: `));
+    assert.ok(unknown, `an unknown-key line for line 2 in:\n${r.stderr}`);
+    assert.match(unknown, /unknown key/);
+    const duration = lines.find((l) => l.startsWith(`${bad}:4: store.reorderWindow: `));
+    assert.ok(duration, `a bad-duration line for line 4 in:\n${r.stderr}`);
+    assert.match(duration, /duration/);
+    assert.match(duration, /2 parsecs/, 'the message names the bad value');
+    assert.equal(lines.length, 2, 'no error for the valid keys');
+  });
+
+  test('a good config exits 0', async () => {
+    const r = await runCli(['check', '--config', good], { cwd: empty.dir, env: cleanEnv() });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /good\.yaml: ok/);
+  });
+
+  test('without --config or ./edgebus.yaml, $EDGEBUS_CONFIG names the file', async () => {
+    const r1 = await runCli(['check'], { cwd: empty.dir, env: cleanEnv({ EDGEBUS_CONFIG: bad }) });
+    assert.equal(r1.code, 1);
+    assert.match(r1.stderr, /bad\.yaml:2: bogusKey: /);
+    const r2 = await runCli(['check'], { cwd: empty.dir, env: cleanEnv({ EDGEBUS_CONFIG: good }) });
+    assert.equal(r2.code, 0, r2.stderr);
+    assert.match(r2.stdout, /good\.yaml: ok/);
+  });
+
+  test('./edgebus.yaml comes before $EDGEBUS_CONFIG, and --config before both', async () => {
+    const cwd = tempDir();
+    try {
+      writeFileSync(join(cwd.dir, 'edgebus.yaml'), GOOD);
+      const local = await runCli(['check'], { cwd: cwd.dir, env: cleanEnv({ EDGEBUS_CONFIG: bad }) });
+      assert.equal(local.code, 0, local.stderr);
+      assert.match(local.stdout, /edgebus\.yaml: ok/);
+      const explicit = await runCli(['check', '--config', bad], { cwd: cwd.dir, env: cleanEnv({ EDGEBUS_CONFIG: good }) });
+      assert.equal(explicit.code, 1);
+      assert.match(explicit.stderr, /bad\.yaml:4: store\.reorderWindow: /);
+    } finally {
+      cwd.cleanup();
+    }
+  });
+
+  test('with no config at all, the built-in defaults are valid', async () => {
+    const r = await runCli(['check'], { cwd: empty.dir, env: cleanEnv() });
+    assert.equal(r.code, 0, r.stderr);
+  });
+
+  test('a bad EDGEBUS_<PATH> override is an error naming the variable', async () => {
+    const r = await runCli(['check', '--config', good], { cwd: empty.dir, env: cleanEnv({ EDGEBUS_STORE_REORDER_WINDOW: 'soon' }) });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /EDGEBUS_STORE_REORDER_WINDOW/);
+    assert.match(r.stderr, /store\.reorderWindow/);
+  });
+
+  test('an unknown verb exits 1 with the usage', async () => {
+    const r = await runCli(['bogus'], { cwd: empty.dir, env: cleanEnv() });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /unknown verb "bogus"/);
+    assert.match(r.stderr, /usage: edgebus/);
+  });
+});

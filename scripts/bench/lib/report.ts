@@ -1,0 +1,165 @@
+// Turns the rounds into the summary: medians per target, the ratios and pass/fail against
+// the issue's targets, as a plain-text table and as JSON for .bench/.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import type { ProfileSummary } from './cpuprofile.js';
+import type { BenchOptions } from './options.js';
+import type { LatencyRound, ThroughputRound } from './rounds.js';
+import { median } from './stats.js';
+import type { TargetName } from './targets.js';
+
+export const GOALS = { edgebusVsAedes: 0.6, p99Ms: 20, peakRssMiB: 80, eventsPerWrite: 100 } as const;
+
+export interface TargetThroughput {
+  medianMsgsPerSecond: number;
+  rounds: number[];
+  medianTargetCores: number;
+  medianLoadgenCores: number;
+  peakRssMiB: number;
+}
+
+export interface TargetLatency {
+  rate: number;
+  medianP50Ms: number;
+  medianP99Ms: number;
+  worstP99Ms: number;
+  maxMs: number;
+  medianMsgsPerSecond: number;
+  windowStalls: number;
+  peakRssMiB: number;
+}
+
+export interface Check {
+  what: string;
+  value: number;
+  goal: string;
+  pass: boolean;
+}
+
+export interface Summary {
+  startedAt: string;
+  machine: { cpus: number; cpuModel: string; node: string };
+  options: BenchOptions;
+  mosquittoSkipped: string | null;
+  throughput: Partial<Record<TargetName, TargetThroughput>>;
+  ratios: { edgebusVsAedes: number; mosquittoVsAedes: number | null };
+  latency: Partial<Record<TargetName, TargetLatency>>;
+  eventsPerWrite: { median: number; rounds: number[] };
+  checks: Check[];
+  rounds: { throughput: ThroughputRound[]; latency: LatencyRound[] };
+  profile: ProfileSummary | null;
+}
+
+function throughputOf(rounds: ThroughputRound[]): TargetThroughput {
+  return {
+    medianMsgsPerSecond: median(rounds.map((r) => r.msgsPerSecond)),
+    rounds: rounds.map((r) => Math.round(r.msgsPerSecond)),
+    medianTargetCores: median(rounds.map((r) => r.targetCores)),
+    medianLoadgenCores: median(rounds.map((r) => r.loadgenCores)),
+    peakRssMiB: Math.max(...rounds.map((r) => r.peakRssMiB)),
+  };
+}
+
+function latencyOf(rounds: LatencyRound[], rate: number): TargetLatency {
+  return {
+    rate,
+    medianP50Ms: median(rounds.map((r) => r.p50Ms)),
+    medianP99Ms: median(rounds.map((r) => r.p99Ms)),
+    worstP99Ms: Math.max(...rounds.map((r) => r.p99Ms)),
+    maxMs: Math.max(...rounds.map((r) => r.maxMs)),
+    medianMsgsPerSecond: median(rounds.map((r) => r.msgsPerSecond)),
+    windowStalls: rounds.reduce((n, r) => n + r.windowStalls, 0),
+    peakRssMiB: Math.max(...rounds.map((r) => r.peakRssMiB)),
+  };
+}
+
+export function summarise(startedAt: Date, options: BenchOptions, mosquittoSkipped: string | null,
+  tput: ThroughputRound[], lat: LatencyRound[], profile: ProfileSummary | null): Summary {
+  const throughput: Partial<Record<TargetName, TargetThroughput>> = {};
+  const latency: Partial<Record<TargetName, TargetLatency>> = {};
+  for (const name of ['aedes', 'edgebus', 'mosquitto'] as const) {
+    const t = tput.filter((r) => r.target === name);
+    if (t.length) throughput[name] = throughputOf(t);
+    const l = lat.filter((r) => r.target === name);
+    if (l.length) latency[name] = latencyOf(l, options.rate);
+  }
+  const base = throughput.aedes?.medianMsgsPerSecond ?? Number.NaN;
+  const ratios = {
+    edgebusVsAedes: (throughput.edgebus?.medianMsgsPerSecond ?? Number.NaN) / base,
+    mosquittoVsAedes: throughput.mosquitto ? throughput.mosquitto.medianMsgsPerSecond / base : null,
+  };
+  const perWrite = tput.filter((r) => r.eventsPerWrite !== null).map((r) => r.eventsPerWrite as number);
+  const eventsPerWrite = { median: median(perWrite), rounds: perWrite.map((v) => Math.round(v)) };
+  const edgebusRss = Math.max(throughput.edgebus?.peakRssMiB ?? 0, latency.edgebus?.peakRssMiB ?? 0);
+  const p99 = latency.edgebus?.medianP99Ms ?? Number.NaN;
+  const checks: Check[] = [
+    { what: 'throughput edgebus / bare Aedes', value: ratios.edgebusVsAedes, goal: `>= ${GOALS.edgebusVsAedes}`, pass: ratios.edgebusVsAedes >= GOALS.edgebusVsAedes },
+    { what: `edgebus p99 at ${options.rate} msgs/s (ms)`, value: p99, goal: `<= ${GOALS.p99Ms}`, pass: p99 <= GOALS.p99Ms },
+    { what: 'edgebus peak RSS (MiB)', value: edgebusRss, goal: `<= ${GOALS.peakRssMiB}`, pass: edgebusRss <= GOALS.peakRssMiB },
+    { what: 'events per LevelDB write', value: eventsPerWrite.median, goal: `>= ${GOALS.eventsPerWrite}`, pass: eventsPerWrite.median >= GOALS.eventsPerWrite },
+  ];
+  return {
+    startedAt: startedAt.toISOString(),
+    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version },
+    options, mosquittoSkipped, throughput, ratios, latency, eventsPerWrite, checks,
+    rounds: { throughput: tput, latency: lat }, profile,
+  };
+}
+
+const f0 = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : 'n/a');
+const f2 = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : 'n/a');
+const pad = (s: string, w: number) => s.padStart(w);
+
+export function formatThroughputRound(r: ThroughputRound): string {
+  const perWrite = r.eventsPerWrite === null ? '' : `  ${f0(r.eventsPerWrite)} events/write`;
+  return `  round ${r.round}  ${r.target.padEnd(9)} ${pad(f0(r.msgsPerSecond), 8)} msgs/s  broker ${f2(r.targetCores)} cores  loadgen ${f2(r.loadgenCores)}  machine ${f2(r.machineCores)} cores  VmHWM ${r.peakRssMiB.toFixed(1)} MiB${perWrite}${r.unacked ? `  (${r.unacked} unacked at end)` : ''}`;
+}
+
+export function formatLatencyRound(r: LatencyRound): string {
+  return `  round ${r.round}  ${r.target.padEnd(9)} ${pad(f0(r.msgsPerSecond), 6)} msgs/s  p50 ${f2(r.p50Ms)} ms  p99 ${f2(r.p99Ms)} ms  max ${f2(r.maxMs)} ms  (${r.samples} samples, ${r.windowStalls} window stalls)`;
+}
+
+export function formatSummary(s: Summary): string {
+  const lines: string[] = [];
+  const o = s.options;
+  lines.push('', `SUMMARY  ${o.rounds} rounds × ${o.seconds} s (+${o.warmup} s warm-up), ${o.connections} connections × window ${o.window}, QoS 1, 120-byte JSON; ${s.machine.cpus} CPUs, Node ${s.machine.node}`);
+  lines.push('', 'target       median msgs/s   vs Aedes   broker cores   per round');
+  for (const [name, t] of Object.entries(s.throughput)) {
+    const ratio = name === 'aedes' ? 1 : t.medianMsgsPerSecond / (s.throughput.aedes?.medianMsgsPerSecond ?? Number.NaN);
+    lines.push(`${name.padEnd(12)} ${pad(f0(t.medianMsgsPerSecond), 13)}   ${pad(f2(ratio), 8)}   ${pad(f2(t.medianTargetCores), 12)}   ${t.rounds.map(f0).join(' / ')}`);
+  }
+  if (s.mosquittoSkipped) lines.push(`mosquitto    skipped: ${s.mosquittoSkipped}`);
+  const mosq = s.ratios.mosquittoVsAedes === null ? 'n/a' : f2(s.ratios.mosquittoVsAedes);
+  lines.push(`ratio of medians: edgebus/bare-Aedes ${f2(s.ratios.edgebusVsAedes)} (goal >= ${GOALS.edgebusVsAedes}), mosquitto/bare-Aedes ${mosq}`);
+  lines.push('', `latency at ${o.rate} msgs/s   median p50   median p99   worst p99    max   stalls`);
+  for (const [name, l] of Object.entries(s.latency)) {
+    lines.push(`${name.padEnd(23)} ${pad(f2(l.medianP50Ms), 10)} ms ${pad(f2(l.medianP99Ms), 9)} ms ${pad(f2(l.worstP99Ms), 8)} ms ${pad(f2(l.maxMs), 6)}   ${l.windowStalls}`);
+  }
+  lines.push('', 'peak RSS (VmHWM, max over rounds)');
+  for (const name of ['edgebus', 'aedes'] as const) {
+    const rss = Math.max(s.throughput[name]?.peakRssMiB ?? 0, s.latency[name]?.peakRssMiB ?? 0);
+    lines.push(`  ${name.padEnd(10)} ${rss.toFixed(1)} MiB`);
+  }
+  lines.push('', `events per LevelDB write (edgebus, full load): median ${f0(s.eventsPerWrite.median)}  (rounds: ${s.eventsPerWrite.rounds.join(' / ')})`);
+  lines.push('', 'checks');
+  for (const c of s.checks) lines.push(`  ${c.pass ? 'PASS' : 'FAIL'}  ${c.what.padEnd(38)} ${pad(f2(c.value), 9)}   goal ${c.goal}`);
+  return lines.join('\n');
+}
+
+export function formatProfile(p: ProfileSummary): string {
+  const lines = ['', `edgebus CPU profile (${p.file}): ${f0(p.totalMs)} ms busy, ${f0(p.idleMs)} ms idle`, '  self ms      %   function   (location)'];
+  for (const e of p.functions) lines.push(`  ${pad(f0(e.ms), 7)} ${pad(e.percent.toFixed(1), 6)}   ${e.name}   (${e.where})`);
+  lines.push('  by module:');
+  for (const e of p.modules) lines.push(`  ${pad(f0(e.ms), 7)} ${pad(e.percent.toFixed(1), 6)}   ${e.name}`);
+  return lines.join('\n');
+}
+
+/** Writes .bench/ingest-<timestamp>.json under `root`; returns its path. */
+export function writeSummary(root: string, s: Summary): string {
+  const dir = join(root, '.bench');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `ingest-${s.startedAt.replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, JSON.stringify(s, null, 2) + '\n');
+  return file;
+}

@@ -1,0 +1,145 @@
+// The brokers under test, each started in its own child process on a free loopback port.
+import { spawn } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { createConnection, createServer, type AddressInfo } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+import { makeTempDir, peakRssMiB, removeTempDir, stop, track, waitForLine, type Tracked } from './children.js';
+
+export type TargetName = 'aedes' | 'edgebus' | 'mosquitto';
+
+export const MOSQUITTO_BIN = '/usr/sbin/mosquitto';
+const HERE = dirname(fileURLToPath(import.meta.url));
+/** This file runs from dist/scripts/bench/lib. */
+export const ROOT = resolve(HERE, '../../../..');
+const EDGEBUS_BIN = join(ROOT, 'bin', 'edgebus.js');
+const READY_TIMEOUT_MS = 20_000;
+
+export interface Target {
+  name: TargetName;
+  pid: number;
+  brokerPort: number;
+  /** Prometheus endpoint, for the targets that have one. */
+  metricsUrl: string | null;
+  /** Reads VmHWM while the process is still alive. */
+  peakRssMiB: () => number;
+  stop: () => Promise<void>;
+}
+
+export interface TargetOptions {
+  /** Where edgebus writes a V8 CPU profile on exit; null = no profiling. */
+  cpuProfileDir: string | null;
+}
+
+export function startTarget(name: TargetName, opts: TargetOptions): Promise<Target> {
+  switch (name) {
+    case 'aedes': return startAedes();
+    case 'edgebus': return startEdgebus(opts);
+    case 'mosquitto': return startMosquitto();
+  }
+}
+
+function readyPorts(line: string): { brokerPort: number; httpPort?: number } | undefined {
+  if (!line.startsWith('{')) return undefined;
+  const rec = JSON.parse(line) as { brokerPort?: unknown; httpPort?: unknown };
+  if (typeof rec.brokerPort !== 'number') return undefined;
+  return { brokerPort: rec.brokerPort, httpPort: typeof rec.httpPort === 'number' ? rec.httpPort : undefined };
+}
+
+function asTarget(name: TargetName, t: Tracked, brokerPort: number, metricsUrl: string | null, after: () => void = () => {}): Target {
+  const pid = t.child.pid;
+  if (pid === undefined) throw new Error(`${name}: no pid`);
+  return {
+    name, pid, brokerPort, metricsUrl,
+    peakRssMiB: () => peakRssMiB(pid),
+    stop: async () => {
+      const exit = await stop(t);
+      after();
+      if (exit.code !== 0 && exit.signal !== 'SIGTERM') process.stderr.write(`note: ${name} exited with code ${exit.code} signal ${exit.signal}\n${t.output()}\n`);
+    },
+  };
+}
+
+async function startAedes(): Promise<Target> {
+  const t = track(spawn(process.execPath, [join(HERE, 'aedes-server.js')], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  const { brokerPort } = await waitForLine(t, readyPorts, READY_TIMEOUT_MS, 'bare Aedes');
+  return asTarget('aedes', t, brokerPort, null);
+}
+
+/** A fresh data dir per start: every round begins with an empty log, like the others. */
+async function startEdgebus(opts: TargetOptions): Promise<Target> {
+  const dir = makeTempDir('edgebus-bench-');
+  const configFile = join(dir, 'edgebus.yaml');
+  writeFileSync(configFile, stringify({
+    gatewayId: 'bench-gw',
+    dataDir: join(dir, 'data'),
+    rulesDir: join(dir, 'rules'),
+    devicesDir: join(dir, 'devices'),
+    broker: { host: '127.0.0.1', port: 0 },
+    http: { host: '127.0.0.1', port: 0 },
+    store: { durability: 'fsync' },
+    // info: the ready line (with the ports) is logged at that level.
+    log: { level: 'info', format: 'json' },
+  }));
+  const nodeArgs = opts.cpuProfileDir === null ? [] : ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfileDir}`];
+  // No EDGEBUS_* from the caller's environment: they would override the config above.
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('EDGEBUS_')));
+  const t = track(spawn(process.execPath, [...nodeArgs, EDGEBUS_BIN, 'start', '--config', configFile], { env, stdio: ['ignore', 'pipe', 'pipe'] }));
+  try {
+    const ports = await waitForLine(t, readyPorts, READY_TIMEOUT_MS, 'the edgebus ready line');
+    if (ports.httpPort === undefined) throw new Error('edgebus ready line has no httpPort');
+    return asTarget('edgebus', t, ports.brokerPort, `http://127.0.0.1:${ports.httpPort}/metrics`, () => removeTempDir(dir));
+  } catch (err) {
+    await stop(t);
+    removeTempDir(dir);
+    throw err;
+  }
+}
+
+export function mosquittoAvailable(): boolean {
+  return existsSync(MOSQUITTO_BIN);
+}
+
+async function startMosquitto(): Promise<Target> {
+  const dir = makeTempDir('edgebus-bench-mosq-');
+  // mosquitto cannot report a port it chose, so take a free one and hand it over.
+  const port = await freePort();
+  const configFile = join(dir, 'mosquitto.conf');
+  writeFileSync(configFile, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\n`);
+  const t = track(spawn(MOSQUITTO_BIN, ['-c', configFile], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  try {
+    await waitForPort(port, t);
+    return asTarget('mosquitto', t, port, null, () => removeTempDir(dir));
+  } catch (err) {
+    await stop(t);
+    removeTempDir(dir);
+    throw err;
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as AddressInfo;
+      srv.close(() => resolvePort(port));
+    });
+  });
+}
+
+async function waitForPort(port: number, t: Tracked): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  for (;;) {
+    if (t.child.exitCode !== null) throw new Error(`mosquitto exited with code ${t.child.exitCode}:\n${t.output()}`);
+    const ok = await new Promise<boolean>((res) => {
+      const sock = createConnection({ port, host: '127.0.0.1' });
+      sock.once('connect', () => { sock.destroy(); res(true); });
+      sock.once('error', () => res(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`mosquitto did not listen on ${port}:\n${t.output()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -1,9 +1,12 @@
 // Events are stored as standalone CBOR maps (no cbor-x record extensions), so the stored
 // bytes are already the upstream wire encoding of each event.
-import { Encoder } from 'cbor-x';
+import { Encoder, type Options } from 'cbor-x';
 import type { EdgeEvent } from './types.js';
 
-const cbor = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array: false });
+// int64AsNumber (read by cbor-x, missing from its typings): JSON integers past 2^32 are
+// written as 64-bit CBOR integers and must come back as numbers, not BigInts.
+const options: Options & { int64AsNumber: boolean } = { useRecords: false, mapsAsObjects: true, tagUint8Array: false, int64AsNumber: true };
+const cbor = new Encoder(options);
 
 export function encodeValue(value: unknown): Uint8Array {
   return cbor.encode(value);
@@ -13,5 +16,4 @@ export function decodeValue<T>(bytes: Uint8Array): T {
   return cbor.decode(bytes) as T;
 }
 
-export const encodeEvent = (event: EdgeEvent): Uint8Array => encodeValue(event);
 export const decodeEvent = (bytes: Uint8Array): EdgeEvent => decodeValue<EdgeEvent>(bytes);

@@ -30,7 +30,8 @@ export class Broker {
   constructor(private readonly opts: BrokerOptions) {
     this.now = opts.now ?? Date.now;
     this.aedes = new Aedes({ authorizePublish: (client, packet, cb) => this.authorizePublish(client, packet, cb) });
-    this.server = createServer(this.aedes.handle);
+    // Without noDelay a PUBACK waits for the client's next packet (Nagle): ~10 ms at 100 msgs/s.
+    this.server = createServer({ noDelay: true }, this.aedes.handle);
   }
 
   private authorizePublish(client: Client | null, packet: PublishPacket, cb: (err?: Error | null) => void): void {

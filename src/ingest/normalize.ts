@@ -118,12 +118,23 @@ function parseJsonObject(text: string): Record<string, unknown> {
   return parsed as Record<string, unknown>;
 }
 
+let isoMs = -1;
+let isoText = '';
+/** Many readings arrive in the same millisecond: format its ISO time once. */
+function isoTime(ms: number): string {
+  if (ms !== isoMs) {
+    isoMs = ms;
+    isoText = new Date(ms).toISOString();
+  }
+  return isoText;
+}
+
 export function normalize(match: TopicMatch, payload: Buffer, receivedAt: number): Normalized {
   const draft: EventDraft = {
     id: null,
     type: match.type,
     source: match.source,
-    timestamp: new Date(receivedAt).toISOString(),
+    timestamp: isoTime(receivedAt),
     payload: {},
     metadata: defaultMetadata(match.type === 'Alert' ? 'high' : 'normal'),
     deviceSeq: null,

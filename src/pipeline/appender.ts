@@ -1,12 +1,14 @@
 // The only way into the log. Submissions are grouped: everything that arrives while one
-// LevelDB write is in flight goes into the next, as one chained batch (events, their
-// indexes, source states, staged drafts, rejected payloads). Each submission's callback —
-// the PUBACK, for MQTT — runs only after the batch holding it is durable.
+// LevelDB write is in flight goes into the next, as one atomic batch (events, stream
+// segments, publisher ids, source states, staged drafts, rejected payloads). Each
+// submission's callback — the PUBACK, for MQTT — runs only after that batch is durable.
 import { performance } from 'node:perf_hooks';
-import { decodeValue, encodeEvent, encodeValue } from '../events/codec.js';
+import { CborWriter } from '../events/cbor-writer.js';
+import { decodeValue, encodeValue } from '../events/codec.js';
 import { defaultMetadata, type EdgeEvent, type EventDraft } from '../events/types.js';
 import { ulid } from '../events/ulid.js';
-import type { Batch, EventStore } from '../store/event-store.js';
+import type { EventStore } from '../store/event-store.js';
+import type { WriteBatch } from '../store/write-batch.js';
 import { pendingKey, seqKey, streamKey, timeKey } from '../store/keys.js';
 import { putRejected, type RejectedRecord } from '../store/rejected.js';
 import type { EventBus } from '../util/bus.js';
@@ -14,6 +16,15 @@ import { IdIndex } from './id-index.js';
 import { Sequencer, type SequencerOp, type SourceState, type StagedDraft, type SystemNotice } from './sequencer.js';
 
 export type Ack = (err: Error | null) => void;
+
+/** What one commit group writes besides the events themselves. */
+interface GroupWrites {
+  batch: WriteBatch;
+  /** Publisher ids recorded, for their expiry. */
+  ids: string[];
+  /** Per source: the stream segment this group appends. */
+  segments: Map<string, { firstVersion: number; seqs: number[] }>;
+}
 
 export type Submission =
   | { kind: 'event'; draft: EventDraft }
@@ -54,6 +65,7 @@ export class Appender {
   private lastSeq = 0;
   private lastTimeMark = -1;
   private releaseTimer: NodeJS.Timeout | null = null;
+  private readonly writer = new CborWriter();
   private idle: (() => void)[] = [];
   /** Counters since start: read by /metrics and the benchmark. */
   readonly stats = { writes: 0, events: 0 };
@@ -151,23 +163,19 @@ export class Appender {
     this.queue = [];
     this.acks = [];
     this.writing = true;
-    const batch = this.store.batch();
+    const batch = this.store.writeBatch();
     const appended: EdgeEvent[] = [];
     const counts = { duplicates: 0, rejected: 0, staged: 0 };
     const now = this.now();
-    let buildError: unknown = null;
     try {
       this.build(group, batch, now, appended, counts);
     } catch (err) {
-      buildError = err;
-    }
-    if (buildError) {
-      void batch.close();
-      this.fail(acks, buildError);
+      batch.clear();
+      this.fail(acks, err);
       return;
     }
     const writeStart = performance.now();
-    batch.write({ sync: this.opts.durability === 'fsync' }).then(() => {
+    batch.write(this.opts.durability === 'fsync').then(() => {
       const done = performance.now();
       this.stats.writes++;
       this.stats.events += appended.length;
@@ -182,15 +190,16 @@ export class Appender {
         ackSeconds: (done - since) / 1e3,
       });
       if (appended.length) this.bus.emit('appended', appended);
-      for (const item of group) if (item.kind === 'rejected') this.bus.emit('rejected', item.record);
+      if (counts.rejected) for (const item of group) if (item.kind === 'rejected') this.bus.emit('rejected', item.record);
       this.armReleaseTimer();
       this.flush();
     }, (err: unknown) => this.fail(acks, err));
   }
 
-  private build(group: Queued[], batch: Batch, now: number, appended: EdgeEvent[], counts: { duplicates: number; rejected: number; staged: number }): void {
+  private build(group: Queued[], batch: WriteBatch, now: number, appended: EdgeEvent[], counts: { duplicates: number; rejected: number; staged: number }): void {
     const ops: SequencerOp[] = [];
-    const ids: string[] = [];
+    const g: GroupWrites = { batch, ids: [], segments: new Map() };
+    this.writer.reset();
     for (const item of group) {
       if (item.kind === 'rejected') {
         putRejected(this.store, batch, item.record);
@@ -201,12 +210,7 @@ export class Appender {
         this.sequencer.releaseDue(now, ops);
       } else {
         const draft = item.draft;
-        if (draft.explicitId && this.ids.seen(draft.id!, now)) {
-          counts.duplicates++;
-          this.bus.emit('duplicate', { source: draft.source, id: draft.id });
-          continue;
-        }
-        if (this.sequencer.offer(draft, now, ops) === 'duplicate') {
+        if ((draft.explicitId && this.ids.seen(draft.id!, now)) || this.sequencer.offer(draft, now, ops) === 'duplicate') {
           counts.duplicates++;
           this.bus.emit('duplicate', { source: draft.source, id: draft.id });
           continue;
@@ -215,48 +219,59 @@ export class Appender {
       for (const op of ops) {
         switch (op.op) {
           case 'append':
-            appended.push(this.putEvent(batch, op.draft, ids));
+            appended.push(this.putEvent(g, op.draft));
             break;
           case 'notice':
-            appended.push(this.putEvent(batch, this.noticeDraft(op.notice, now), ids));
+            appended.push(this.putEvent(g, this.noticeDraft(op.notice, now)));
             break;
           case 'stage':
-            batch.put(pendingKey(op.draft.source, this.sequencer.state(op.draft.source).epoch, op.draft.deviceSeq!), encodeValue(op.draft), { sublevel: this.store.pending });
+            batch.put(this.store.prefix.pending + pendingKey(op.draft.source, this.sequencer.state(op.draft.source).epoch, op.draft.deviceSeq!), encodeValue(op.draft));
             counts.staged++;
             break;
           case 'unstage':
-            batch.del(pendingKey(op.source, op.epoch, op.deviceSeq), { sublevel: this.store.pending });
+            batch.del(this.store.prefix.pending + pendingKey(op.source, op.epoch, op.deviceSeq));
             break;
         }
       }
       ops.length = 0;
     }
+    for (const [source, seg] of g.segments) {
+      batch.put(this.store.prefix.streams + streamKey(source, seg.firstVersion), seg.seqs.join(' '));
+    }
     for (const source of this.sequencer.takeDirty()) {
-      batch.put(source, encodeValue(this.sequencer.state(source)), { sublevel: this.store.sources });
+      batch.put(this.store.prefix.sources + source, encodeValue(this.sequencer.state(source)));
     }
     if (appended.length) {
       if (now > this.lastTimeMark) {
-        batch.put(timeKey(now), seqKey(appended[0].seq), { sublevel: this.store.times });
+        batch.put(this.store.prefix.times + timeKey(now), seqKey(appended[0].seq));
         this.lastTimeMark = now;
       }
-      this.ids.putGroup(batch, now, ids);
+      this.ids.putGroup(batch, now, g.ids);
     }
   }
 
-  private putEvent(batch: Batch, d: EventDraft, ids: string[]): EdgeEvent {
+  /**
+   * Gives the draft its log seq (and id) and writes it. The draft object becomes the
+   * event: listeners get it without a copy per event; the writer puts only the
+   * contract's fields on disk.
+   */
+  private putEvent(g: GroupWrites, d: EventDraft): EdgeEvent {
     const seq = ++this.lastSeq;
-    const event: EdgeEvent = { id: d.id ?? ulid(d.receivedAt), type: d.type, source: d.source, timestamp: d.timestamp, seq, payload: d.payload } as EdgeEvent;
-    if (d.sensor) event.sensor = d.sensor;
-    if (d.device) event.device = d.device;
-    if (d.location) event.location = d.location;
-    if (d.network) event.network = d.network;
-    event.metadata = d.metadata;
-    const key = seqKey(seq);
-    batch.put(key, encodeEvent(event), { sublevel: this.store.log });
-    batch.put(streamKey(d.source, this.sequencer.nextVersion(d.source, d.receivedAt)), key, { sublevel: this.store.streams });
-    this.ids.put(batch, event.id, seq, d.receivedAt, d.explicitId);
-    ids.push(event.id);
-    return event;
+    const event = d as EventDraft & { seq: number };
+    event.seq = seq;
+    event.id ??= ulid(d.receivedAt);
+    const start = this.writer.pos;
+    this.writer.event(event as EdgeEvent);
+    g.batch.put(this.store.prefix.log + seqKey(seq), this.writer.since(start));
+    const version = this.sequencer.nextVersion(d.source, d.receivedAt);
+    const seg = g.segments.get(d.source);
+    if (seg) seg.seqs.push(seq);
+    else g.segments.set(d.source, { firstVersion: version, seqs: [seq] });
+    if (d.explicitId) {
+      this.ids.put(g.batch, event.id, seq, d.receivedAt);
+      g.ids.push(event.id);
+    }
+    return event as EdgeEvent;
   }
 
   private noticeDraft(notice: SystemNotice, now: number): EventDraft {

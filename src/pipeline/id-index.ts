@@ -1,8 +1,10 @@
-// Idempotency keys: every appended event's id → its seq and receive time. An id is a
+// Idempotency keys: the id a publisher gave an event → its seq and receive time. An id is a
 // duplicate while its entry is younger than the dedup window; the prune job deletes the
-// entries that have expired, a commit group at a time.
-import type { Batch, EventStore } from '../store/event-store.js';
+// entries that have expired, a commit group at a time. Ids the gateway derives need no
+// entry: `<source>:<epoch>:<seq>` ids are checked by the sequencer, ULIDs are unique.
+import type { EventStore } from '../store/event-store.js';
 import { seqKey, timeKey } from '../store/keys.js';
+import type { WriteBatch } from '../store/write-batch.js';
 
 const RECENT_CAPACITY = 65_536;
 
@@ -26,23 +28,21 @@ export class IdIndex {
     return Number(value.slice(value.indexOf(':') + 1));
   }
 
-  /** Records the id of an appended event in `batch`; `ids` collects the group's ids for expiry. */
-  put(batch: Batch, id: string, seq: number, receivedAt: number, explicit: boolean): void {
-    batch.put(id, seqKey(seq) + ':' + receivedAt, { sublevel: this.store.ids });
-    if (explicit) {
-      this.recent.set(id, receivedAt);
-      if (this.recent.size > RECENT_CAPACITY) this.recent.delete(this.recent.keys().next().value!);
-    }
+  /** Records a publisher's id of an appended event in `batch`. */
+  put(batch: WriteBatch, id: string, seq: number, receivedAt: number): void {
+    batch.put(this.store.prefix.ids + id, seqKey(seq) + ':' + receivedAt);
+    this.recent.set(id, receivedAt);
+    if (this.recent.size > RECENT_CAPACITY) this.recent.delete(this.recent.keys().next().value!);
   }
 
-  /** One expiry record per commit group: its receive time → the ids it appended. */
-  putGroup(batch: Batch, now: number, ids: string[]): void {
+  /** One expiry record per commit group: its receive time → the ids it recorded. */
+  putGroup(batch: WriteBatch, now: number, ids: string[]): void {
     if (ids.length === 0) return;
     let key = timeKey(now);
     // Two groups in the same millisecond must not overwrite each other's record.
     if (key <= this.lastGroupKey) key = this.lastGroupKey + '+';
     this.lastGroupKey = key;
-    batch.put(key, ids.join('\n'), { sublevel: this.store.idGroups });
+    batch.put(this.store.prefix.idGroups + key, ids.join('\n'));
   }
 
   /** After a failed write the in-memory view may hold ids that never became durable. */

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import type { AbstractSublevel } from 'abstract-level';
 import { parseSeqKey } from './keys.js';
+import { createWriteBatch, type WriteBatch } from './write-batch.js';
 
 export const STORE_SCHEMA_VERSION = 1;
 
@@ -45,6 +46,9 @@ export class EventStore {
   readonly rejected: Sublevel<Uint8Array>;
   /** schema version, cursors, prune marks. */
   readonly meta: Sublevel<string>;
+  /** Each sublevel's key prefix, for the appender's raw write batch. */
+  readonly prefix: Readonly<Record<'log' | 'ids' | 'idGroups' | 'streams' | 'sources' | 'pending' | 'times' | 'rejected', string>>;
+  private writer: WriteBatch | null = null;
 
   private constructor(readonly dir: string) {
     this.db = new ClassicLevel<string, string>(dir, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
@@ -58,6 +62,10 @@ export class EventStore {
     this.times = this.db.sublevel<string, string>('times', {});
     this.rejected = this.db.sublevel<string, Uint8Array>('rejected', bin);
     this.meta = this.db.sublevel<string, string>('meta', {});
+    this.prefix = {
+      log: this.log.prefix, ids: this.ids.prefix, idGroups: this.idGroups.prefix, streams: this.streams.prefix,
+      sources: this.sources.prefix, pending: this.pending.prefix, times: this.times.prefix, rejected: this.rejected.prefix,
+    };
   }
 
   static async open(dir: string): Promise<EventStore> {
@@ -111,6 +119,12 @@ export class EventStore {
 
   batch(): Batch {
     return this.db.batch();
+  }
+
+  /** The appender's write batch: one, reused for every commit (keys carry their prefix). */
+  writeBatch(): WriteBatch {
+    this.writer ??= createWriteBatch(this.db);
+    return this.writer;
   }
 
   /** Bytes the store occupies on disk: its files, write-ahead log included. */

@@ -15,8 +15,9 @@ export const SEP = '\x00';
 /** Sorts after SEP: the exclusive upper bound of every key under a name. */
 export const SEP_END = '\x01';
 
-export function streamKey(source: string, version: number): string {
-  return source + SEP + seqKey(version);
+/** A stream segment: the seqs one commit appended for one source, from this version on. */
+export function streamKey(source: string, firstVersion: number): string {
+  return source + SEP + seqKey(firstVersion);
 }
 
 export function pendingKey(source: string, epoch: number, deviceSeq: number): string {

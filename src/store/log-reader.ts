@@ -3,7 +3,7 @@
 import { decodeEvent } from '../events/codec.js';
 import type { EdgeEvent, EventType } from '../events/types.js';
 import type { EventStore } from './event-store.js';
-import { parseSeqKey, SEP_END, seqKey, streamKey, timeKey } from './keys.js';
+import { parseSeqKey, SEP, SEP_END, seqKey, streamKey, timeKey } from './keys.js';
 
 export interface EventQuery {
   fromSeq?: number;
@@ -32,13 +32,49 @@ export class UnknownEventIdError extends Error {
   }
 }
 
+const SEQ_ID = /^(.+):(\d+):(\d+)$/;
+const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+const ULID_ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+
+/** The log seq of the event with this id, or null. */
+export async function seqOfId(store: EventStore, id: string): Promise<number | null> {
+  // A publisher's id is indexed: `<seq key>:<receive time>`.
+  const entry = await store.ids.get(id);
+  if (entry !== undefined) return parseSeqKey(entry.slice(0, entry.indexOf(':')));
+  // Ids the gateway derived are not indexed (that would cost a write per event); they
+  // are found through what they encode: the source's stream, or the ULID's time.
+  const derived = SEQ_ID.exec(id);
+  if (derived) {
+    for await (const keys of seqsOfSource(store, derived[1], 1, 1)) {
+      const values = await store.log.getMany(keys);
+      for (const v of values) {
+        const e = v === undefined ? null : decodeEvent(v);
+        if (e?.id === id) return e.seq;
+      }
+    }
+  }
+  if (ULID.test(id)) {
+    let ms = 0;
+    for (let i = 0; i < 10; i++) ms = ms * 32 + ULID_ALPHABET.indexOf(id[i]);
+    const from = await store.times.values({ lte: timeKey(Math.max(0, ms - 1000)), reverse: true, limit: 1 }).all();
+    const to = await store.times.values({ gt: timeKey(ms + 1000), limit: 1 }).all();
+    const toSeq = to.length ? parseSeqKey(to[0]) : undefined;
+    for await (const values of valuesFrom(store, from.length ? parseSeqKey(from[0]) : 1, toSeq)) {
+      for (const v of values) {
+        const e = decodeEvent(v);
+        if (e.id === id) return e.seq;
+      }
+    }
+  }
+  return null;
+}
+
 async function startSeq(store: EventStore, q: EventQuery): Promise<number> {
   let start = q.fromSeq ?? 1;
   if (q.fromId !== undefined) {
-    const key = await store.ids.get(q.fromId);
-    if (key === undefined) throw new UnknownEventIdError(q.fromId);
-    // The id index holds `<seq key>:<receive time>`.
-    start = Math.max(start, parseSeqKey(key.slice(0, key.indexOf(':'))));
+    const seq = await seqOfId(store, q.fromId);
+    if (seq === null) throw new UnknownEventIdError(q.fromId);
+    start = Math.max(start, seq);
   }
   if (q.since !== undefined) {
     const marks = await store.times.values({ lte: timeKey(Math.max(0, q.since - TIMESTAMP_SKEW_MS)), reverse: true, limit: 1 }).all();
@@ -59,13 +95,27 @@ function matches(e: EdgeEvent, q: EventQuery, since: number | undefined, until: 
   return true;
 }
 
+/**
+ * The seq keys of a source's events from a stream version on. The stream is stored as
+ * segments (one per commit that appended for the source: first version → its seqs), so
+ * the read starts at the segment holding `fromVersion`.
+ */
 async function* seqsOfSource(store: EventStore, source: string, fromVersion: number, fromSeq: number): AsyncGenerator<string[]> {
-  const it = store.streams.values({ gte: streamKey(source, fromVersion), lt: source + SEP_END });
+  const holding = await store.streams.keys({ lte: streamKey(source, fromVersion), gte: source + SEP, reverse: true, limit: 1 }).all();
+  const it = store.streams.iterator({ gte: holding.length ? holding[0] : streamKey(source, fromVersion), lt: source + SEP_END });
   try {
     for (;;) {
-      const keys = await it.nextv(CHUNK);
-      if (keys.length === 0) return;
-      yield keys.filter((k) => parseSeqKey(k) >= fromSeq);
+      const segments = await it.nextv(CHUNK);
+      if (segments.length === 0) return;
+      const out: string[] = [];
+      for (const [key, value] of segments) {
+        let version = Number(key.slice(key.lastIndexOf(SEP) + 1));
+        for (const s of value.split(' ')) {
+          const seq = Number(s);
+          if (version++ >= fromVersion && seq >= fromSeq) out.push(seqKey(seq));
+        }
+      }
+      yield out;
     }
   } finally {
     await it.close();

@@ -2,7 +2,8 @@
 // so nothing a device sent is ever dropped silently.
 import { decodeValue, encodeValue } from '../events/codec.js';
 import { ulid } from '../events/ulid.js';
-import type { Batch, EventStore } from './event-store.js';
+import type { EventStore } from './event-store.js';
+import type { WriteBatch } from './write-batch.js';
 
 export type RejectReason =
   | 'empty-payload'
@@ -44,8 +45,8 @@ export function makeRejected(topic: string, payload: Uint8Array, rejection: Reje
   };
 }
 
-export function putRejected(store: EventStore, batch: Batch, record: RejectedRecord): void {
-  batch.put(record.id, encodeValue(record), { sublevel: store.rejected });
+export function putRejected(store: EventStore, batch: WriteBatch, record: RejectedRecord): void {
+  batch.put(store.prefix.rejected + record.id, encodeValue(record));
 }
 
 export async function listRejected(store: EventStore, opts: { limit?: number; reason?: string } = {}): Promise<RejectedRecord[]> {

@@ -4,6 +4,8 @@ import { isUtf8 } from 'node:buffer';
 import { parseDuration } from '../config/units.js';
 import { defaultMetadata, isPriority, type EventDraft, type JsonObject, type JsonValue, type Location, type NetworkInfo } from '../events/types.js';
 import type { Rejection } from '../store/rejected.js';
+import { isoTime } from '../events/iso-time.js';
+import { KEY, scanReading, type ScannedReading } from './reading-scanner.js';
 import type { TopicMatch } from './topics.js';
 
 const MAX_ID_LENGTH = 256;
@@ -56,7 +58,7 @@ function applyEnvelope(obj: Record<string, unknown>, draft: EventDraft): void {
   if (obj.ts !== undefined) {
     const ms = parseTimestamp(obj.ts);
     if (ms === null) reject('invalid-timestamp', `ts must be an ISO time or epoch milliseconds, got ${JSON.stringify(obj.ts)}`);
-    draft.timestamp = new Date(ms).toISOString();
+    draft.timestamp = isoTime(ms);
   }
   const meta = draft.metadata;
   if (obj.priority !== undefined) {
@@ -118,18 +120,11 @@ function parseJsonObject(text: string): Record<string, unknown> {
   return parsed as Record<string, unknown>;
 }
 
-let isoMs = -1;
-let isoText = '';
-/** Many readings arrive in the same millisecond: format its ISO time once. */
-function isoTime(ms: number): string {
-  if (ms !== isoMs) {
-    isoMs = ms;
-    isoText = new Date(ms).toISOString();
-  }
-  return isoText;
-}
-
-export function normalize(match: TopicMatch, payload: Buffer, receivedAt: number): Normalized {
+/**
+ * @param opts.scanner false forces the general path for readings (the tests prove the
+ * two paths give the same event).
+ */
+export function normalize(match: TopicMatch, payload: Buffer, receivedAt: number, opts?: { scanner?: boolean }): Normalized {
   const draft: EventDraft = {
     id: null,
     type: match.type,
@@ -143,12 +138,15 @@ export function normalize(match: TopicMatch, payload: Buffer, receivedAt: number
   };
   try {
     if (payload.length === 0) reject('empty-payload', 'the payload is empty');
-    if (!isUtf8(payload)) reject('invalid-utf8', 'the payload is not valid UTF-8');
-    const text = payload.toString('utf8');
     switch (match.type) {
-      case 'DeviceData': normalizeReading(match, text, draft); break;
-      case 'DeviceStatus': normalizeStatus(text, draft); break;
-      default: normalizeObject(text, draft);
+      case 'DeviceData': {
+        const scanned = opts?.scanner === false ? null : scanReading(payload);
+        if (scanned) fromScanned(match, scanned, draft);
+        else normalizeReading(match, payload, draft);
+        break;
+      }
+      case 'DeviceStatus': normalizeStatus(utf8(payload), draft); break;
+      default: normalizeObject(utf8(payload), draft);
     }
   } catch (err) {
     if (err instanceof Rejected) return { ok: false, rejection: err.rejection };
@@ -157,7 +155,33 @@ export function normalize(match: TopicMatch, payload: Buffer, receivedAt: number
   return { ok: true, draft };
 }
 
-function normalizeReading(match: TopicMatch, text: string, draft: EventDraft): void {
+function utf8(payload: Buffer): string {
+  if (!isUtf8(payload)) reject('invalid-utf8', 'the payload is not valid UTF-8');
+  return payload.toString('utf8');
+}
+
+/** The canonical reading (see reading-scanner.ts): the same event the general path makes. */
+function fromScanned(match: TopicMatch, r: ScannedReading, draft: EventDraft): void {
+  const has = r.present;
+  if (has & KEY.id) {
+    draft.id = r.id;
+    draft.explicitId = true;
+  }
+  if (has & KEY.seq) draft.deviceSeq = r.seq;
+  if (has & KEY.ts) {
+    const ms = parseTimestamp(r.ts);
+    if (ms === null) reject('invalid-timestamp', `ts must be an ISO time or epoch milliseconds, got ${JSON.stringify(r.ts)}`);
+    draft.timestamp = isoTime(ms);
+  }
+  const value = has & KEY.value ? r.value : null;
+  const unit = has & KEY.unit ? r.unit : null;
+  draft.payload = r.payload;
+  draft.sensor = { type: match.sensor ?? 'value', value, unit, accuracy: has & KEY.accuracy ? r.accuracy : null, timestamp: draft.timestamp };
+  draft.device = { id: match.captures.device ?? match.source };
+}
+
+function normalizeReading(match: TopicMatch, payload: Buffer, draft: EventDraft): void {
+  const text = utf8(payload);
   const first = text.trimStart().charCodeAt(0);
   let value: JsonValue;
   let unit: string | null = null;

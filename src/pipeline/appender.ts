@@ -2,6 +2,11 @@
 // LevelDB write is in flight goes into the next, as one atomic batch (events, stream
 // segments, publisher ids, source states, staged drafts, rejected payloads). Each
 // submission's callback — the PUBACK, for MQTT — runs only after that batch is durable.
+//
+// The next group is built as its submissions arrive (deduplicated, sequenced, encoded,
+// put into its native batch) while the previous one is being written: the main thread
+// and LevelDB's writer work at the same time, and a write starts the moment the last
+// one ends. Two native batches take turns.
 import { performance } from 'node:perf_hooks';
 import { CborWriter } from '../events/cbor-writer.js';
 import { decodeValue, encodeValue } from '../events/codec.js';
@@ -9,28 +14,20 @@ import { defaultMetadata, type EdgeEvent, type EventDraft } from '../events/type
 import { ulid } from '../events/ulid.js';
 import type { EventStore } from '../store/event-store.js';
 import type { WriteBatch } from '../store/write-batch.js';
+import { isoTime } from '../events/iso-time.js';
+import type { Ack } from './ack.js';
+import { CommitGroup } from './commit-group.js';
 import { pendingKey, seqKey, streamKey, timeKey } from '../store/keys.js';
 import { putRejected, type RejectedRecord } from '../store/rejected.js';
 import type { EventBus } from '../util/bus.js';
 import { IdIndex } from './id-index.js';
 import { Sequencer, type SequencerOp, type SourceState, type StagedDraft, type SystemNotice } from './sequencer.js';
 
-export type Ack = (err: Error | null) => void;
-
-/** What one commit group writes besides the events themselves. */
-interface GroupWrites {
-  batch: WriteBatch;
-  /** Publisher ids recorded, for their expiry. */
-  ids: string[];
-  /** Per source: the stream segment this group appends. */
-  segments: Map<string, { firstVersion: number; seqs: number[] }>;
-}
+export type { Ack };
 
 export type Submission =
   | { kind: 'event'; draft: EventDraft }
   | { kind: 'rejected'; record: RejectedRecord };
-
-type Queued = Submission | { kind: 'release' };
 
 export interface AppenderOptions {
   store: EventStore;
@@ -55,9 +52,10 @@ export class Appender {
   private readonly sequencer: Sequencer;
   private readonly ids: IdIndex;
   private readonly now: () => number;
-  private queue: Queued[] = [];
-  private acks: Ack[] = [];
-  private queueSince = 0;
+  private readonly writer = new CborWriter();
+  /** The two native batches that take turns: one being written, one being built. */
+  private readonly spare: WriteBatch[];
+  private current: CommitGroup;
   private writing = false;
   private scheduled = false;
   private closed = false;
@@ -65,9 +63,8 @@ export class Appender {
   private lastSeq = 0;
   private lastTimeMark = -1;
   private releaseTimer: NodeJS.Timeout | null = null;
-  private readonly writer = new CborWriter();
   private idle: (() => void)[] = [];
-  /** Counters since start: read by /metrics and the benchmark. */
+  /** Counters since start: read by the benchmark. */
   readonly stats = { writes: 0, events: 0 };
 
   constructor(private readonly opts: AppenderOptions) {
@@ -76,6 +73,8 @@ export class Appender {
     this.now = opts.now ?? Date.now;
     this.sequencer = new Sequencer({ reorderWindow: opts.reorderWindow, dedupWindow: opts.dedupWindow });
     this.ids = new IdIndex(opts.store, opts.dedupWindow);
+    this.spare = [opts.store.newWriteBatch()];
+    this.current = new CommitGroup(opts.store.newWriteBatch());
   }
 
   get seq(): number {
@@ -116,9 +115,20 @@ export class Appender {
       ack(new StoreUnavailableError(new Error(this.closed ? 'store is closing' : 'store is being reopened after a failed write')));
       return;
     }
-    if (this.queue.length === 0) this.queueSince = performance.now();
-    this.queue.push(item);
-    this.acks.push(ack);
+    const group = this.current;
+    try {
+      if (item.kind === 'rejected') {
+        putRejected(this.store, group.batch, item.record);
+        group.rejected.push(item.record);
+      } else {
+        this.addEvent(group, item.draft, this.now());
+      }
+    } catch (err) {
+      // A bug, not bad input (normalize has vetted it): refuse this one, keep the group.
+      ack(new StoreUnavailableError(err));
+      return;
+    }
+    group.acks.push(ack);
     this.schedule();
   }
 
@@ -136,9 +146,9 @@ export class Appender {
     this.releaseTimer = null;
   }
 
-  /** Resolves once the queue is empty and no write is in flight. */
+  /** Resolves once nothing is waiting to be written and no write is in flight. */
   flushed(): Promise<void> {
-    if (!this.writing && !this.scheduled && this.queue.length === 0) return Promise.resolve();
+    if (!this.writing && !this.scheduled && this.current.empty) return Promise.resolve();
     return new Promise((resolve) => this.idle.push(resolve));
   }
 
@@ -152,101 +162,35 @@ export class Appender {
     });
   }
 
-  private flush(): void {
-    if (this.writing || this.queue.length === 0) {
-      if (!this.writing) this.notifyIdle();
-      return;
-    }
-    const group = this.queue;
-    const acks = this.acks;
-    const since = this.queueSince;
-    this.queue = [];
-    this.acks = [];
-    this.writing = true;
-    const batch = this.store.writeBatch();
-    const appended: EdgeEvent[] = [];
-    const counts = { duplicates: 0, rejected: 0, staged: 0 };
-    const now = this.now();
-    try {
-      this.build(group, batch, now, appended, counts);
-    } catch (err) {
-      batch.clear();
-      this.fail(acks, err);
-      return;
-    }
-    const writeStart = performance.now();
-    batch.write(this.opts.durability === 'fsync').then(() => {
-      const done = performance.now();
-      this.stats.writes++;
-      this.stats.events += appended.length;
-      this.writing = false;
-      for (const ack of acks) ack(null);
-      this.bus.emit('committed', {
-        events: appended.length,
-        duplicates: counts.duplicates,
-        rejected: counts.rejected,
-        staged: counts.staged,
-        writeSeconds: (done - writeStart) / 1e3,
-        ackSeconds: (done - since) / 1e3,
-      });
-      if (appended.length) this.bus.emit('appended', appended);
-      if (counts.rejected) for (const item of group) if (item.kind === 'rejected') this.bus.emit('rejected', item.record);
-      this.armReleaseTimer();
-      this.flush();
-    }, (err: unknown) => this.fail(acks, err));
+  private addEvent(group: CommitGroup, draft: EventDraft, now: number): void {
+    if (draft.explicitId && this.ids.seen(draft.id!, now)) return this.duplicate(group, draft);
+    const ops: SequencerOp[] = [];
+    if (this.sequencer.offer(draft, now, ops) === 'duplicate') return this.duplicate(group, draft);
+    this.apply(group, ops, now);
   }
 
-  private build(group: Queued[], batch: WriteBatch, now: number, appended: EdgeEvent[], counts: { duplicates: number; rejected: number; staged: number }): void {
-    const ops: SequencerOp[] = [];
-    const g: GroupWrites = { batch, ids: [], segments: new Map() };
-    this.writer.reset();
-    for (const item of group) {
-      if (item.kind === 'rejected') {
-        putRejected(this.store, batch, item.record);
-        counts.rejected++;
-        continue;
+  private duplicate(group: CommitGroup, draft: EventDraft): void {
+    group.duplicates++;
+    this.bus.emit('duplicate', { source: draft.source, id: draft.id });
+  }
+
+  private apply(group: CommitGroup, ops: readonly SequencerOp[], now: number): void {
+    for (const op of ops) {
+      switch (op.op) {
+        case 'append':
+          this.putEvent(group, op.draft);
+          break;
+        case 'notice':
+          this.putEvent(group, this.noticeDraft(op.notice, now));
+          break;
+        case 'stage':
+          group.batch.put(this.store.prefix.pending + pendingKey(op.draft.source, this.sequencer.state(op.draft.source).epoch, op.draft.deviceSeq!), encodeValue(op.draft));
+          group.staged++;
+          break;
+        case 'unstage':
+          group.batch.del(this.store.prefix.pending + pendingKey(op.source, op.epoch, op.deviceSeq));
+          break;
       }
-      if (item.kind === 'release') {
-        this.sequencer.releaseDue(now, ops);
-      } else {
-        const draft = item.draft;
-        if ((draft.explicitId && this.ids.seen(draft.id!, now)) || this.sequencer.offer(draft, now, ops) === 'duplicate') {
-          counts.duplicates++;
-          this.bus.emit('duplicate', { source: draft.source, id: draft.id });
-          continue;
-        }
-      }
-      for (const op of ops) {
-        switch (op.op) {
-          case 'append':
-            appended.push(this.putEvent(g, op.draft));
-            break;
-          case 'notice':
-            appended.push(this.putEvent(g, this.noticeDraft(op.notice, now)));
-            break;
-          case 'stage':
-            batch.put(this.store.prefix.pending + pendingKey(op.draft.source, this.sequencer.state(op.draft.source).epoch, op.draft.deviceSeq!), encodeValue(op.draft));
-            counts.staged++;
-            break;
-          case 'unstage':
-            batch.del(this.store.prefix.pending + pendingKey(op.source, op.epoch, op.deviceSeq));
-            break;
-        }
-      }
-      ops.length = 0;
-    }
-    for (const [source, seg] of g.segments) {
-      batch.put(this.store.prefix.streams + streamKey(source, seg.firstVersion), seg.seqs.join(' '));
-    }
-    for (const source of this.sequencer.takeDirty()) {
-      batch.put(this.store.prefix.sources + source, encodeValue(this.sequencer.state(source)));
-    }
-    if (appended.length) {
-      if (now > this.lastTimeMark) {
-        batch.put(this.store.prefix.times + timeKey(now), seqKey(appended[0].seq));
-        this.lastTimeMark = now;
-      }
-      this.ids.putGroup(batch, now, g.ids);
     }
   }
 
@@ -255,23 +199,75 @@ export class Appender {
    * event: listeners get it without a copy per event; the writer puts only the
    * contract's fields on disk.
    */
-  private putEvent(g: GroupWrites, d: EventDraft): EdgeEvent {
+  private putEvent(group: CommitGroup, d: EventDraft): void {
     const seq = ++this.lastSeq;
     const event = d as EventDraft & { seq: number };
     event.seq = seq;
     event.id ??= ulid(d.receivedAt);
-    const start = this.writer.pos;
+    // The batch copies the bytes at put: the writer's buffer is reused from the start.
+    this.writer.reset();
     this.writer.event(event as EdgeEvent);
-    g.batch.put(this.store.prefix.log + seqKey(seq), this.writer.since(start));
-    const version = this.sequencer.nextVersion(d.source, d.receivedAt);
-    const seg = g.segments.get(d.source);
-    if (seg) seg.seqs.push(seq);
-    else g.segments.set(d.source, { firstVersion: version, seqs: [seq] });
+    group.batch.put(this.store.prefix.log + seqKey(seq), this.writer.since(0));
+    group.addToSegment(d.source, this.sequencer.nextVersion(d.source, d.receivedAt), seq);
     if (d.explicitId) {
-      this.ids.put(g.batch, event.id, seq, d.receivedAt);
-      g.ids.push(event.id);
+      this.ids.put(group.batch, event.id, seq, d.receivedAt);
+      group.ids.push(event.id);
     }
-    return event as EdgeEvent;
+    group.appended.push(event as EdgeEvent);
+  }
+
+  /** The writes that belong to the group as a whole: stream segments, source states, marks. */
+  private seal(group: CommitGroup, now: number): void {
+    const { batch } = group;
+    for (const [source, seg] of group.segments) {
+      batch.put(this.store.prefix.streams + streamKey(source, seg.firstVersion), seg.seqs.join(' '));
+    }
+    for (const source of this.sequencer.takeDirty()) {
+      batch.put(this.store.prefix.sources + source, encodeValue(this.sequencer.state(source)));
+    }
+    if (group.appended.length) {
+      if (now > this.lastTimeMark) {
+        batch.put(this.store.prefix.times + timeKey(now), seqKey(group.appended[0].seq));
+        this.lastTimeMark = now;
+      }
+      this.ids.putGroup(batch, now, group.ids);
+    }
+  }
+
+  private flush(): void {
+    if (this.writing) return;
+    const group = this.current;
+    if (group.empty) {
+      this.notifyIdle();
+      return;
+    }
+    this.current = new CommitGroup(this.spare.pop()!);
+    this.writing = true;
+    this.seal(group, this.now());
+    const writeStart = performance.now();
+    group.batch.write(this.opts.durability === 'fsync').then(() => {
+      const done = performance.now();
+      this.spare.push(group.batch);
+      this.stats.writes++;
+      this.stats.events += group.appended.length;
+      this.writing = false;
+      group.settle(null);
+      this.bus.emit('committed', {
+        events: group.appended.length,
+        duplicates: group.duplicates,
+        rejected: group.rejected.length,
+        staged: group.staged,
+        writeSeconds: (done - writeStart) / 1e3,
+        ackSeconds: (done - group.since) / 1e3,
+      });
+      if (group.appended.length) this.bus.emit('appended', group.appended);
+      for (const record of group.rejected) this.bus.emit('rejected', record);
+      this.armReleaseTimer();
+      this.flush();
+    }, (err: unknown) => {
+      this.spare.push(group.batch);
+      this.fail(group, err);
+    });
   }
 
   private noticeDraft(notice: SystemNotice, now: number): EventDraft {
@@ -279,7 +275,7 @@ export class Appender {
       id: null,
       type: 'SystemEvent',
       source: this.opts.gatewayId,
-      timestamp: new Date(now).toISOString(),
+      timestamp: isoTime(now),
       payload: { ...notice },
       metadata: defaultMetadata('normal'),
       deviceSeq: null,
@@ -296,25 +292,28 @@ export class Appender {
     if (deadline === null) return;
     this.releaseTimer = setTimeout(() => {
       this.releaseTimer = null;
-      if (this.queue.length === 0) this.queueSince = performance.now();
-      this.queue.push({ kind: 'release' });
-      this.acks.push(() => {});
+      if (this.closed || this.recovering) return;
+      const now = this.now();
+      const ops: SequencerOp[] = [];
+      this.sequencer.releaseDue(now, ops);
+      this.apply(this.current, ops, now);
+      this.current.acks.push(() => {});
       this.schedule();
     }, Math.max(0, deadline - this.now()));
   }
 
   /**
-   * A write that failed leaves memory ahead of disk: nack the group, reopen the store
-   * (see EventStore.reopen) and re-read the truth before the next group. Submissions
-   * wait, unacknowledged, until that has worked; it is retried with backoff.
+   * A write that failed leaves memory ahead of disk: refuse its group and the one built
+   * behind it (its seqs followed the failed ones), reopen the store (see
+   * EventStore.reopen) and re-read the truth. New submissions are refused until then.
    */
-  private fail(acks: Ack[], cause: unknown): void {
+  private fail(group: CommitGroup, cause: unknown): void {
     const err = new StoreUnavailableError(cause);
-    // What queued behind the failed group is refused too; init() re-arms the release timer.
-    const waiting = this.acks;
-    this.queue = [];
-    this.acks = [];
-    for (const ack of [...acks, ...waiting]) ack(err);
+    const behind = this.current;
+    behind.batch.clear();
+    this.current = new CommitGroup(behind.batch);
+    group.settle(err);
+    behind.settle(err);
     this.ids.forgetRecent();
     this.bus.emit('storeError', err);
     void this.recover();

@@ -48,7 +48,6 @@ export class EventStore {
   readonly meta: Sublevel<string>;
   /** Each sublevel's key prefix, for the appender's raw write batch. */
   readonly prefix: Readonly<Record<'log' | 'ids' | 'idGroups' | 'streams' | 'sources' | 'pending' | 'times' | 'rejected', string>>;
-  private writer: WriteBatch | null = null;
 
   private constructor(readonly dir: string) {
     this.db = new ClassicLevel<string, string>(dir, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
@@ -121,10 +120,9 @@ export class EventStore {
     return this.db.batch();
   }
 
-  /** The appender's write batch: one, reused for every commit (keys carry their prefix). */
-  writeBatch(): WriteBatch {
-    this.writer ??= createWriteBatch(this.db);
-    return this.writer;
+  /** A reusable raw write batch for the appender (keys carry their sublevel prefix). */
+  newWriteBatch(): WriteBatch {
+    return createWriteBatch(this.db);
   }
 
   /** Bytes the store occupies on disk: its files, write-ahead log included. */

@@ -5,7 +5,8 @@ import { Aedes } from 'aedes';
 
 const aedes = new Aedes();
 await aedes.listen();
-const server = createServer(aedes.handle);
+// Same socket options as edgebus' broker, so the comparison is like for like.
+const server = createServer({ noDelay: true }, aedes.handle);
 server.listen(0, '127.0.0.1', () => {
   const { port } = server.address() as AddressInfo;
   process.stdout.write(JSON.stringify({ brokerPort: port }) + '\n');

@@ -15,6 +15,9 @@ const MAX_TIME = 253_402_300_800_000;
 /** Keys that describe the event rather than the reading: they leave the payload. */
 const ENVELOPE = new Set(['id', 'ts', 'seq', 'priority', 'ttl', 'correlationId', 'causationId', 'location', 'network', 'accuracy']);
 
+const NORMAL_METADATA = Object.freeze(defaultMetadata('normal'));
+const ALERT_METADATA = Object.freeze(defaultMetadata('high'));
+
 export type Normalized = { ok: true; draft: EventDraft } | { ok: false; rejection: Rejection };
 
 /** Thrown inside this module only: a rejection is the exceptional path, not the hot one. */
@@ -60,10 +63,15 @@ function applyEnvelope(obj: Record<string, unknown>, draft: EventDraft): void {
     if (ms === null) reject('invalid-timestamp', `ts must be an ISO time or epoch milliseconds, got ${JSON.stringify(obj.ts)}`);
     draft.timestamp = isoTime(ms);
   }
-  const meta = draft.metadata;
+  // Most payloads carry no metadata: the draft shares a frozen default until one does.
+  let meta = draft.metadata;
+  const own = () => {
+    if (Object.isFrozen(meta)) meta = draft.metadata = { ...meta };
+    return meta;
+  };
   if (obj.priority !== undefined) {
     if (!isPriority(obj.priority)) reject('invalid-payload', `priority must be low, normal, high or critical, got ${JSON.stringify(obj.priority)}`);
-    meta.priority = obj.priority;
+    own().priority = obj.priority;
   }
   if (obj.ttl !== undefined && obj.ttl !== null) {
     const ttl = obj.ttl;
@@ -74,13 +82,13 @@ function applyEnvelope(obj: Record<string, unknown>, draft: EventDraft): void {
       seconds = NaN;
     }
     if (!(seconds > 0) || !Number.isFinite(seconds)) reject('invalid-payload', `ttl must be a positive number of seconds or a duration, got ${JSON.stringify(ttl)}`);
-    meta.ttl = seconds;
+    own().ttl = seconds;
   }
   for (const key of ['correlationId', 'causationId'] as const) {
     const v = obj[key];
     if (v === undefined || v === null) continue;
     if (typeof v !== 'string') reject('invalid-payload', `${key} must be a string`);
-    meta[key] = v;
+    own()[key] = v;
   }
   if (obj.location !== undefined && obj.location !== null) {
     const loc = obj.location as Partial<Location>;
@@ -131,7 +139,7 @@ export function normalize(match: TopicMatch, payload: Buffer, receivedAt: number
     source: match.source,
     timestamp: isoTime(receivedAt),
     payload: {},
-    metadata: defaultMetadata(match.type === 'Alert' ? 'high' : 'normal'),
+    metadata: match.type === 'Alert' ? ALERT_METADATA : NORMAL_METADATA,
     deviceSeq: null,
     explicitId: false,
     receivedAt,
@@ -145,7 +153,7 @@ export function normalize(match: TopicMatch, payload: Buffer, receivedAt: number
         else normalizeReading(match, payload, draft);
         break;
       }
-      case 'DeviceStatus': normalizeStatus(utf8(payload), draft); break;
+      case 'DeviceStatus': normalizeStatus(match, utf8(payload), draft); break;
       default: normalizeObject(utf8(payload), draft);
     }
   } catch (err) {
@@ -177,7 +185,7 @@ function fromScanned(match: TopicMatch, r: ScannedReading, draft: EventDraft): v
   const unit = has & KEY.unit ? r.unit : null;
   draft.payload = r.payload;
   draft.sensor = { type: match.sensor ?? 'value', value, unit, accuracy: has & KEY.accuracy ? r.accuracy : null, timestamp: draft.timestamp };
-  draft.device = { id: match.captures.device ?? match.source };
+  draft.device = match.device;
 }
 
 function normalizeReading(match: TopicMatch, payload: Buffer, draft: EventDraft): void {
@@ -208,14 +216,13 @@ function normalizeReading(match: TopicMatch, payload: Buffer, draft: EventDraft)
     value = n;
     draft.payload = { value: n };
   }
-  const device = match.captures.device ?? match.source;
   draft.sensor = { type: match.sensor ?? 'value', value, unit, accuracy, timestamp: draft.timestamp };
-  draft.device = { id: device };
+  draft.device = match.device;
 }
 
-function normalizeStatus(text: string, draft: EventDraft): void {
+function normalizeStatus(match: TopicMatch, text: string, draft: EventDraft): void {
   const trimmed = text.trim();
-  draft.device = { id: draft.source };
+  draft.device = match.device;
   if (trimmed === 'online' || trimmed === 'offline') {
     draft.payload = { state: trimmed };
     return;

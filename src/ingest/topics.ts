@@ -12,11 +12,16 @@ interface CompiledMapping {
 }
 
 export interface TopicMatch {
-  type: EventType;
-  source: string;
-  sensor: string | null;
-  captures: Record<string, string>;
+  readonly type: EventType;
+  readonly source: string;
+  readonly sensor: string | null;
+  readonly captures: Readonly<Record<string, string>>;
+  /** The event's `device` field, shared by every event of this topic (frozen). */
+  readonly device: Readonly<{ id: string }>;
 }
+
+/** Devices publish on the same few topics again and again: their matches are kept. */
+const CACHE_LIMIT = 10_000;
 
 const CAPTURE = /^\{([A-Za-z_][A-Za-z0-9_]*)\}$/;
 
@@ -37,6 +42,7 @@ function compile(mapping: IngestMapping): CompiledMapping {
 
 export class TopicRouter {
   private readonly compiled: CompiledMapping[];
+  private readonly cache = new Map<string, TopicMatch | null>();
 
   constructor(mappings: readonly IngestMapping[]) {
     this.compiled = mappings.map(compile);
@@ -44,6 +50,16 @@ export class TopicRouter {
 
   /** The first mapping that matches, with its captures; null for pass-through topics. */
   match(topic: string): TopicMatch | null {
+    let m = this.cache.get(topic);
+    if (m === undefined) {
+      m = this.resolve(topic);
+      if (this.cache.size >= CACHE_LIMIT) this.cache.delete(this.cache.keys().next().value!);
+      this.cache.set(topic, m);
+    }
+    return m;
+  }
+
+  private resolve(topic: string): TopicMatch | null {
     const parts = topic.split('/');
     for (const c of this.compiled) {
       if (c.levels.length !== parts.length) continue;
@@ -58,12 +74,14 @@ export class TopicRouter {
         }
       }
       if (!captures) continue;
-      return {
+      const source = fillTemplate(c.source, captures);
+      return Object.freeze({
         type: c.mapping.type,
-        source: fillTemplate(c.source, captures),
+        source,
         sensor: c.sensor === null ? null : fillTemplate(c.sensor, captures),
-        captures,
-      };
+        captures: Object.freeze(captures),
+        device: Object.freeze({ id: captures.device ?? source }),
+      });
     }
     return null;
   }

@@ -53,6 +53,8 @@ export class Appender {
   private readonly ids: IdIndex;
   private readonly now: () => number;
   private readonly writer = new CborWriter();
+  /** Scratch list of the sequencer's decisions for one submission. */
+  private readonly ops: SequencerOp[] = [];
   /** The two native batches that take turns: one being written, one being built. */
   private readonly spare: WriteBatch[];
   private current: CommitGroup;
@@ -164,7 +166,8 @@ export class Appender {
 
   private addEvent(group: CommitGroup, draft: EventDraft, now: number): void {
     if (draft.explicitId && this.ids.seen(draft.id!, now)) return this.duplicate(group, draft);
-    const ops: SequencerOp[] = [];
+    const ops = this.ops;
+    ops.length = 0;
     if (this.sequencer.offer(draft, now, ops) === 'duplicate') return this.duplicate(group, draft);
     this.apply(group, ops, now);
   }

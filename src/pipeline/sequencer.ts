@@ -107,10 +107,11 @@ export class Sequencer {
     const source = draft.source;
     const st = this.state(source);
     if (st.next === null) st.next = seq;
-    const expired = st.lastSeenAt > 0 && now - st.lastSeenAt > this.opts.dedupWindow;
-    const highest = this.highestSeen(source, st);
-    if (seq < st.next && ((seq <= 1 && highest > seq) || expired)) {
-      this.openEpoch(source, st, seq, expired && !(seq <= 1) ? 'dedup-window-expired' : 'counter-restarted', out);
+    if (seq < st.next) {
+      const expired = st.lastSeenAt > 0 && now - st.lastSeenAt > this.opts.dedupWindow;
+      if ((seq <= 1 && this.highestSeen(source, st) > seq) || expired) {
+        this.openEpoch(source, st, seq, expired && !(seq <= 1) ? 'dedup-window-expired' : 'counter-restarted', out);
+      }
     }
     if (seq < st.next) {
       const gap = st.gaps.findIndex(([from, to]) => seq >= from && seq <= to);

@@ -17,7 +17,15 @@ describe('TopicRouter with the default mappings', () => {
       source: 'greenhouse-1',
       sensor: 'temperature',
       captures: { device: 'greenhouse-1', sensor: 'temperature' },
+      device: { id: 'greenhouse-1' },
     });
+  });
+
+  test('a topic seen again gets the same (frozen) match', () => {
+    const first = router.match('sensors/greenhouse-2/humidity');
+    assert.equal(router.match('sensors/greenhouse-2/humidity'), first);
+    assert.ok(Object.isFrozen(first) && Object.isFrozen(first!.device));
+    assert.equal(router.match('sensors/greenhouse-3/humidity')!.source, 'greenhouse-3');
   });
 
   test('devices/{device}/status becomes DeviceStatus with no sensor', () => {
@@ -26,6 +34,7 @@ describe('TopicRouter with the default mappings', () => {
       source: 'pump-7',
       sensor: null,
       captures: { device: 'pump-7' },
+      device: { id: 'pump-7' },
     });
   });
 
@@ -60,6 +69,7 @@ describe('TopicRouter with custom mappings', () => {
       source: 'north-pump1',
       sensor: 'pressure',
       captures: { site: 'north', unit: 'pump1', metric: 'pressure' },
+      device: { id: 'north-pump1' },
     });
   });
 

@@ -136,9 +136,17 @@ export class CborWriter {
     }
   }
 
+  /** Bytes prepared once (keys, constant blocks), copied in. */
+  raw(bytes: Uint8Array): void {
+    this.ensure(bytes.length);
+    this.buf.set(bytes, this.pos);
+    this.pos += bytes.length;
+  }
+
   /**
    * An event as SPEC §3 lays it out, field by field: only the contract's fields are
-   * written, whatever else the object carries.
+   * written, whatever else the object carries. Keys are copied from bytes prepared once;
+   * the sensor's timestamp, usually the event's own, is copied from where it was written.
    */
   event(e: EdgeEvent): void {
     let n = 7;
@@ -147,33 +155,42 @@ export class CborWriter {
     if (e.location !== undefined) n++;
     if (e.network !== undefined) n++;
     this.head(5, n);
-    this.text('id'); this.text(e.id);
-    this.text('type'); this.text(e.type);
-    this.text('source'); this.text(e.source);
-    this.text('timestamp'); this.text(e.timestamp);
-    this.text('seq'); this.number(e.seq);
-    this.text('payload'); this.map(e.payload);
+    this.raw(K.id); this.text(e.id);
+    this.raw(K.type); this.text(e.type);
+    this.raw(K.source); this.text(e.source);
+    this.raw(K.timestamp);
+    const tsStart = this.pos;
+    this.text(e.timestamp);
+    const tsEnd = this.pos;
+    this.raw(K.seq); this.number(e.seq);
+    this.raw(K.payload); this.map(e.payload);
     if (e.sensor !== undefined) {
       const s = e.sensor;
-      this.text('sensor');
-      this.head(5, 5);
-      this.text('type'); this.text(s.type);
-      this.text('value'); this.value(s.value);
-      this.text('unit'); this.value(s.unit);
-      this.text('accuracy'); this.value(s.accuracy);
-      this.text('timestamp'); this.text(s.timestamp);
+      this.raw(K.sensorType); this.text(s.type);
+      this.raw(K.value); this.value(s.value);
+      this.raw(K.unit); this.value(s.unit);
+      this.raw(K.accuracy); this.value(s.accuracy);
+      this.raw(K.timestamp);
+      if (s.timestamp === e.timestamp) {
+        this.ensure(tsEnd - tsStart);
+        this.buf.copyWithin(this.pos, tsStart, tsEnd);
+        this.pos += tsEnd - tsStart;
+      } else this.text(s.timestamp);
     }
-    if (e.device !== undefined) { this.text('device'); this.map(e.device); }
-    if (e.location !== undefined) { this.text('location'); this.map(e.location as unknown as { [key: string]: JsonValue }); }
-    if (e.network !== undefined) { this.text('network'); this.map(e.network); }
+    if (e.device !== undefined) { this.raw(K.device); this.map(e.device); }
+    if (e.location !== undefined) { this.raw(K.location); this.map(e.location as unknown as { [key: string]: JsonValue }); }
+    if (e.network !== undefined) { this.raw(K.network); this.map(e.network); }
     const m = e.metadata;
-    this.text('metadata');
-    this.head(5, 5);
-    this.text('correlationId'); this.value(m.correlationId);
-    this.text('causationId'); this.value(m.causationId);
-    this.text('version'); this.text(m.version);
-    this.text('priority'); this.text(m.priority);
-    this.text('ttl'); this.value(m.ttl);
+    if (m.correlationId === null && m.causationId === null && m.version === '1' && m.ttl === null && (m.priority === 'normal' || m.priority === 'high')) {
+      this.raw(m.priority === 'normal' ? K.metadataNormal : K.metadataHigh);
+      return;
+    }
+    this.raw(K.metadata);
+    this.raw(K.correlationId); this.value(m.correlationId);
+    this.raw(K.causationId); this.value(m.causationId);
+    this.raw(K.version); this.text(m.version);
+    this.raw(K.priority); this.text(m.priority);
+    this.raw(K.ttl); this.value(m.ttl);
   }
 
   /** The bytes written since `start`; valid until the next reset(). */
@@ -181,3 +198,28 @@ export class CborWriter {
     return this.buf.subarray(start, this.pos);
   }
 }
+
+/** Writes with a scratch writer, once, at load: the byte runs `event` copies in. */
+function bytesOf(write: (w: CborWriter) => void): Uint8Array {
+  const w = new CborWriter(256);
+  write(w);
+  return Uint8Array.from(w.since(0));
+}
+const key = (name: string) => bytesOf((w) => w.text(name));
+const metadataBlock = (priority: string) => bytesOf((w) => {
+  w.text('metadata');
+  w.map({ correlationId: null, causationId: null, version: '1', priority, ttl: null });
+});
+
+const K = {
+  id: key('id'), type: key('type'), source: key('source'), timestamp: key('timestamp'), seq: key('seq'),
+  payload: key('payload'), value: key('value'), unit: key('unit'), accuracy: key('accuracy'),
+  /** "sensor": a map of 5, then its "type" key. */
+  sensorType: bytesOf((w) => { w.text('sensor'); w.raw(Uint8Array.of(0xa5)); w.text('type'); }),
+  device: key('device'), location: key('location'), network: key('network'),
+  /** "metadata": a map of 5. */
+  metadata: bytesOf((w) => { w.text('metadata'); w.raw(Uint8Array.of(0xa5)); }),
+  correlationId: key('correlationId'), causationId: key('causationId'), version: key('version'), priority: key('priority'), ttl: key('ttl'),
+  metadataNormal: metadataBlock('normal'),
+  metadataHigh: metadataBlock('high'),
+};

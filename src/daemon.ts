@@ -48,6 +48,8 @@ export class Daemon {
     const appender = (this.appender = new Appender({
       store, bus, gatewayId: config.gatewayId, durability: config.store.durability,
       reorderWindow: config.store.reorderWindow, dedupWindow: config.store.dedupWindow,
+      // The broker is built after the appender (it submits to it): bind its sockets late.
+      settling: { begin: () => this.broker?.settling.begin(), end: () => this.broker?.settling.end() },
     }));
     await appender.init();
     this.watchPipeline();

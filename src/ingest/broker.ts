@@ -1,7 +1,7 @@
 // The embedded MQTT broker. Aedes keeps its own protections (the $SYS/ guard, drainTimeout,
 // maxTopicLevels); edgebus hooks authorizePublish so a mapped publish is acknowledged only
 // once its event is durable: Aedes sends the PUBACK after this callback, not before.
-import { createServer, type AddressInfo, type Server } from 'node:net';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { Aedes, type AedesPublishPacket, type Client, type PublishPacket } from 'aedes';
 import { makeRejected } from '../store/rejected.js';
 import type { Appender } from '../pipeline/appender.js';
@@ -26,12 +26,17 @@ export class Broker {
   private readonly server: Server;
   private readonly now: () => number;
   private listenerClosed: Promise<void> | null = null;
+  private readonly sockets = new Set<Socket>();
 
   constructor(private readonly opts: BrokerOptions) {
     this.now = opts.now ?? Date.now;
     this.aedes = new Aedes({ authorizePublish: (client, packet, cb) => this.authorizePublish(client, packet, cb) });
     // Without noDelay a PUBACK waits for the client's next packet (Nagle): ~10 ms at 100 msgs/s.
-    this.server = createServer({ noDelay: true }, this.aedes.handle);
+    this.server = createServer({ noDelay: true }, (socket) => {
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
+      this.aedes.handle(socket);
+    });
   }
 
   private authorizePublish(client: Client | null, packet: PublishPacket, cb: (err?: Error | null) => void): void {
@@ -71,6 +76,19 @@ export class Broker {
   get connectedClients(): number {
     return this.aedes.connectedClients;
   }
+
+  /**
+   * Corks every client socket while a commit group's PUBACKs are released, so each
+   * connection gets one write for all of them (see Appender's `settling`).
+   */
+  readonly settling = {
+    begin: (): void => {
+      for (const socket of this.sockets) socket.cork();
+    },
+    end: (): void => {
+      for (const socket of this.sockets) socket.uncork();
+    },
+  };
 
   /** Publishes on the local broker (alerts, republished readings, commands). */
   publish(topic: string, payload: string | Buffer, opts: { qos?: 0 | 1; retain?: boolean } = {}): Promise<void> {

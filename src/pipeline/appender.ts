@@ -37,6 +37,11 @@ export interface AppenderOptions {
   reorderWindow: number;
   dedupWindow: number;
   now?: () => number;
+  /**
+   * Brackets the acknowledgement of a whole group: the broker corks its sockets so the
+   * PUBACKs a group releases leave as one write per connection, not one each.
+   */
+  settling?: { begin(): void; end(): void };
 }
 
 export class StoreUnavailableError extends Error {
@@ -254,7 +259,7 @@ export class Appender {
       this.stats.writes++;
       this.stats.events += group.appended.length;
       this.writing = false;
-      group.settle(null);
+      this.settle(group, null);
       this.bus.emit('committed', {
         events: group.appended.length,
         duplicates: group.duplicates,
@@ -271,6 +276,16 @@ export class Appender {
       this.spare.push(group.batch);
       this.fail(group, err);
     });
+  }
+
+  private settle(group: CommitGroup, err: Error | null): void {
+    const bracket = this.opts.settling;
+    bracket?.begin();
+    try {
+      group.settle(err);
+    } finally {
+      bracket?.end();
+    }
   }
 
   private noticeDraft(notice: SystemNotice, now: number): EventDraft {
@@ -315,8 +330,8 @@ export class Appender {
     const behind = this.current;
     behind.batch.clear();
     this.current = new CommitGroup(behind.batch);
-    group.settle(err);
-    behind.settle(err);
+    this.settle(group, err);
+    this.settle(behind, err);
     this.ids.forgetRecent();
     this.bus.emit('storeError', err);
     void this.recover();

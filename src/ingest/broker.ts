@@ -50,11 +50,11 @@ export class Broker {
     if (payload.length > this.opts.maxPayload) {
       const detail = `payload of ${payload.length} bytes exceeds broker.maxPayload (${this.opts.maxPayload}); first ${OVERSIZE_KEPT_BYTES} bytes kept`;
       const record = makeRejected(topic, payload.subarray(0, OVERSIZE_KEPT_BYTES), { reason: 'payload-too-large', detail }, clientId, now);
-      return this.opts.appender.submit({ kind: 'rejected', record }, cb);
+      return this.opts.appender.submitRejected(record, cb);
     }
     const result = normalize(match, payload, now);
-    if (result.ok) this.opts.appender.submit({ kind: 'event', draft: result.draft }, cb);
-    else this.opts.appender.submit({ kind: 'rejected', record: makeRejected(topic, payload, result.rejection, clientId, now) }, cb);
+    if (result.ok) this.opts.appender.submitEvent(result.draft, cb);
+    else this.opts.appender.submitRejected(makeRejected(topic, payload, result.rejection, clientId, now), cb);
   }
 
   async start(): Promise<AddressInfo> {

@@ -16,6 +16,8 @@ const MAX_TIME = 253_402_300_800_000;
 const ENVELOPE = new Set(['id', 'ts', 'seq', 'priority', 'ttl', 'correlationId', 'causationId', 'location', 'network', 'accuracy']);
 
 const NORMAL_METADATA = Object.freeze(defaultMetadata('normal'));
+/** Every accepted draft gets its own payload; this one only stands in until then. */
+const NO_PAYLOAD = Object.freeze({});
 const ALERT_METADATA = Object.freeze(defaultMetadata('high'));
 
 export type Normalized = { ok: true; draft: EventDraft } | { ok: false; rejection: Rejection };
@@ -138,7 +140,7 @@ export function normalize(match: TopicMatch, payload: Buffer, receivedAt: number
     type: match.type,
     source: match.source,
     timestamp: isoTime(receivedAt),
-    payload: {},
+    payload: NO_PAYLOAD,
     metadata: match.type === 'Alert' ? ALERT_METADATA : NORMAL_METADATA,
     deviceSeq: null,
     explicitId: false,

@@ -117,26 +117,36 @@ export class Appender {
   }
 
   submit(item: Submission, ack: Ack): void {
-    if (this.closed || this.recovering) {
-      // Refuse at once rather than hold the publisher: it will send again later.
-      ack(new StoreUnavailableError(new Error(this.closed ? 'store is closing' : 'store is being reopened after a failed write')));
-      return;
-    }
-    const group = this.current;
+    if (item.kind === 'event') this.submitEvent(item.draft, ack);
+    else this.submitRejected(item.record, ack);
+  }
+
+  submitEvent(draft: EventDraft, ack: Ack): void {
+    if (this.refuse(ack)) return;
     try {
-      if (item.kind === 'rejected') {
-        putRejected(this.store, group.batch, item.record);
-        group.rejected.push(item.record);
-      } else {
-        this.addEvent(group, item.draft, this.now());
-      }
+      this.addEvent(this.current, draft, this.now());
     } catch (err) {
       // A bug, not bad input (normalize has vetted it): refuse this one, keep the group.
       ack(new StoreUnavailableError(err));
       return;
     }
-    group.acks.push(ack);
+    this.current.acks.push(ack);
     this.schedule();
+  }
+
+  submitRejected(record: RejectedRecord, ack: Ack): void {
+    if (this.refuse(ack)) return;
+    putRejected(this.store, this.current.batch, record);
+    this.current.rejected.push(record);
+    this.current.acks.push(ack);
+    this.schedule();
+  }
+
+  private refuse(ack: Ack): boolean {
+    if (!this.closed && !this.recovering) return false;
+    // Refuse at once rather than hold the publisher: it will send again later.
+    ack(new StoreUnavailableError(new Error(this.closed ? 'store is closing' : 'store is being reopened after a failed write')));
+    return true;
   }
 
   /** Appends a gateway-made event (system events, alerts, commands) through the same path. */

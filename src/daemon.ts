@@ -33,7 +33,7 @@ export class Daemon {
   private dlqSize = 0;
   private addrs: DaemonAddresses | null = null;
 
-  constructor(readonly config: Config, private readonly log: Logger) {}
+  constructor(readonly config: Config, private readonly log: Logger, private readonly configFile: string | null = null) {}
 
   get addresses(): DaemonAddresses {
     if (!this.addrs) throw new Error('daemon not started');
@@ -73,7 +73,7 @@ export class Daemon {
     });
     this.health = 'ok';
     log.info({
-      version, gatewayId: config.gatewayId,
+      version, gatewayId: config.gatewayId, config: this.configFile ?? 'built-in defaults',
       broker: `mqtt://${broker.address}:${broker.port}`, brokerPort: broker.port,
       http: `http://${http.address}:${http.port}`, httpPort: http.port,
       dataDir: config.dataDir, rulesDir: config.rulesDir, devicesDir: config.devicesDir,

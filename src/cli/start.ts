@@ -8,8 +8,8 @@ export async function runStart(opts: { config?: string }): Promise<number> {
   const { config, file, warnings } = loadConfig({ file: opts.config });
   const log = createLogger(config.log);
   for (const w of warnings) log.warn(w);
-  log.info({ config: file ?? 'built-in defaults' }, 'starting');
-  const daemon = new Daemon(config, log);
+  log.debug({ config: file ?? 'built-in defaults' }, 'starting');
+  const daemon = new Daemon(config, log, file);
   let stopping: Promise<number> | null = null;
   const stop = (signal: string): Promise<number> => {
     stopping ??= (async () => {

@@ -52,7 +52,13 @@ export class Broker {
       const record = makeRejected(topic, payload.subarray(0, OVERSIZE_KEPT_BYTES), { reason: 'payload-too-large', detail }, clientId, now);
       return this.opts.appender.submitRejected(record, cb);
     }
-    const result = normalize(match, payload, now);
+    let result: ReturnType<typeof normalize>;
+    try {
+      result = normalize(match, payload, now);
+    } catch (err) {
+      // A bug, not the device's fault: keep the bytes with the error rather than crash.
+      result = { ok: false, rejection: { reason: 'invalid-payload', detail: `internal error: ${(err as Error).message}` } };
+    }
     if (result.ok) this.opts.appender.submitEvent(result.draft, cb);
     else this.opts.appender.submitRejected(makeRejected(topic, payload, result.rejection, clientId, now), cb);
   }

@@ -126,8 +126,11 @@ export class Appender {
     try {
       this.addEvent(this.current, draft, this.now());
     } catch (err) {
-      // A bug, not bad input (normalize has vetted it): refuse this one, keep the group.
+      // A bug, not bad input (normalize has vetted it). The group may hold part of this
+      // event and seqs were handed out: refuse the whole group and re-read the state, so
+      // the log stays gap-free.
       ack(new StoreUnavailableError(err));
+      this.discardCurrent(err);
       return;
     }
     this.current.acks.push(ack);
@@ -345,6 +348,22 @@ export class Appender {
     this.ids.forgetRecent();
     this.bus.emit('storeError', err);
     void this.recover();
+  }
+
+  private discardCurrent(cause: unknown): void {
+    const group = this.current;
+    group.batch.clear();
+    this.current = new CommitGroup(group.batch);
+    const err = new StoreUnavailableError(cause);
+    this.settle(group, err);
+    this.ids.forgetRecent();
+    this.bus.emit('storeError', err);
+    this.recovering = true;
+    // The write in flight (if any) is below the discarded seqs: let it finish, then reload.
+    void this.flushed().then(() => this.init()).then(() => {
+      this.recovering = false;
+      this.bus.emit('storeRecovered', null);
+    }, () => this.recover());
   }
 
   private async recover(): Promise<void> {

@@ -1,6 +1,6 @@
 // The brokers under test, each started in its own child process on a free loopback port.
 import { spawn } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer, type AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -82,7 +82,8 @@ async function startEdgebus(opts: TargetOptions): Promise<Target> {
     // info: the ready line (with the ports) is logged at that level.
     log: { level: 'info', format: 'json' },
   }));
-  const nodeArgs = opts.cpuProfileDir === null ? [] : ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfileDir}`];
+  const profile = opts.cpuProfileDir === null ? [] : ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfileDir}`];
+  const nodeArgs = [...shebangFlags(EDGEBUS_BIN), ...profile];
   // No EDGEBUS_* from the caller's environment: they would override the config above.
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('EDGEBUS_')));
   const t = track(spawn(process.execPath, [...nodeArgs, EDGEBUS_BIN, 'start', '--config', configFile], { env, stdio: ['ignore', 'pipe', 'pipe'] }));
@@ -142,4 +143,11 @@ async function waitForPort(port: number, t: Tracked): Promise<void> {
     if (Date.now() > deadline) throw new Error(`mosquitto did not listen on ${port}:\n${t.output()}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** The node flags on the bin script's `#!/usr/bin/env -S node …` line: the daemon as users run it. */
+function shebangFlags(bin: string): string[] {
+  const first = readFileSync(bin, 'utf8').split('\n', 1)[0];
+  const m = /^#!\S*env -S node(.*)$/.exec(first);
+  return m ? m[1].trim().split(/\s+/).filter(Boolean) : [];
 }

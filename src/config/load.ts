@@ -51,7 +51,6 @@ function envLeaves(schema: TSchema, path: string[] = []): EnvLeaf[] {
   return [{ path, name: envName(path), schema }];
 }
 const ENV_LEAVES = envLeaves(ConfigSchema);
-export const ENV_VARIABLES: readonly string[] = ENV_LEAVES.map((l) => l.name);
 
 function applyEnv(data: Record<string, unknown>, env: NodeJS.ProcessEnv, sources: Map<string, string>): void {
   for (const leaf of ENV_LEAVES) {

@@ -21,7 +21,7 @@ export class Metrics {
   readonly storeWriteErrors: Counter;
   readonly stage: Histogram<'stage'>;
 
-  constructor(private readonly src: MetricsSources) {
+  constructor(src: MetricsSources) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
     this.ingested = new Counter({ name: 'edgebus_events_ingested_total', help: 'Events appended to the log, by type', labelNames: ['type'], registers });

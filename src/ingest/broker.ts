@@ -2,7 +2,7 @@
 // maxTopicLevels); edgebus hooks authorizePublish so a mapped publish is acknowledged only
 // once its event is durable: Aedes sends the PUBACK after this callback, not before.
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { Aedes, type AedesPublishPacket, type Client, type PublishPacket } from 'aedes';
+import { Aedes, type Client, type PublishPacket } from 'aedes';
 import { makeRejected } from '../store/rejected.js';
 import type { Appender } from '../pipeline/appender.js';
 import { normalize } from './normalize.js';
@@ -75,10 +75,6 @@ export class Broker {
     return this.server.address() as AddressInfo;
   }
 
-  address(): AddressInfo {
-    return this.server.address() as AddressInfo;
-  }
-
   get connectedClients(): number {
     return this.aedes.connectedClients;
   }
@@ -95,16 +91,6 @@ export class Broker {
       for (const socket of this.sockets) socket.uncork();
     },
   };
-
-  /** Publishes on the local broker (alerts, republished readings, commands). */
-  publish(topic: string, payload: string | Buffer, opts: { qos?: 0 | 1; retain?: boolean } = {}): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.aedes.publish({
-        cmd: 'publish', topic, payload: typeof payload === 'string' ? Buffer.from(payload) : payload,
-        qos: opts.qos ?? 1, retain: opts.retain ?? false, dup: false,
-      } as AedesPublishPacket, (err?: Error) => (err ? reject(err) : resolve()));
-    });
-  }
 
   /** Refuses new connections; connected clients keep going until stop(). */
   stopListening(): Promise<void> {

@@ -71,8 +71,6 @@ export class Appender {
   private lastTimeMark = -1;
   private releaseTimer: NodeJS.Timeout | null = null;
   private idle: (() => void)[] = [];
-  /** Counters since start: read by the benchmark. */
-  readonly stats = { writes: 0, events: 0 };
 
   constructor(private readonly opts: AppenderOptions) {
     this.store = opts.store;
@@ -94,10 +92,6 @@ export class Appender {
 
   stagedCount(): number {
     return this.sequencer.stagedCount();
-  }
-
-  sourceStates(): IterableIterator<[string, SourceState]> {
-    return this.sequencer.sources();
   }
 
   /** Reads the durable state back: last seq, source states, drafts waiting for predecessors. */
@@ -269,8 +263,6 @@ export class Appender {
     group.batch.write(this.opts.durability === 'fsync').then(() => {
       const done = performance.now();
       this.spare.push(group.batch);
-      this.stats.writes++;
-      this.stats.events += group.appended.length;
       this.writing = false;
       this.settle(group, null);
       this.bus.emit('committed', {

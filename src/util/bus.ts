@@ -47,7 +47,4 @@ export class EventBus {
     for (const l of list) (l.fn as Listener<K>)(payload);
   }
 
-  has(name: keyof BusEvents): boolean {
-    return (this.listeners.get(name)?.length ?? 0) > 0;
-  }
 }

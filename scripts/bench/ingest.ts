@@ -34,7 +34,7 @@ async function run(opts: BenchOptions): Promise<void> {
   if (!opts.mosquitto) mosquittoSkipped = 'disabled with --no-mosquitto';
   else if (!mosquittoAvailable()) mosquittoSkipped = `${MOSQUITTO_BIN} not found (apt-get install mosquitto)`;
   if (mosquittoSkipped) say(`note: mosquitto ${mosquittoSkipped}`);
-  const targets: TargetName[] = mosquittoSkipped ? ['aedes', 'edgebus'] : ['aedes', 'edgebus', 'mosquitto'];
+  const targets: TargetName[] = mosquittoSkipped ? ['aedes', 'floor', 'edgebus'] : ['aedes', 'floor', 'edgebus', 'mosquitto'];
   const shape: LoadShape = { connections: opts.connections, window: opts.window, warmup: opts.warmup, seconds: opts.seconds };
   let profileDir: string | null = null;
   if (opts.profile) {

@@ -43,7 +43,7 @@ export interface Summary {
   options: BenchOptions;
   mosquittoSkipped: string | null;
   throughput: Partial<Record<TargetName, TargetThroughput>>;
-  ratios: { edgebusVsAedes: number; mosquittoVsAedes: number | null };
+  ratios: { edgebusVsAedes: number; floorVsAedes: number | null; edgebusVsFloor: number | null; mosquittoVsAedes: number | null };
   latency: Partial<Record<TargetName, TargetLatency>>;
   eventsPerWrite: { median: number; rounds: number[] };
   checks: Check[];
@@ -78,7 +78,7 @@ export function summarise(startedAt: Date, options: BenchOptions, mosquittoSkipp
   tput: ThroughputRound[], lat: LatencyRound[], profile: ProfileSummary | null): Summary {
   const throughput: Partial<Record<TargetName, TargetThroughput>> = {};
   const latency: Partial<Record<TargetName, TargetLatency>> = {};
-  for (const name of ['aedes', 'edgebus', 'mosquitto'] as const) {
+  for (const name of ['aedes', 'floor', 'edgebus', 'mosquitto'] as const) {
     const t = tput.filter((r) => r.target === name);
     if (t.length) throughput[name] = throughputOf(t);
     const l = lat.filter((r) => r.target === name);
@@ -87,6 +87,8 @@ export function summarise(startedAt: Date, options: BenchOptions, mosquittoSkipp
   const base = throughput.aedes?.medianMsgsPerSecond ?? Number.NaN;
   const ratios = {
     edgebusVsAedes: (throughput.edgebus?.medianMsgsPerSecond ?? Number.NaN) / base,
+    floorVsAedes: throughput.floor ? throughput.floor.medianMsgsPerSecond / base : null,
+    edgebusVsFloor: throughput.floor ? (throughput.edgebus?.medianMsgsPerSecond ?? Number.NaN) / throughput.floor.medianMsgsPerSecond : null,
     mosquittoVsAedes: throughput.mosquitto ? throughput.mosquitto.medianMsgsPerSecond / base : null,
   };
   const perWrite = tput.filter((r) => r.eventsPerWrite !== null).map((r) => r.eventsPerWrite as number);
@@ -132,12 +134,16 @@ export function formatSummary(s: Summary): string {
   if (s.mosquittoSkipped) lines.push(`mosquitto    skipped: ${s.mosquittoSkipped}`);
   const mosq = s.ratios.mosquittoVsAedes === null ? 'n/a' : f2(s.ratios.mosquittoVsAedes);
   lines.push(`ratio of medians: edgebus/bare-Aedes ${f2(s.ratios.edgebusVsAedes)} (goal >= ${GOALS.edgebusVsAedes}), mosquitto/bare-Aedes ${mosq}`);
+  if (s.ratios.floorVsAedes !== null && s.ratios.edgebusVsFloor !== null) {
+    lines.push(`durability floor (parse + CBOR + synced group commit, nothing else): floor/bare-Aedes ${f2(s.ratios.floorVsAedes)}, edgebus/floor ${f2(s.ratios.edgebusVsFloor)}`);
+  }
   lines.push('', `latency at ${o.rate} msgs/s   median p50   median p99   worst p99    max   stalls`);
   for (const [name, l] of Object.entries(s.latency)) {
     lines.push(`${name.padEnd(23)} ${pad(f2(l.medianP50Ms), 10)} ms ${pad(f2(l.medianP99Ms), 9)} ms ${pad(f2(l.worstP99Ms), 8)} ms ${pad(f2(l.maxMs), 6)}   ${l.windowStalls}`);
   }
   lines.push('', 'peak RSS (VmHWM, max over rounds)');
-  for (const name of ['edgebus', 'aedes'] as const) {
+  for (const name of ['edgebus', 'floor', 'aedes'] as const) {
+    if (!s.throughput[name] && !s.latency[name]) continue;
     const rss = Math.max(s.throughput[name]?.peakRssMiB ?? 0, s.latency[name]?.peakRssMiB ?? 0);
     lines.push(`  ${name.padEnd(10)} ${rss.toFixed(1)} MiB`);
   }

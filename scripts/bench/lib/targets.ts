@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { makeTempDir, peakRssMiB, removeTempDir, stop, track, waitForLine, type Tracked } from './children.js';
 
-export type TargetName = 'aedes' | 'edgebus' | 'mosquitto';
+export type TargetName = 'aedes' | 'floor' | 'edgebus' | 'mosquitto';
 
 export const MOSQUITTO_BIN = '/usr/sbin/mosquitto';
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -35,6 +35,7 @@ export interface TargetOptions {
 export function startTarget(name: TargetName, opts: TargetOptions): Promise<Target> {
   switch (name) {
     case 'aedes': return startAedes();
+    case 'floor': return startFloor();
     case 'edgebus': return startEdgebus(opts);
     case 'mosquitto': return startMosquitto();
   }
@@ -65,6 +66,20 @@ async function startAedes(): Promise<Target> {
   const t = track(spawn(process.execPath, [join(HERE, 'aedes-server.js')], { stdio: ['ignore', 'pipe', 'pipe'] }));
   const { brokerPort } = await waitForLine(t, readyPorts, READY_TIMEOUT_MS, 'bare Aedes');
   return asTarget('aedes', t, brokerPort, null);
+}
+
+/** Same node flags as edgebus: the floor is measured as edgebus would run it. */
+async function startFloor(): Promise<Target> {
+  const dir = makeTempDir('edgebus-bench-floor-');
+  const t = track(spawn(process.execPath, [...shebangFlags(EDGEBUS_BIN), join(HERE, 'floor-server.js'), join(dir, 'db')], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  try {
+    const { brokerPort } = await waitForLine(t, readyPorts, READY_TIMEOUT_MS, 'the floor server');
+    return asTarget('floor', t, brokerPort, null, () => removeTempDir(dir));
+  } catch (err) {
+    await stop(t);
+    removeTempDir(dir);
+    throw err;
+  }
 }
 
 /** A fresh data dir per start: every round begins with an empty log, like the others. */

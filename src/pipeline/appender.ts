@@ -146,9 +146,16 @@ export class Appender {
     return true;
   }
 
-  /** Appends a gateway-made event (system events, alerts, commands) through the same path. */
-  append(draft: EventDraft): Promise<void> {
-    return new Promise((resolve, reject) => this.submit({ kind: 'event', draft }, (err) => (err ? reject(err) : resolve())));
+  /**
+   * Appends a gateway-made event (system events, alerts, commands) through the same path.
+   * Resolves true once it is durable, false when its id was a duplicate and nothing was stored.
+   */
+  append(draft: EventDraft): Promise<boolean> {
+    return new Promise((resolve, reject) => this.submit({ kind: 'event', draft }, (err) => {
+      if (err) reject(err);
+      // putEvent gives the draft its seq: a duplicate never gets one.
+      else resolve((draft as { seq?: number }).seq !== undefined);
+    }));
   }
 
   /** Waits until everything submitted so far is durable; then refuses new submissions. */
@@ -224,6 +231,8 @@ export class Appender {
     this.writer.event(event as EdgeEvent);
     group.batch.put(this.store.prefix.log + seqKey(seq), this.writer.since(0));
     group.addToSegment(d.source, this.sequencer.nextVersion(d.source, d.receivedAt), seq);
+    const priority = d.metadata.priority;
+    if (priority === 'high' || priority === 'critical') group.batch.put(this.store.prefix.urgent + seqKey(seq), '');
     if (d.explicitId) {
       this.ids.put(group.batch, event.id, seq, d.receivedAt);
       group.ids.push(event.id);

@@ -42,12 +42,14 @@ export class EventStore {
   readonly pending: Sublevel<Uint8Array>;
   /** receive time → first seq appended in that commit: reads from a timestamp. */
   readonly times: Sublevel<string>;
+  /** seq key → '': the high and critical events, which overtake the backlog upstream. */
+  readonly urgent: Sublevel<string>;
   /** ULID → CBOR RejectedRecord. */
   readonly rejected: Sublevel<Uint8Array>;
   /** schema version, cursors, prune marks. */
   readonly meta: Sublevel<string>;
   /** Each sublevel's key prefix, for the appender's raw write batch. */
-  readonly prefix: Readonly<Record<'log' | 'ids' | 'idGroups' | 'streams' | 'sources' | 'pending' | 'times' | 'rejected', string>>;
+  readonly prefix: Readonly<Record<'log' | 'ids' | 'idGroups' | 'streams' | 'sources' | 'pending' | 'times' | 'urgent' | 'rejected', string>>;
 
   private constructor(readonly dir: string) {
     this.db = new ClassicLevel<string, string>(dir, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
@@ -59,11 +61,13 @@ export class EventStore {
     this.sources = this.db.sublevel<string, Uint8Array>('sources', bin);
     this.pending = this.db.sublevel<string, Uint8Array>('pending', bin);
     this.times = this.db.sublevel<string, string>('times', {});
+    this.urgent = this.db.sublevel<string, string>('urgent', {});
     this.rejected = this.db.sublevel<string, Uint8Array>('rejected', bin);
     this.meta = this.db.sublevel<string, string>('meta', {});
     this.prefix = {
       log: this.log.prefix, ids: this.ids.prefix, idGroups: this.idGroups.prefix, streams: this.streams.prefix,
-      sources: this.sources.prefix, pending: this.pending.prefix, times: this.times.prefix, rejected: this.rejected.prefix,
+      sources: this.sources.prefix, pending: this.pending.prefix, times: this.times.prefix, urgent: this.urgent.prefix,
+      rejected: this.rejected.prefix,
     };
   }
 
@@ -111,7 +115,7 @@ export class EventStore {
     await this.db.close();
     await this.db.open();
     // Closing the handle closes its sublevels, and they do not reopen with it.
-    for (const sub of [this.log, this.ids, this.idGroups, this.streams, this.sources, this.pending, this.times, this.rejected, this.meta]) {
+    for (const sub of [this.log, this.ids, this.idGroups, this.streams, this.sources, this.pending, this.times, this.urgent, this.rejected, this.meta]) {
       await sub.open();
     }
   }

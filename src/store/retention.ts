@@ -1,0 +1,354 @@
+// The store's age and size bounds (SPEC §2 `store.retention`, `store.maxBytes`), run by the
+// prune job. Both only delete keys that exist when they start — never a key the appender
+// may still write — so they run beside it without a lock. Deletes go out in bounded
+// batches while bounded iterators walk the log: memory stays flat however large it is.
+//
+// Age is receive time, read from the `times` marks, not the event's timestamp: device
+// clocks are wrong often enough (no RTC, wrong zone) that a timestamp would keep some
+// forwarded events for ever and drop others at once.
+import { decodeEvent } from '../events/codec.js';
+import { PRIORITIES, type Priority } from '../events/types.js';
+import type { EventStore } from './event-store.js';
+import { parseSeqKey, SEP, SEP_END, seqKey, timeKey } from './keys.js';
+import type { WriteBatch } from './write-batch.js';
+
+export interface PruneOptions {
+  /** Highest seq acknowledged upstream; without an upstream, the last seq. */
+  forwardedThrough: number;
+  retentionMs: number;
+  now: number;
+}
+
+export interface PruneSummary {
+  /** Log events deleted by this run. */
+  pruned: number;
+  /** Every seq at or below this is gone from the log; null when nothing was old enough. */
+  throughSeq: number | null;
+}
+
+export interface EvictOptions {
+  maxBytes: number;
+  /** Highest seq acknowledged upstream: events at or below it go first (see evictToFit). */
+  forwardedThrough: number;
+  /** Not used for ordering — within the backlog "oldest" is log order — kept for the job's call shape. */
+  now?: number;
+  /** Evict until the store is below maxBytes × this (default 0.9), so the next run has headroom. */
+  targetRatio?: number;
+}
+
+export interface EvictionSummary {
+  /** Unforwarded events evicted: data that never reached upstream. */
+  evicted: number;
+  byPriority: Record<Priority, number>;
+  /** Lowest and highest seq of the unforwarded events evicted. */
+  fromSeq: number | null;
+  toSeq: number | null;
+  /** Forwarded events deleted ahead of their retention to make room (already safe upstream). */
+  forwarded: number;
+  bytesBefore: number;
+  bytesAfter: number;
+}
+
+const CHUNK = 1_000;
+const BATCH = 2_000;
+/** Measure-evict-compact rounds per run; the next run goes on if the estimate fell short. */
+const MAX_ROUNDS = 4;
+/** A round never assumes an event frees less than this share of the first estimate. */
+const MIN_YIELD_SHARE = 1 / 8;
+
+/**
+ * Deletes forwarded events received longer than `retentionMs` ago, with the `times`,
+ * `urgent` and `streams` entries that only point at them, then compacts what it deleted.
+ */
+export async function pruneForwarded(store: EventStore, opts: PruneOptions): Promise<PruneSummary> {
+  const through = Math.min(opts.forwardedThrough, await agedOutThrough(store, opts.now - opts.retentionMs));
+  if (through < 1) return { pruned: 0, throughSeq: null };
+  const { deleted, first } = await deleteLogThrough(store, through, Infinity);
+  const indexes = await deleteIndexesThrough(store, through);
+  if (deleted > 0) await compactKeys(store, store.prefix.log + seqKey(first!), store.prefix.log + seqKey(through));
+  await compactIndexes(store, through, indexes);
+  return { pruned: deleted, throughSeq: through };
+}
+
+/**
+ * The highest seq received before `cutoff`. A mark says its commit's first seq arrived at
+ * its time, so everything below the newest mark at or before the cutoff is older; the
+ * commits after that mark are not proven old (a clock set back after a reboot writes no
+ * marks), so they wait for the next mark to age out.
+ */
+async function agedOutThrough(store: EventStore, cutoff: number): Promise<number> {
+  if (cutoff < 0) return 0;
+  const marks = await store.times.values({ lte: timeKey(cutoff), reverse: true, limit: 1 }).all();
+  return marks.length ? parseSeqKey(marks[0]) - 1 : 0;
+}
+
+/** Deletes up to `limit` log events at or below `through`, oldest first. */
+async function deleteLogThrough(store: EventStore, through: number, limit: number): Promise<{ deleted: number; first: number | null; last: number | null }> {
+  const batch = store.newWriteBatch();
+  const it = store.log.keys({ lte: seqKey(through) });
+  let deleted = 0;
+  let first: number | null = null;
+  let last: number | null = null;
+  try {
+    while (deleted < limit) {
+      const keys = await it.nextv(Math.min(CHUNK, limit - deleted));
+      if (keys.length === 0) break;
+      for (const key of keys) batch.del(store.prefix.log + key);
+      first ??= parseSeqKey(keys[0]);
+      last = parseSeqKey(keys[keys.length - 1]);
+      deleted += keys.length;
+      if (batch.length >= BATCH) await batch.write(false);
+    }
+  } finally {
+    await it.close();
+  }
+  // Not synced: a delete lost in a power cut is simply done again by the next run.
+  if (batch.length) await batch.write(false);
+  return { deleted, first, last };
+}
+
+interface IndexDeletes { urgent: number; lastMark: string | null; segments: number }
+
+/** With every log key at or below `through` gone: the index entries that only point there. */
+async function deleteIndexesThrough(store: EventStore, through: number): Promise<IndexDeletes> {
+  const batch = store.newWriteBatch();
+  const it = store.urgent.keys({ lte: seqKey(through) });
+  let urgent = 0;
+  try {
+    for (let keys = await it.nextv(CHUNK); keys.length; keys = await it.nextv(CHUNK)) {
+      for (const key of keys) batch.del(store.prefix.urgent + key);
+      urgent += keys.length;
+      if (batch.length >= BATCH) await batch.write(false);
+    }
+  } finally {
+    await it.close();
+  }
+  const lastMark = await deleteMarksThrough(store, batch, through);
+  const segments = await deleteSegmentsThrough(store, batch, through);
+  if (batch.length) await batch.write(false);
+  return { urgent, lastMark, segments };
+}
+
+/**
+ * A mark covers its seq up to the next mark's. Marks whose range is wholly pruned go; the
+ * one covering the first remaining seq stays (`since` reads start there), and so does the
+ * newest (the appender reads it back to keep marks monotonic under a clock set back).
+ */
+async function deleteMarksThrough(store: EventStore, batch: WriteBatch, through: number): Promise<string | null> {
+  const it = store.times.iterator();
+  let previous: string | null = null;
+  let lastDeleted: string | null = null;
+  try {
+    for (;;) {
+      const marks = await it.nextv(CHUNK);
+      if (marks.length === 0) return lastDeleted;
+      for (const [key, seq] of marks) {
+        if (parseSeqKey(seq) > through + 1) return lastDeleted;
+        if (previous !== null) {
+          batch.del(store.prefix.times + previous);
+          lastDeleted = previous;
+        }
+        previous = key;
+      }
+      if (batch.length >= BATCH) await batch.write(false);
+    }
+  } finally {
+    await it.close();
+  }
+}
+
+/**
+ * Segments whose seqs are all pruned. A source's segments are in version order, which is
+ * seq order, so its first segment that still holds a live seq ends that source: the
+ * iterator seeks past the rest of it. A segment half pruned stays; readers skip the gaps.
+ */
+async function deleteSegmentsThrough(store: EventStore, batch: WriteBatch, through: number): Promise<number> {
+  const it = store.streams.iterator();
+  let deleted = 0;
+  try {
+    for (;;) {
+      const segments = await it.nextv(CHUNK);
+      if (segments.length === 0) return deleted;
+      let done: string | null = null;
+      for (const [key, seqs] of segments) {
+        const source = key.slice(0, key.lastIndexOf(SEP));
+        if (source === done) continue;
+        if (Number(seqs.slice(seqs.lastIndexOf(' ') + 1)) > through) {
+          done = source;
+          continue;
+        }
+        batch.del(store.prefix.streams + key);
+        deleted++;
+      }
+      if (batch.length >= BATCH) await batch.write(false);
+      const lastKey = segments[segments.length - 1][0];
+      if (done !== null && lastKey.startsWith(done + SEP)) it.seek(done + SEP_END);
+    }
+  } finally {
+    await it.close();
+  }
+}
+
+async function compactIndexes(store: EventStore, through: number, deleted: IndexDeletes): Promise<void> {
+  if (deleted.urgent > 0) await compactKeys(store, store.prefix.urgent, store.prefix.urgent + seqKey(through));
+  if (deleted.lastMark !== null) await compactKeys(store, store.prefix.times, store.prefix.times + deleted.lastMark);
+  // Every source's head is pruned: the deletes span the whole sublevel.
+  if (deleted.segments > 0) await compactKeys(store, store.prefix.streams, prefixEnd(store.prefix.streams));
+}
+
+/**
+ * When the store is over `maxBytes` (a long outage), deletes events until it is under
+ * maxBytes × targetRatio, in this order:
+ *   1. forwarded events not yet pruned, oldest first — they are safe upstream, so they
+ *      go before any backlog, ahead of their retention;
+ *   2. the unforwarded backlog, lowest priority first and oldest first within one:
+ *      every `low`, then `normal`, then `high`, then `critical`.
+ * The count per round is estimated from bytes per event (the first round: store bytes
+ * over the log's seq span; later ones: what the last round actually freed per event),
+ * then the deleted ranges are compacted so LevelDB frees the files, and the store is
+ * measured again, for at most MAX_ROUNDS rounds. Events appended while this runs are the
+ * newest: left for the next run. Readers skip the holes; stream segments that point into
+ * them stay until pruneForwarded passes them.
+ */
+export async function evictToFit(store: EventStore, opts: EvictOptions): Promise<EvictionSummary> {
+  const bytesBefore = await store.approximateBytes();
+  const summary: EvictionSummary = {
+    evicted: 0, byPriority: { low: 0, normal: 0, high: 0, critical: 0 }, fromSeq: null, toSeq: null, forwarded: 0, bytesBefore, bytesAfter: bytesBefore,
+  };
+  if (bytesBefore <= opts.maxBytes) return summary;
+  // A measurement counts the write-ahead log (up to a memtable, 4 MB by default, stored
+  // uncompressed) and files a background compaction has not deleted yet. Flushing first
+  // — any compaction does — keeps those from costing events.
+  await compactKeys(store, store.meta.prefix, prefixEnd(store.meta.prefix));
+  let bytes = await store.approximateBytes();
+  summary.bytesAfter = bytes;
+  if (bytes <= opts.maxBytes) return summary;
+  const target = opts.maxBytes * (opts.targetRatio ?? 0.9);
+  const bound = await store.lastSeq();
+  const span = bound - (await store.firstSeq()) + 1;
+  // Holes left by earlier evictions make the span an overcount, and the index and
+  // rejected entries an event does not take with it an overcharge: the estimate errs
+  // towards evicting too few, and the next round corrects it from what was freed.
+  const estimate = bytes / Math.max(1, span);
+  let perEvent = estimate;
+  const next = Object.fromEntries(PRIORITIES.map((p) => [p, opts.forwardedThrough + 1])) as Record<Priority, number>;
+  for (let round = 0; round < MAX_ROUNDS && bytes > target; round++) {
+    const want = Math.ceil((bytes - target) / perEvent);
+    const count = await evictRound(store, want, Math.min(opts.forwardedThrough, bound), bound, next, summary);
+    if (count === 0) break;
+    const after = await store.approximateBytes();
+    // Nothing freed: an open iterator or snapshot elsewhere pins the old files, and
+    // evicting more now would lose events for no space. The next run tries again.
+    if (after >= bytes) {
+      bytes = after;
+      break;
+    }
+    perEvent = Math.max((bytes - after) / count, estimate * MIN_YIELD_SHARE);
+    bytes = after;
+  }
+  summary.bytesAfter = bytes;
+  return summary;
+}
+
+/** One round: deletes up to `want` events in eviction order and compacts them. Returns how many. */
+async function evictRound(store: EventStore, want: number, forwardedThrough: number, bound: number, next: Record<Priority, number>, summary: EvictionSummary): Promise<number> {
+  let count = 0;
+  if (forwardedThrough >= 1) {
+    const { deleted, first, last } = await deleteLogThrough(store, forwardedThrough, want);
+    if (deleted > 0) {
+      const indexes = await deleteIndexesThrough(store, last!);
+      await compactKeys(store, store.prefix.log + seqKey(first!), store.prefix.log + seqKey(last!));
+      await compactIndexes(store, last!, indexes);
+      summary.forwarded += deleted;
+      count += deleted;
+    }
+  }
+  const batch = store.newWriteBatch();
+  let low = Infinity;
+  let high = -Infinity;
+  for (const priority of PRIORITIES) {
+    if (count >= want) break;
+    if (next[priority] > bound) continue;
+    const urgent = priority === 'high' || priority === 'critical';
+    for await (const chunk of candidates(store, urgent, next[priority], bound)) {
+      let stop = false;
+      for (const [key, bytes] of chunk) {
+        const seq = parseSeqKey(key);
+        next[priority] = seq + 1;
+        if (decodeEvent(bytes).metadata.priority !== priority) continue;
+        batch.del(store.prefix.log + key);
+        if (urgent) batch.del(store.prefix.urgent + key);
+        summary.byPriority[priority]++;
+        low = Math.min(low, seq);
+        high = Math.max(high, seq);
+        if (++count >= want) {
+          stop = true;
+          break;
+        }
+      }
+      if (batch.length >= BATCH) await batch.write(false);
+      if (stop) break;
+    }
+    // The pass reached the bound: no event of this priority is left below it.
+    if (count < want) next[priority] = bound + 1;
+  }
+  if (batch.length) await batch.write(false);
+  if (high >= low) {
+    summary.evicted = PRIORITIES.reduce((n, p) => n + summary.byPriority[p], 0);
+    summary.fromSeq = Math.min(summary.fromSeq ?? low, low);
+    summary.toSeq = Math.max(summary.toSeq ?? high, high);
+    await compactKeys(store, store.prefix.log + seqKey(low), store.prefix.log + seqKey(high));
+    await compactKeys(store, store.prefix.urgent + seqKey(low), store.prefix.urgent + seqKey(high));
+  }
+  return count;
+}
+
+/**
+ * The events a priority's pass looks at, in seq order from `from` to `bound`. `high` and
+ * `critical` ones are all in the urgent index: their passes read that, not the whole log.
+ */
+async function* candidates(store: EventStore, urgent: boolean, from: number, bound: number): AsyncGenerator<[string, Uint8Array][]> {
+  const range = { gte: seqKey(from), lte: seqKey(bound) };
+  if (!urgent) {
+    const it = store.log.iterator(range);
+    try {
+      for (let chunk = await it.nextv(CHUNK); chunk.length; chunk = await it.nextv(CHUNK)) yield chunk;
+    } finally {
+      await it.close();
+    }
+    return;
+  }
+  const it = store.urgent.keys(range);
+  try {
+    for (let keys = await it.nextv(CHUNK); keys.length; keys = await it.nextv(CHUNK)) {
+      const values = await store.log.getMany(keys);
+      const chunk: [string, Uint8Array][] = [];
+      for (let i = 0; i < keys.length; i++) if (values[i] !== undefined) chunk.push([keys[i], values[i]!]);
+      yield chunk;
+    }
+  } finally {
+    await it.close();
+  }
+}
+
+/**
+ * Compacts the whole key space. Rewrites every table, so it costs a full copy of the
+ * store in writes (SD-card wear): for maintenance, not for every prune.
+ */
+export async function compactStore(store: EventStore): Promise<void> {
+  await store.db.compactRange('', '\uffff');
+}
+
+/**
+ * LevelDB drops a deleted key's data only when a compaction reaches the bottom level
+ * holding it; the log's head, never written again, would otherwise keep its files for
+ * ever. Raw keys (sublevel prefix included), inclusive range.
+ */
+async function compactKeys(store: EventStore, start: string, end: string): Promise<void> {
+  await store.db.compactRange(start, end);
+}
+
+/** The smallest key above every key under `prefix`. */
+function prefixEnd(prefix: string): string {
+  return prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
+}

@@ -6,10 +6,15 @@ import { Broker } from './ingest/broker.js';
 import { TopicRouter } from './ingest/topics.js';
 import { HttpApi, type Health } from './http/server.js';
 import { Metrics } from './http/metrics.js';
+import { heartbeatDraft } from './jobs/heartbeat.js';
+import { maintainStore } from './jobs/store-maintenance.js';
 import { Scheduler } from './jobs/scheduler.js';
 import { Appender } from './pipeline/appender.js';
 import { EventStore, storeDir } from './store/event-store.js';
-import { countRejected } from './store/rejected.js';
+import { countRejected, purgeRejected } from './store/rejected.js';
+import { redrive, type RedriveOutcome } from './pipeline/redrive.js';
+import { parseReplayFrom, ReplayArgumentError, replayStart } from './upstream/replay.js';
+import { Upstream } from './upstream/upstream.js';
 import { EventBus } from './util/bus.js';
 import { removeRuntime, writeRuntime } from './util/runtime-file.js';
 import type { Logger } from './util/log.js';
@@ -29,11 +34,15 @@ export class Daemon {
   private http: HttpApi | null = null;
   private scheduler: Scheduler | null = null;
   private metrics: Metrics | null = null;
+  private upstream: Upstream | null = null;
+  private readonly router: TopicRouter;
   private startedAt = 0;
   private dlqSize = 0;
   private addrs: DaemonAddresses | null = null;
 
-  constructor(readonly config: Config, private readonly log: Logger, private readonly configFile: string | null = null) {}
+  constructor(readonly config: Config, private readonly log: Logger, private readonly configFile: string | null = null) {
+    this.router = new TopicRouter(config.ingest);
+  }
 
   get addresses(): DaemonAddresses {
     if (!this.addrs) throw new Error('daemon not started');
@@ -53,19 +62,54 @@ export class Daemon {
     }));
     await appender.init();
     this.watchPipeline();
-    this.metrics = new Metrics({ store, bus, lastSeq: () => appender.seq, dlqSize: () => this.dlqSize });
+    this.metrics = new Metrics({
+      store, bus, lastSeq: () => appender.seq, dlqSize: () => this.dlqSize,
+      upstream: () => {
+        const up = this.upstream;
+        if (up === null) return null;
+        const c = up.counters;
+        return {
+          connected: up.link.connected, backlog: up.forwarder.backlog, oldestUnsentSeconds: () => up.forwarder.oldestUnsentSeconds(),
+          forwarded: c.forwarded, retries: c.retries + c.reconnects, expired: c.expired, batches: c.batches,
+        };
+      },
+    });
     this.http = new HttpApi({
       host: config.http.host, port: config.http.port, token: config.http.token, store, metrics: this.metrics,
       health: () => this.health, status: () => this.status(), log,
+      actions: {
+        dlqRetry: (ids) => this.dlqRetry(ids),
+        dlqPurge: async (ids) => {
+          const n = await purgeRejected(store, ids);
+          this.dlqSize = Math.max(0, this.dlqSize - n);
+          return n;
+        },
+        replay: (from, to, progress) => this.replay(from, to, progress),
+      },
     });
     const http = await this.http.start();
     this.broker = new Broker({
       host: config.broker.host, port: config.broker.port, maxPayload: config.broker.maxPayload,
-      router: new TopicRouter(config.ingest), appender,
+      router: this.router, appender,
     });
     const broker = await this.broker.start();
+    if (config.upstream) {
+      const localBroker = this.broker;
+      this.upstream = new Upstream({
+        config: config.upstream, gatewayId: config.gatewayId, version, store, bus, appender, log,
+        deliverLocal: (topic, payload) => localBroker.publishLocal(topic, payload),
+      });
+      await this.upstream.start();
+    }
     this.scheduler = new Scheduler(log);
-    this.scheduler.add({ name: 'prune-ids', schedule: config.schedules.prune, run: () => appender.idIndex.prune(Date.now()) });
+    this.scheduler.add({
+      name: 'prune', schedule: config.schedules.prune,
+      run: () => maintainStore({
+        store, appender, bus, log, gatewayId: config.gatewayId, retentionMs: config.store.retention, maxBytes: config.store.maxBytes,
+        forwardedThrough: () => this.upstream?.forwarder.acknowledgedThrough ?? appender.committedSeq,
+      }),
+    });
+    this.scheduler.add({ name: 'heartbeat', schedule: config.schedules.heartbeat, run: () => this.heartbeat() });
     this.addrs = { broker, http };
     writeRuntime(config.dataDir, {
       pid: process.pid, startedAt: new Date(this.startedAt).toISOString(),
@@ -97,6 +141,47 @@ export class Daemon {
     });
   }
 
+  private async dlqRetry(ids: string[] | null): Promise<RedriveOutcome[]> {
+    const { store, appender } = this;
+    if (store === null || appender === null) throw new Error('daemon not started');
+    const up = this.upstream;
+    const results = await redrive({
+      store, router: this.router, appender,
+      resendUpstream: up ? (event) => up.forwarder.resend(event) : null,
+    }, ids);
+    this.dlqSize = Math.max(0, this.dlqSize - results.filter((r) => r.ok).length);
+    return results;
+  }
+
+  private async replay(fromText: string, to: string, progress: (sent: number) => void): Promise<number> {
+    const from = parseReplayFrom(fromText);
+    if (to !== 'upstream') throw new ReplayArgumentError(to === 'rules' ? '--to rules: this gateway has no rules engine yet' : `--to: expected upstream or rules, got ${JSON.stringify(to)}`);
+    const up = this.upstream;
+    if (up === null || this.store === null) throw new ReplayArgumentError('--to upstream: no upstream is configured');
+    const through = up.forwarder.acknowledgedThrough;
+    const start = await replayStart(this.store, from, through);
+    if (start > through) return 0;
+    this.log.info({ from: fromText, fromSeq: start, toSeq: through }, 'replaying stored events upstream');
+    return up.forwarder.replay(start, through, progress);
+  }
+
+  private async heartbeat(): Promise<void> {
+    const appender = this.appender;
+    if (appender === null || this.health !== 'ok') return;
+    const up = this.upstream ? await this.upstream.status() : null;
+    await appender.append(heartbeatDraft(this.config.gatewayId, {
+      uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
+      lastSeq: appender.seq,
+      storeBytes: this.store ? await this.store.approximateBytes() : 0,
+      dlqEvents: this.dlqSize,
+      clients: this.broker?.connectedClients ?? 0,
+      upstreamConnected: up?.connected ?? false,
+      backlog: up?.backlog ?? 0,
+      oldestUnsentSeconds: up?.oldestUnsentSeconds ?? 0,
+      forwarded: up?.forwarded ?? 0,
+    }, Date.now()));
+  }
+
   async status(): Promise<object> {
     const appender = this.appender;
     return {
@@ -109,7 +194,7 @@ export class Daemon {
       storeBytes: this.store ? await this.store.approximateBytes() : 0,
       dlqEvents: this.dlqSize,
       clients: this.broker?.connectedClients ?? 0,
-      upstream: this.config.upstream ? { url: this.config.upstream.url } : null,
+      upstream: this.upstream ? await this.upstream.status() : null,
     };
   }
 
@@ -123,6 +208,8 @@ export class Daemon {
     await this.broker?.stopListening();
     await this.appender?.flushed();
     await this.broker?.stop();
+    // After the broker: the last group is committed; what it holds is forwarded next start.
+    await this.upstream?.stop();
     await this.appender?.close();
     await this.http?.stop();
     await this.store?.close();

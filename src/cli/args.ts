@@ -12,6 +12,14 @@ export class UsageError extends Error {
   }
 }
 
+/** A failure the user can act on (daemon not running, upstream down): exit 2, no stack trace. */
+export class RuntimeFailure extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RuntimeFailure';
+  }
+}
+
 export interface Io {
   out: (text: string) => void;
   err: (text: string) => void;

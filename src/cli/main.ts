@@ -2,10 +2,11 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load.js';
 import { SchemaError } from '../config/validate.js';
-import { EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, processIo, UsageError, type Io } from './args.js';
+import { EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, processIo, RuntimeFailure, UsageError, type Io } from './args.js';
 import { runCheck } from './check.js';
 import { runDlq } from './dlq.js';
 import { runEvents } from './events.js';
+import { runReplay } from './replay.js';
 import { runStart } from './start.js';
 
 const USAGE = `usage: edgebus <verb> [--config FILE]
@@ -16,7 +17,11 @@ const USAGE = `usage: edgebus <verb> [--config FILE]
          [--from-seq N] [--from-id ID] [--limit N] [--json]
                               print stored events in log order
   dlq list [--limit N] [--json]
-                              list rejected payloads
+                              list rejected payloads and events upstream refused
+  dlq retry [ID…]             send entries (all without ids) through the daemon again
+  dlq purge [ID…]             drop entries (all without ids)
+  replay --from checkpoint|seq:N|time:ISO|id:EVENT_ID|all [--to upstream|rules]
+                              re-send stored events (needs the running daemon)
 `;
 
 const OPTIONS = {
@@ -29,6 +34,8 @@ const OPTIONS = {
   'from-id': { type: 'string' },
   limit: { type: 'string' },
   json: { type: 'boolean' },
+  from: { type: 'string' },
+  to: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -59,7 +66,10 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
         }, io);
         return EXIT_OK;
       case 'dlq':
-        await runDlq(loadConfig({ file: v.config }).config, rest[0], { json: v.json, limit: v.limit }, io);
+        await runDlq(loadConfig({ file: v.config }).config, rest[0], rest.slice(1), { json: v.json, limit: v.limit }, io);
+        return EXIT_OK;
+      case 'replay':
+        await runReplay(loadConfig({ file: v.config }).config, { from: v.from, to: v.to }, io);
         return EXIT_OK;
       default:
         throw new UsageError(`unknown verb ${JSON.stringify(verb)}\n\n${USAGE}`);
@@ -68,6 +78,10 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     if (err instanceof UsageError || err instanceof SchemaError) {
       io.err(`edgebus: ${err.message}\n`);
       return EXIT_USAGE;
+    }
+    if (err instanceof RuntimeFailure) {
+      io.err(`edgebus: ${err.message}\n`);
+      return EXIT_RUNTIME;
     }
     io.err(`edgebus: ${(err as Error).stack ?? String(err)}\n`);
     return EXIT_RUNTIME;

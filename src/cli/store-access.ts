@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import type { Config } from '../config/types.js';
 import { EventStore, storeDir } from '../store/event-store.js';
 import { readRuntime } from '../util/runtime-file.js';
-import { UsageError } from './args.js';
+import { RuntimeFailure, UsageError } from './args.js';
 
 function isLocked(err: unknown): boolean {
   for (let e = err as { code?: string; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
@@ -36,19 +36,53 @@ export async function withStore<T>(config: Config, local: (store: EventStore) =>
   }
 }
 
-/** GET a path of the running daemon's API as a stream of NDJSON lines. */
-export async function* fetchLines(config: Config, path: string): AsyncGenerator<string> {
+function apiUrl(config: Config, path: string): string {
   const at = readRuntime(config.dataDir)?.http ?? config.http;
   const host = at.host === '0.0.0.0' || at.host === '::' ? '127.0.0.1' : at.host;
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${at.port}${path}`;
-  let res: Response;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${at.port}${path}`;
+}
+
+/** Work only the running daemon can do (it owns the pipeline and the upstream link). */
+export function requireDaemon(config: Config, what: string): void {
+  if (readRuntime(config.dataDir) === null) throw new RuntimeFailure(`${what} needs the running daemon (none found for dataDir ${config.dataDir}); start it with \`edgebus start\``);
+}
+
+/** POST a JSON body to the running daemon's API and return the response. */
+async function request(config: Config, path: string, body: object | null): Promise<Response> {
+  const url = apiUrl(config, path);
+  const headers: Record<string, string> = config.http.token ? { authorization: `Bearer ${config.http.token}` } : {};
   try {
-    res = await fetch(url, { headers: config.http.token ? { authorization: `Bearer ${config.http.token}` } : {} });
+    if (body === null) return await fetch(url, { headers });
+    return await fetch(url, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(body) });
   } catch (err) {
-    throw new Error(`the store is locked by a running daemon, but its API at ${url} did not answer: ${(err as Error).message}`);
+    throw new RuntimeFailure(`the daemon's API at ${url} did not answer: ${(err as Error).message}`);
   }
+}
+
+export async function postJson<T>(config: Config, path: string, body: object): Promise<T> {
+  const res = await request(config, path, body);
+  const answer = (await res.json()) as T & { error?: string };
+  if (res.status === 400) throw new UsageError(answer.error ?? 'bad request');
+  if (!res.ok) throw new RuntimeFailure(`${path}: HTTP ${res.status} ${answer.error ?? ''}`);
+  return answer;
+}
+
+/** POST to the running daemon's API, reading its answer as NDJSON lines. */
+export function postLines(config: Config, path: string, body: object): AsyncGenerator<string> {
+  return lines(request(config, path, body), path);
+}
+
+/** GET a path of the running daemon's API as a stream of NDJSON lines. */
+export function fetchLines(config: Config, path: string): AsyncGenerator<string> {
+  return lines(request(config, path, null).catch((err: unknown) => {
+    throw new Error(`the store is locked by a running daemon, but ${(err as Error).message}`);
+  }), path);
+}
+
+async function* lines(pending: Promise<Response>, path: string): AsyncGenerator<string> {
+  const res = await pending;
   if (res.status === 400) throw new UsageError(((await res.json()) as { error: string }).error);
-  if (!res.ok || !res.body) throw new Error(`${url}: HTTP ${res.status}`);
+  if (!res.ok || !res.body) throw new Error(`${path}: HTTP ${res.status}`);
   const decoder = new TextDecoder();
   let buffered = '';
   for await (const chunk of res.body) {

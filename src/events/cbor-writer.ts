@@ -136,6 +136,16 @@ export class CborWriter {
     }
   }
 
+  /** A map of `n` pairs follows. */
+  mapHead(n: number): void {
+    this.head(5, n);
+  }
+
+  /** An array of `n` items follows. */
+  arrayHead(n: number): void {
+    this.head(4, n);
+  }
+
   /** Bytes prepared once (keys, constant blocks), copied in. */
   raw(bytes: Uint8Array): void {
     this.ensure(bytes.length);

@@ -10,6 +10,32 @@ export interface MetricsSources {
   /** The log's last seq, from the appender (no DB read per scrape). */
   lastSeq: () => number;
   dlqSize: () => number;
+  /** The forwarder's figures; null when the gateway is store-only. */
+  upstream: () => UpstreamFigures | null;
+}
+
+export interface UpstreamFigures {
+  connected: boolean;
+  backlog: number;
+  oldestUnsentSeconds: () => Promise<number>;
+  /** Monotonic totals since start. */
+  forwarded: number;
+  retries: number;
+  expired: number;
+  batches: number;
+}
+
+/** A counter read from a running total at scrape time (prom-client counters only go up). */
+function totalCounter(name: string, help: string, registers: Registry[], read: () => number | undefined): Counter {
+  let seen = 0;
+  return new Counter({
+    name, help, registers,
+    collect(this: Counter) {
+      const now = read() ?? seen;
+      if (now > seen) this.inc(now - seen);
+      seen = now;
+    },
+  });
 }
 
 export class Metrics {
@@ -20,6 +46,8 @@ export class Metrics {
   readonly storeWrites: Counter;
   readonly storeWriteErrors: Counter;
   readonly stage: Histogram<'stage'>;
+  readonly evicted: Counter<'priority'>;
+  readonly pruned: Counter;
 
   constructor(src: MetricsSources) {
     const registers = [this.registry];
@@ -52,6 +80,31 @@ export class Metrics {
         this.set(src.dlqSize());
       },
     });
+    new Gauge({
+      name: 'edgebus_upstream_connected', help: '1 while the upstream link is up, 0 otherwise (always 0 when store-only)', registers,
+      collect(this: Gauge) {
+        this.set(src.upstream()?.connected ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'edgebus_upstream_backlog_events', help: 'Events stored but not yet acknowledged upstream', registers,
+      collect(this: Gauge) {
+        this.set(src.upstream()?.backlog ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'edgebus_upstream_oldest_unsent_seconds', help: 'Age of the oldest event not yet acknowledged upstream (by its timestamp)', registers,
+      collect: async function (this: Gauge) {
+        const up = src.upstream();
+        this.set(up ? await up.oldestUnsentSeconds() : 0);
+      },
+    });
+    totalCounter('edgebus_upstream_forwarded_total', 'Events acknowledged by the upstream broker', registers, () => src.upstream()?.forwarded);
+    totalCounter('edgebus_upstream_retries_total', 'Reconnect attempts and refused batches sent again', registers, () => src.upstream()?.retries);
+    totalCounter('edgebus_upstream_expired_total', 'Events not forwarded because their ttl had passed', registers, () => src.upstream()?.expired);
+    totalCounter('edgebus_upstream_batches_total', 'Batches acknowledged by the upstream broker', registers, () => src.upstream()?.batches);
+    this.evicted = new Counter({ name: 'edgebus_store_evicted_total', help: 'Unforwarded events evicted to keep the store under store.maxBytes, by priority', labelNames: ['priority'], registers });
+    this.pruned = new Counter({ name: 'edgebus_store_pruned_total', help: 'Forwarded events pruned past store.retention', registers });
     this.attach(src.bus);
   }
 
@@ -72,6 +125,10 @@ export class Metrics {
     });
     bus.on('metrics', 'rejected', (r) => this.rejected.inc({ reason: r.reason }));
     bus.on('metrics', 'storeError', () => this.storeWriteErrors.inc());
+    bus.on('metrics', 'pruned', (n) => this.pruned.inc(n));
+    bus.on('metrics', 'evicted', (e) => {
+      for (const [priority, n] of Object.entries(e.byPriority)) if (n > 0) this.evicted.inc({ priority }, n);
+    });
     bus.on('metrics', 'committed', (c) => {
       this.storeWrites.inc();
       if (c.duplicates) this.duplicates.inc(c.duplicates);

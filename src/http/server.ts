@@ -11,6 +11,17 @@ import type { Logger } from '../util/log.js';
 
 export type Health = 'starting' | 'ok' | 'stopping' | 'store-unavailable';
 
+/** What the API can make the daemon do (POST), beyond reading. */
+export interface HttpActions {
+  dlqRetry(ids: string[] | null): Promise<object[]>;
+  dlqPurge(ids: string[] | null): Promise<number>;
+  /** Resolves with the number of events sent; throws ReplayArgumentError on a bad request. */
+  replay(from: string, to: string, progress: (sent: number) => void): Promise<number>;
+}
+
+/** A request the caller got wrong: answered 400 with the message. */
+export class BadRequestError extends Error {}
+
 export interface HttpOptions {
   host: string;
   port: number;
@@ -19,8 +30,12 @@ export interface HttpOptions {
   metrics: Metrics;
   health: () => Health;
   status: () => Promise<object>;
+  actions: HttpActions;
   log: Logger;
 }
+
+/** Bodies of the POST endpoints are small JSON objects. */
+const MAX_BODY_BYTES = 1 << 20;
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
@@ -65,12 +80,13 @@ export class HttpApi {
 
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
-    if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: 'method not allowed' });
-    if (url.pathname === '/healthz') {
+    if (url.pathname === '/healthz' && req.method !== 'POST') {
       const health = this.opts.health();
       return send(res, health === 'ok' ? 200 : 503, { status: health });
     }
     if (!this.authorized(req)) return send(res, 401, { error: 'missing or wrong bearer token' });
+    if (req.method === 'POST') return this.post(url.pathname, req, res);
+    if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: 'method not allowed' });
     switch (url.pathname) {
       case '/metrics': {
         const text = await this.opts.metrics.text();
@@ -89,6 +105,38 @@ export class HttpApi {
       }
       default:
         return send(res, 404, { error: `no such path: ${url.pathname}` });
+    }
+  }
+
+  private async post(path: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const { actions } = this.opts;
+    let body: Record<string, unknown>;
+    try {
+      body = await readJson(req);
+      switch (path) {
+        case '/api/dlq/retry':
+          return send(res, 200, { results: await actions.dlqRetry(idsOf(body)) });
+        case '/api/dlq/purge':
+          return send(res, 200, { purged: await actions.dlqPurge(idsOf(body)) });
+        case '/api/replay': {
+          if (typeof body.from !== 'string' || typeof body.to !== 'string') throw new BadRequestError('expected {"from": "...", "to": "upstream|rules"}');
+          // Progress lines while it runs, then the total: the CLI draws its bar from them.
+          res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+          let sent = 0;
+          try {
+            sent = await actions.replay(body.from, body.to, (n) => res.write(JSON.stringify({ sent: n }) + '\n'));
+            res.end(JSON.stringify({ done: true, sent }) + '\n');
+          } catch (err) {
+            res.end(JSON.stringify({ error: (err as Error).message, badRequest: err instanceof BadRequestError || (err as Error).name === 'ReplayArgumentError' }) + '\n');
+          }
+          return;
+        }
+        default:
+          return send(res, 404, { error: `no such path: ${path}` });
+      }
+    } catch (err) {
+      if (err instanceof BadRequestError || (err as Error).name === 'ReplayArgumentError') return send(res, 400, { error: (err as Error).message });
+      throw err;
     }
   }
 
@@ -124,4 +172,31 @@ function send(res: ServerResponse, status: number, body: object): void {
 function ndjson(res: ServerResponse, items: readonly object[]): void {
   res.writeHead(200, { 'content-type': 'application/x-ndjson' });
   res.end(items.map((i) => JSON.stringify(i) + '\n').join(''));
+}
+
+async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) throw new BadRequestError(`request body over ${MAX_BODY_BYTES} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  const text = Buffer.concat(chunks).toString('utf8').trim();
+  if (text === '') return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new BadRequestError('request body is not JSON');
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new BadRequestError('request body must be a JSON object');
+  return value as Record<string, unknown>;
+}
+
+/** `{"ids": [...]}` names entries; no `ids` means all of them. */
+function idsOf(body: Record<string, unknown>): string[] | null {
+  if (body.ids === undefined || body.ids === null) return null;
+  if (!Array.isArray(body.ids) || !body.ids.every((i) => typeof i === 'string')) throw new BadRequestError('"ids" must be an array of strings');
+  return body.ids as string[];
 }

@@ -75,6 +75,13 @@ export class Broker {
     return this.server.address() as AddressInfo;
   }
 
+  /** Publishes on the local broker at QoS 1, as the gateway (commands, alerts). */
+  publishLocal(topic: string, payload: Buffer): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.aedes.publish({ cmd: 'publish', topic, payload, qos: 1, retain: false, dup: false }, (err) => (err ? reject(err) : resolve()));
+    });
+  }
+
   get connectedClients(): number {
     return this.aedes.connectedClients;
   }

@@ -68,6 +68,7 @@ export class Appender {
   private closed = false;
   private recovering = false;
   private lastSeq = 0;
+  private durableSeq = 0;
   private lastTimeMark = -1;
   private releaseTimer: NodeJS.Timeout | null = null;
   private idle: (() => void)[] = [];
@@ -82,8 +83,14 @@ export class Appender {
     this.current = new CommitGroup(opts.store.newWriteBatch());
   }
 
+  /** The last seq handed out; the group holding it may still be on its way to disk. */
   get seq(): number {
     return this.lastSeq;
+  }
+
+  /** The last seq that is durable in the log: what readers of the log can see. */
+  get committedSeq(): number {
+    return this.durableSeq;
   }
 
   get idIndex(): IdIndex {
@@ -96,7 +103,7 @@ export class Appender {
 
   /** Reads the durable state back: last seq, source states, drafts waiting for predecessors. */
   async init(): Promise<void> {
-    this.lastSeq = await this.store.lastSeq();
+    this.lastSeq = this.durableSeq = await this.store.lastSeq();
     // A Pi has no RTC: after a restart its clock may be behind the last mark, and a mark
     // must never point at a later seq than one written before it.
     const marks = await this.store.times.keys({ reverse: true, limit: 1 }).all();
@@ -268,9 +275,11 @@ export class Appender {
     this.current = new CommitGroup(this.spare.pop()!);
     this.writing = true;
     this.seal(group, this.now());
+    const sealedSeq = this.lastSeq;
     const writeStart = performance.now();
     group.batch.write(this.opts.durability === 'fsync').then(() => {
       const done = performance.now();
+      this.durableSeq = sealedSeq;
       this.spare.push(group.batch);
       this.writing = false;
       this.settle(group, null);

@@ -15,7 +15,9 @@ export type RejectReason =
   | 'invalid-seq'
   | 'invalid-id'
   | 'invalid-status'
-  | 'payload-too-large';
+  | 'payload-too-large'
+  /** Upstream refused the event for good (SPEC §4): the log's seq is kept with it. */
+  | 'upstream-refused';
 
 export interface Rejection {
   reason: RejectReason;
@@ -31,6 +33,8 @@ export interface RejectedRecord {
   reason: RejectReason;
   detail: string;
   clientId: string | null;
+  /** For `upstream-refused`: the event's seq in the log. */
+  seq?: number;
 }
 
 export function makeRejected(topic: string, payload: Uint8Array, rejection: Rejection, clientId: string | null, now = Date.now()): RejectedRecord {
@@ -67,4 +71,18 @@ export async function countRejected(store: EventStore): Promise<Map<string, numb
     counts.set(reason, (counts.get(reason) ?? 0) + 1);
   }
   return counts;
+}
+
+export async function getRejected(store: EventStore, ids: readonly string[]): Promise<(RejectedRecord | undefined)[]> {
+  const values = await store.rejected.getMany([...ids]);
+  return values.map((v) => (v === undefined ? undefined : decodeValue<RejectedRecord>(v)));
+}
+
+/** Deletes the given entries, or every entry when `ids` is null; returns how many went. */
+export async function purgeRejected(store: EventStore, ids: readonly string[] | null): Promise<number> {
+  const keys = ids === null ? await store.rejected.keys().all() : (await Promise.all(ids.map(async (id) => ((await store.rejected.get(id)) === undefined ? null : id)))).filter((k): k is string => k !== null);
+  for (let i = 0; i < keys.length; i += 1000) {
+    await store.rejected.batch(keys.slice(i, i + 1000).map((key) => ({ type: 'del' as const, key })));
+  }
+  return keys.length;
 }

@@ -2,6 +2,7 @@
 // and stopping it removes exactly its listeners.
 import type { EdgeEvent } from '../events/types.js';
 import type { RejectedRecord } from '../store/rejected.js';
+import type { EvictionSummary } from '../store/retention.js';
 
 export interface CommitStats {
   events: number;
@@ -24,6 +25,10 @@ export interface BusEvents {
   storeError: Error;
   /** The store was reopened after a failed commit and accepts writes again. */
   storeRecovered: null;
+  /** Forwarded events deleted past store.retention. */
+  pruned: number;
+  /** Unforwarded events evicted to stay under store.maxBytes. */
+  evicted: EvictionSummary;
 }
 
 type Listener<K extends keyof BusEvents> = (payload: BusEvents[K]) => void;

@@ -46,7 +46,7 @@ export interface RunningDaemon {
 export async function startDaemon(dir: string, overrides: ConfigYaml = {}): Promise<RunningDaemon> {
   const file = writeConfig(dir, overrides);
   const { config } = loadConfig({ file, env: {} });
-  const daemon = new Daemon(config, createLogger({ level: 'silent', format: 'json' }));
+  const daemon = new Daemon(config, createLogger({ level: process.env.EDGEBUS_TEST_LOG === undefined ? 'silent' : (process.env.EDGEBUS_TEST_LOG as 'debug'), format: 'json' }));
   const { broker, http } = await daemon.start();
   return {
     daemon, config,

@@ -201,3 +201,23 @@ describe('reorder buffer on disk', () => {
     }
   });
 });
+
+describe('committed seq', () => {
+  test('lags the seq handed out until the group holding it is on disk, so readers never look past the log', async () => {
+    const { dir, cleanup } = tempDir();
+    const clock = { now: Date.now() };
+    const rig = await openRig(dir, clock);
+    try {
+      const first = rig.appender.append(draftOn('sensors/c/t', { value: 1 }, clock.now));
+      assert.equal(rig.appender.seq, 1, 'the seq is handed out at once');
+      assert.equal(rig.appender.committedSeq, 0, 'but not readable yet');
+      assert.equal((await readAll(rig.store)).length, 0);
+      await first;
+      assert.equal(rig.appender.committedSeq, 1);
+      assert.deepEqual(seqsOf(await readAll(rig.store)), [1]);
+    } finally {
+      await rig.close();
+      cleanup();
+    }
+  });
+});

@@ -1,0 +1,63 @@
+// The prune job (SPEC §2 `schedules.prune`): expires remembered ids, prunes forwarded
+// events past `store.retention`, and — after a long outage — evicts the oldest unforwarded
+// events, lowest priority first, to keep the store under `store.maxBytes`. An eviction loses
+// data, so it is never silent: a SystemEvent says what went, and it is forwarded at high
+// priority once the link returns.
+import { isoTime } from '../events/iso-time.js';
+import { defaultMetadata, type EventDraft } from '../events/types.js';
+import type { Appender } from '../pipeline/appender.js';
+import type { EventStore } from '../store/event-store.js';
+import { evictToFit, pruneForwarded, type EvictionSummary } from '../store/retention.js';
+import type { EventBus } from '../util/bus.js';
+import type { Logger } from '../util/log.js';
+
+export interface MaintenanceOptions {
+  store: EventStore;
+  appender: Appender;
+  bus: EventBus;
+  log: Logger;
+  gatewayId: string;
+  retentionMs: number;
+  maxBytes: number;
+  /** Highest seq safe upstream; the last seq when the gateway is store-only. */
+  forwardedThrough: () => number;
+  now?: () => number;
+}
+
+export interface MaintenanceResult {
+  idsExpired: unknown;
+  pruned: number;
+  eviction: EvictionSummary | null;
+}
+
+export async function maintainStore(opts: MaintenanceOptions): Promise<MaintenanceResult> {
+  const { store, appender, bus, log } = opts;
+  const now = (opts.now ?? Date.now)();
+  const idsExpired = await appender.idIndex.prune(now);
+  const { pruned } = await pruneForwarded(store, { forwardedThrough: opts.forwardedThrough(), retentionMs: opts.retentionMs, now });
+  if (pruned > 0) bus.emit('pruned', pruned);
+  const eviction = await evictToFit(store, { maxBytes: opts.maxBytes, forwardedThrough: opts.forwardedThrough() });
+  if (eviction.evicted > 0) {
+    bus.emit('evicted', eviction);
+    log.warn({ ...eviction }, `store over store.maxBytes: evicted ${eviction.evicted} unforwarded events, lowest priority first`);
+    await appender.append(evictionNotice(opts.gatewayId, eviction, now));
+  }
+  return { idsExpired, pruned, eviction: eviction.evicted > 0 || eviction.forwarded > 0 ? eviction : null };
+}
+
+function evictionNotice(gatewayId: string, e: EvictionSummary, now: number): EventDraft {
+  return {
+    id: null,
+    type: 'SystemEvent',
+    source: gatewayId,
+    timestamp: isoTime(now),
+    payload: {
+      kind: 'eviction', evicted: e.evicted, byPriority: { ...e.byPriority }, fromSeq: e.fromSeq, toSeq: e.toSeq,
+      bytesBefore: e.bytesBefore, bytesAfter: e.bytesAfter,
+    },
+    metadata: defaultMetadata('high'),
+    deviceSeq: null,
+    explicitId: false,
+    receivedAt: now,
+  };
+}

@@ -1,0 +1,563 @@
+// Store-and-forward over the log (SPEC §4). A durable cursor marks what upstream has
+// acknowledged; everything above it is the backlog. Batches leave in seq order, `inflight`
+// of them pipelined, and the cursor only moves over a batch once it and every batch below
+// it are acknowledged, so a crash or an outage resends (at least once) and never skips.
+//
+// While a backlog is draining, high and critical events overtake it: they are read through
+// the `urgent` index and sent ahead; the drain then steps over them. A batch the broker
+// refuses is retried with backoff and, after `maxAttempts`, bisected to find the event it
+// will not take, which goes to the dead-letter queue while the rest flows on.
+import type { Logger } from '../util/log.js';
+import { decodeEvent, encodeValue } from '../events/codec.js';
+import type { EdgeEvent } from '../events/types.js';
+import type { UpstreamConfig } from '../config/types.js';
+import type { EventStore } from '../store/event-store.js';
+import { parseSeqKey, seqKey } from '../store/keys.js';
+import type { RejectedRecord } from '../store/rejected.js';
+import type { EventBus } from '../util/bus.js';
+import { Backoff } from './backoff.js';
+import { CONTENT_TYPES, encodeBatch, envelopeBytes, itemBytes, type BatchItem } from './batch-encoding.js';
+import { readBatchNumber, readCursor, writeProgress } from './cursor.js';
+
+import type { PublishOutcome } from './link.js';
+
+export type { PublishOutcome };
+
+/** What the forwarder needs of the link: a QoS 1 publish that says how it ended. */
+export interface UpstreamPort {
+  readonly connected: boolean;
+  /** The broker's Maximum Packet Size (MQTT 5 CONNACK), null when it set none. */
+  readonly maxPacketSize: number | null;
+  /** Resolves with the PUBACK's verdict; rejects when the link drops first. */
+  publish(topic: string, payload: Buffer, contentType: string): Promise<PublishOutcome>;
+}
+
+export interface ForwarderOptions {
+  store: EventStore;
+  bus: EventBus;
+  link: UpstreamPort;
+  config: UpstreamConfig;
+  gatewayId: string;
+  /** The log's last durable seq: an event still being written is not readable yet. */
+  lastSeq: () => number;
+  log: Logger;
+  now?: () => number;
+  random?: () => number;
+}
+
+export interface ForwarderCounters {
+  /** Events acknowledged upstream. */
+  forwarded: number;
+  batches: number;
+  /** Batch sends that were refused and scheduled again. */
+  retries: number;
+  /** Events not sent because their ttl had passed. */
+  expired: number;
+  /** Events upstream refused for good, now in the DLQ. */
+  deadLettered: number;
+}
+
+interface Budget {
+  /** Bytes left for events in this batch. */
+  bytes: number;
+  /** The most event bytes one PUBLISH may carry. */
+  packetLimit: number;
+  tooLarge: BatchItem[];
+}
+
+interface Batch {
+  kind: 'drain' | 'urgent';
+  /** Drain batches cover a contiguous seq range, skipped events included. */
+  from: number;
+  to: number;
+  items: BatchItem[];
+  /** Events skipped because their ttl had passed: counted when the batch is settled. */
+  expired: number;
+  number: number;
+  attempts: number;
+  sending: boolean;
+  acked: boolean;
+  backoff: Backoff | null;
+}
+
+/** Persisting the cursor more often than this only adds SD-card writes. */
+const CURSOR_SAVE_MS = 250;
+
+export class Forwarder {
+  readonly counters: ForwarderCounters = { forwarded: 0, batches: 0, retries: 0, expired: 0, deadLettered: 0 };
+  private readonly now: () => number;
+  private cursor = 0;
+  private savedCursor = 0;
+  private batchNumber = 0;
+  /** Highest seq below which every drain batch is acknowledged. */
+  private drainedThrough = 0;
+  private nextSeq = 1;
+  private urgentScanFrom = 1;
+  /** Urgent seqs above the cursor already acknowledged: the drain steps over them. */
+  private readonly sentAhead = new Set<number>();
+  /** Urgent seqs in flight ahead of the drain. */
+  private readonly claimed = new Set<number>();
+  private drains: Batch[] = [];
+  private urgents = new Set<Batch>();
+  /** A refused batch being retried or bisected: nothing new is sent until it is settled. */
+  private blocked: Batch | null = null;
+  /** Bumped whenever the link drops: callbacks of an older generation are stale. */
+  private generation = 0;
+  private pumping = false;
+  private pumpAgain = false;
+  private waitingSince: number | null = null;
+  private lingerTimer: NodeJS.Timeout | null = null;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private saveTimer: NodeJS.Timeout | null = null;
+  private stopped = false;
+  private idleWaiters: (() => void)[] = [];
+  /** Seqs of the batch being isolated that went to the DLQ. */
+  private readonly deadLettered = new Set<number>();
+
+  constructor(private readonly opts: ForwarderOptions) {
+    this.now = opts.now ?? Date.now;
+  }
+
+  async init(): Promise<void> {
+    this.cursor = this.savedCursor = this.drainedThrough = await readCursor(this.opts.store);
+    this.batchNumber = await readBatchNumber(this.opts.store);
+    this.rewind();
+  }
+
+  /** The last seq upstream has acknowledged (or that expired or was dead-lettered). */
+  get acknowledgedThrough(): number {
+    return this.cursor;
+  }
+
+  /** Events in the log not yet acknowledged upstream. */
+  get backlog(): number {
+    return Math.max(0, this.opts.lastSeq() - this.cursor - this.sentAhead.size);
+  }
+
+  /** Seconds since the timestamp of the oldest event not yet acknowledged; 0 when none. */
+  async oldestUnsentSeconds(): Promise<number> {
+    const it = this.opts.store.log.iterator({ gt: seqKey(this.cursor) });
+    try {
+      for (;;) {
+        const entries = await it.nextv(64);
+        if (entries.length === 0) return 0;
+        for (const [key, value] of entries) {
+          if (this.sentAhead.has(parseSeqKey(key))) continue;
+          const t = Date.parse(decodeEvent(value).timestamp);
+          return Number.isFinite(t) ? Math.max(0, (this.now() - t) / 1000) : 0;
+        }
+      }
+    } finally {
+      await it.close();
+    }
+  }
+
+  linkUp(): void {
+    this.generation++;
+    this.rewind();
+    this.pump();
+  }
+
+  /** Everything in flight is void: it is sent again from the cursor on the next link up. */
+  linkDown(): void {
+    this.generation++;
+    this.rewind();
+  }
+
+  /** New events were appended. */
+  poke(): void {
+    this.pump();
+  }
+
+  /** Resolves once every event appended so far is acknowledged upstream (tests, shutdown). */
+  drained(): Promise<void> {
+    if (this.backlog === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.generation++;
+    for (const t of [this.lingerTimer, this.retryTimer, this.saveTimer]) if (t) clearTimeout(t);
+    await this.saveCursor();
+  }
+
+  private rewind(): void {
+    this.drains = [];
+    this.urgents.clear();
+    this.claimed.clear();
+    this.blocked = null;
+    this.drainedThrough = this.cursor;
+    this.nextSeq = this.cursor + 1;
+    this.urgentScanFrom = this.cursor + 1;
+    this.waitingSince = null;
+    if (this.lingerTimer) clearTimeout(this.lingerTimer);
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.lingerTimer = this.retryTimer = null;
+  }
+
+  private pump(): void {
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = true;
+    void this.fill().catch((err: unknown) => {
+      this.opts.log.error({ err }, 'upstream forwarder: reading the log failed');
+    }).finally(() => {
+      this.pumping = false;
+      if (this.pumpAgain) {
+        this.pumpAgain = false;
+        this.pump();
+      }
+    });
+  }
+
+  private inFlight(): number {
+    let n = this.urgents.size;
+    for (const b of this.drains) if (!b.acked) n++;
+    return n;
+  }
+
+  /** Sends batches until the window is full or nothing is ready. */
+  private async fill(): Promise<void> {
+    const { config } = this.opts;
+    for (;;) {
+      if (this.stopped || !this.opts.link.connected || this.blocked !== null) return;
+      if (this.inFlight() >= config.inflight) return;
+      const last = this.opts.lastSeq();
+      const ready = last - this.nextSeq + 1;
+      if (ready <= 0) return;
+      const gen = this.generation;
+      if (ready > config.batch.maxEvents) {
+        const urgent = await this.readUrgent(last, gen);
+        if (gen !== this.generation) return;
+        if (urgent !== null) {
+          this.send(urgent);
+          continue;
+        }
+      }
+      if (ready < config.batch.maxEvents && !this.lingerDone()) return;
+      const batch = await this.readDrain(last, gen);
+      // A link that dropped meanwhile rewound the drain: this read is stale, state untouched.
+      if (gen !== this.generation) return;
+      this.nextSeq = batch.to + 1;
+      this.waitingSince = null;
+      this.drains.push(batch);
+      if (batch.items.length === 0) this.acknowledged(batch);
+      else this.send(batch);
+    }
+  }
+
+  /** A partial batch waits up to `linger` for company. */
+  private lingerDone(): boolean {
+    const linger = this.opts.config.batch.linger;
+    const now = this.now();
+    if (this.waitingSince === null) this.waitingSince = now;
+    if (now - this.waitingSince >= linger) return true;
+    if (this.lingerTimer === null) {
+      this.lingerTimer = setTimeout(() => {
+        this.lingerTimer = null;
+        this.pump();
+      }, linger - (now - this.waitingSince));
+    }
+    return false;
+  }
+
+  private newBatch(kind: Batch['kind'], from: number): Batch {
+    return { kind, from, to: from - 1, items: [], expired: 0, number: 0, attempts: 0, sending: false, acked: false, backoff: null };
+  }
+
+  /**
+   * Adds an event to the batch unless its ttl has passed. 'full' when the batch has no room
+   * for it; 'too-large' when no packet the broker accepts could ever hold it.
+   */
+  private offer(batch: Batch, bytes: Uint8Array, budget: Budget): 'added' | 'skipped' | 'full' | 'too-large' {
+    const event = decodeEvent(bytes);
+    const ttl = event.metadata?.ttl;
+    if (ttl !== null && ttl !== undefined) {
+      const t = Date.parse(event.timestamp);
+      if (Number.isFinite(t) && t + ttl * 1000 < this.now()) {
+        batch.expired++;
+        return 'skipped';
+      }
+    }
+    const item = { bytes, event };
+    const size = itemBytes(item, this.opts.config.format);
+    if (size > budget.packetLimit) {
+      budget.tooLarge.push(item);
+      return 'too-large';
+    }
+    // An event larger than the batch budget still goes, alone, if the broker takes the packet.
+    if (batch.items.length > 0 && size > budget.bytes) return 'full';
+    budget.bytes -= size;
+    batch.items.push(item);
+    return 'added';
+  }
+
+  private budget(): Budget {
+    const envelope = envelopeBytes(this.opts.gatewayId);
+    // The PUBLISH around the batch: fixed header, topic, packet id, properties.
+    const packetLimit = (this.opts.link.maxPacketSize ?? Infinity) - envelope - Buffer.byteLength(this.opts.config.topic) - 64;
+    return { bytes: Math.min(this.opts.config.batch.maxBytes - envelope, packetLimit), packetLimit, tooLarge: [] };
+  }
+
+  /** Events no packet the broker accepts can carry go straight to the DLQ. */
+  private async settleTooLarge(budget: Budget, gen: number): Promise<void> {
+    for (const item of budget.tooLarge) {
+      if (gen !== this.generation) return;
+      const limit = this.opts.link.maxPacketSize;
+      await this.deadLetter(item, { ok: false, reasonCode: 0x95, reason: `the event does not fit in the broker's maximum packet size (${limit} bytes)` });
+      this.sentAhead.add(item.event.seq);
+    }
+  }
+
+  private async readDrain(last: number, gen: number): Promise<Batch> {
+    const { maxEvents } = this.opts.config.batch;
+    const batch = this.newBatch('drain', this.nextSeq);
+    const budget = this.budget();
+    batch.to = last;
+    const it = this.opts.store.log.iterator({ gte: seqKey(this.nextSeq), lte: seqKey(last) });
+    try {
+      outer: for (;;) {
+        const entries = await it.nextv(maxEvents);
+        if (entries.length === 0) break;
+        for (const [key, value] of entries) {
+          const seq = parseSeqKey(key);
+          if (this.sentAhead.has(seq) || this.claimed.has(seq)) continue;
+          if (batch.items.length >= maxEvents || this.offer(batch, value, budget) === 'full') {
+            batch.to = seq - 1;
+            break outer;
+          }
+        }
+      }
+    } finally {
+      await it.close();
+    }
+    await this.settleTooLarge(budget, gen);
+    return batch;
+  }
+
+  /** The urgent events above the drain not yet sent, as one batch; null when none. */
+  private async readUrgent(last: number, gen: number): Promise<Batch | null> {
+    const { store, config } = this.opts;
+    const from = Math.max(this.urgentScanFrom, this.nextSeq);
+    const keys = await store.urgent.keys({ gte: seqKey(from), lte: seqKey(last), limit: config.batch.maxEvents }).all();
+    if (gen !== this.generation) return null;
+    const scannedTo = keys.length === config.batch.maxEvents ? parseSeqKey(keys[keys.length - 1]) : last;
+    const wanted = keys.filter((k) => !this.claimed.has(parseSeqKey(k)) && !this.sentAhead.has(parseSeqKey(k)));
+    if (wanted.length === 0) {
+      this.urgentScanFrom = scannedTo + 1;
+      return null;
+    }
+    const values = await store.log.getMany(wanted);
+    if (gen !== this.generation) return null;
+    const batch = this.newBatch('urgent', parseSeqKey(wanted[0]));
+    const budget = this.budget();
+    const seqs: number[] = [];
+    let scanFrom = this.urgentScanFrom;
+    for (let i = 0; i < wanted.length; i++) {
+      const value = values[i];
+      if (value === undefined) continue; // evicted meanwhile
+      const verdict = this.offer(batch, value, budget);
+      if (verdict === 'full') break;
+      if (verdict === 'added') seqs.push(parseSeqKey(wanted[i]));
+      scanFrom = parseSeqKey(wanted[i]) + 1;
+    }
+    await this.settleTooLarge(budget, gen);
+    if (gen !== this.generation) return null;
+    this.urgentScanFrom = scanFrom;
+    // Expired urgent events stay for the drain, which steps over them and counts them once.
+    batch.expired = 0;
+    if (batch.items.length === 0) return null;
+    for (const s of seqs) this.claimed.add(s);
+    return batch;
+  }
+
+  private send(batch: Batch): void {
+    const { config, gatewayId, link } = this.opts;
+    if (batch.number === 0) batch.number = ++this.batchNumber;
+    if (batch.kind === 'urgent') this.urgents.add(batch);
+    batch.sending = true;
+    batch.attempts++;
+    const gen = this.generation;
+    const payload = encodeBatch(config.format, gatewayId, batch.number, batch.items);
+    link.publish(config.topic, payload, CONTENT_TYPES[config.format]).then((outcome) => {
+      if (gen !== this.generation) return;
+      batch.sending = false;
+      if (outcome.ok) this.acknowledged(batch);
+      else this.refused(batch, outcome);
+    }, (err: unknown) => {
+      // The link dropped: linkDown() rewinds everything, this batch included.
+      if (gen === this.generation) this.opts.log.debug({ err, batch: batch.number }, 'upstream batch not acknowledged');
+    });
+  }
+
+  private acknowledged(batch: Batch): void {
+    batch.acked = true;
+    batch.sending = false;
+    this.counters.expired += batch.expired;
+    if (batch.items.length) {
+      this.counters.forwarded += batch.items.length;
+      this.counters.batches++;
+    }
+    if (batch.kind === 'urgent') {
+      this.urgents.delete(batch);
+      for (const { event } of batch.items) {
+        this.claimed.delete(event.seq);
+        this.sentAhead.add(event.seq);
+      }
+    }
+    while (this.drains.length && this.drains[0].acked) this.drainedThrough = this.drains.shift()!.to;
+    this.advanceCursor();
+    this.pump();
+  }
+
+  /** The cursor never passes an urgent event still in flight ahead of the drain. */
+  private advanceCursor(): void {
+    let through = this.drainedThrough;
+    for (const s of this.claimed) if (s <= through) through = s - 1;
+    if (through <= this.cursor) return;
+    this.cursor = through;
+    for (const s of this.sentAhead) if (s <= through) this.sentAhead.delete(s);
+    this.scheduleSave();
+    if (this.backlog === 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  private refused(batch: Batch, outcome: Extract<PublishOutcome, { ok: false }>): void {
+    const { retry } = this.opts.config;
+    this.blocked = batch;
+    this.opts.log.warn({ batch: batch.number, events: batch.items.length, attempt: batch.attempts, reasonCode: outcome.reasonCode, reason: outcome.reason },
+      'upstream refused a batch');
+    if (batch.attempts < retry.maxAttempts) {
+      this.counters.retries++;
+      batch.backoff ??= new Backoff(retry, this.opts.random);
+      const gen = this.generation;
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = null;
+        if (gen === this.generation && this.opts.link.connected) this.send(batch);
+      }, batch.backoff.next());
+      return;
+    }
+    const gen = this.generation;
+    void this.isolate(batch.items, outcome, gen).then(() => {
+      if (gen !== this.generation) return;
+      this.blocked = null;
+      // Every event of the batch is now either upstream or dead-lettered.
+      batch.items = batch.items.filter((i) => !this.deadLettered.has(i.event.seq));
+      if (batch.kind === 'urgent') {
+        for (const seq of this.deadLettered) {
+          this.claimed.delete(seq);
+          this.sentAhead.add(seq);
+        }
+      }
+      this.deadLettered.clear();
+      this.acknowledged(batch);
+    }, (err: unknown) => {
+      if (gen === this.generation) this.opts.log.warn({ err }, 'upstream dropped while isolating a refused batch');
+    });
+  }
+
+  /**
+   * Bisects a batch upstream keeps refusing: each half is sent once; a half refused again
+   * is split further, and a single event refused goes to the dead-letter queue.
+   */
+  private async isolate(items: BatchItem[], lastRefusal: Extract<PublishOutcome, { ok: false }>, gen: number): Promise<void> {
+    if (items.length === 1) return this.deadLetter(items[0], lastRefusal);
+    const { config, gatewayId, link } = this.opts;
+    const mid = Math.ceil(items.length / 2);
+    for (const half of [items.slice(0, mid), items.slice(mid)]) {
+      if (gen !== this.generation) return;
+      const outcome = await link.publish(config.topic, encodeBatch(config.format, gatewayId, ++this.batchNumber, half), CONTENT_TYPES[config.format]);
+      if (outcome.ok) continue;
+      if (half.length === 1) await this.deadLetter(half[0], outcome);
+      else await this.isolate(half, outcome, gen);
+    }
+  }
+
+  private async deadLetter(item: BatchItem, refusal: Extract<PublishOutcome, { ok: false }>): Promise<void> {
+    const { event } = item;
+    const now = this.now();
+    const record: RejectedRecord = {
+      // One entry per event: refused again after a resend, it replaces its own entry.
+      id: `upstream-${seqKey(event.seq)}`,
+      time: new Date(now).toISOString(),
+      topic: this.opts.config.topic,
+      payload: Buffer.from(JSON.stringify(event)).toString('base64'),
+      reason: 'upstream-refused',
+      detail: `upstream refused event ${event.id} (seq ${event.seq}): ${refusal.reason} (reason code 0x${refusal.reasonCode.toString(16)})`,
+      clientId: null,
+      seq: event.seq,
+    };
+    // Not synced: LevelDB's log keeps writes in order, so a cursor that survives a power
+    // cut has this record before it; if neither survives, the batch is refused again.
+    const known = (await this.opts.store.rejected.get(record.id)) !== undefined;
+    await this.opts.store.rejected.put(record.id, encodeValue(record));
+    this.deadLettered.add(event.seq);
+    if (known) return;
+    this.counters.deadLettered++;
+    this.opts.bus.emit('rejected', record);
+  }
+
+  private scheduleSave(): void {
+    if (this.saveTimer !== null || this.stopped) return;
+    this.saveTimer = setTimeout(() => {
+      this.saveTimer = null;
+      void this.saveCursor().catch((err: unknown) => this.opts.log.error({ err }, 'saving the upstream cursor failed'));
+    }, CURSOR_SAVE_MS);
+  }
+
+  private async saveCursor(): Promise<void> {
+    if (this.cursor === this.savedCursor) return;
+    const cursor = this.cursor;
+    await writeProgress(this.opts.store, cursor, this.batchNumber);
+    this.savedCursor = cursor;
+  }
+
+  /** Offers one dead-lettered event to upstream again, as a batch of its own. */
+  async resend(event: EdgeEvent): Promise<{ ok: true } | { ok: false; reason: string }> {
+    const { config, gatewayId, link } = this.opts;
+    if (!link.connected) return { ok: false, reason: 'upstream link is down' };
+    const stored = await this.opts.store.log.get(seqKey(event.seq));
+    const item = { bytes: stored ?? encodeValue(event), event };
+    const outcome = await link.publish(config.topic, encodeBatch(config.format, gatewayId, ++this.batchNumber, [item]), CONTENT_TYPES[config.format]);
+    if (outcome.ok) {
+      this.counters.forwarded++;
+      return outcome;
+    }
+    return { ok: false, reason: `upstream refused it again: ${outcome.reason} (reason code 0x${outcome.reasonCode.toString(16)})` };
+  }
+
+  /** Re-sends stored events [from, to] upstream, outside the cursor (recovery). */
+  async replay(from: number, to: number, onProgress: (sent: number) => void = () => {}): Promise<number> {
+    const { store, config, gatewayId, link } = this.opts;
+    let sent = 0;
+    let next = from;
+    while (next <= to) {
+      if (!link.connected) throw new Error('upstream link is down');
+      const batch = this.newBatch('drain', next);
+      const budget = this.budget();
+      const entries = await store.log.iterator({ gte: seqKey(next), lte: seqKey(to), limit: config.batch.maxEvents }).all();
+      if (entries.length === 0) break;
+      let last = next;
+      for (const [key, value] of entries) {
+        // Replay sends what fits; what never can is already in the DLQ from the first time.
+        if (this.offer(batch, value, budget) === 'full') break;
+        last = parseSeqKey(key);
+      }
+      next = last + 1;
+      if (batch.items.length === 0) continue;
+      const outcome = await link.publish(config.topic, encodeBatch(config.format, gatewayId, ++this.batchNumber, batch.items), CONTENT_TYPES[config.format]);
+      if (!outcome.ok) throw new Error(`upstream refused a replay batch: ${outcome.reason}`);
+      sent += batch.items.length;
+      onProgress(sent);
+    }
+    return sent;
+  }
+}
+
+export type { EdgeEvent };

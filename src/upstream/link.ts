@@ -1,0 +1,501 @@
+// The upstream MQTT link: one connection to the cloud broker and nothing about batching.
+// It keeps itself up with its own backoff (MQTT.js's fixed reconnectPeriod is off, and
+// every attempt gets a fresh client so no session state or listener outlives its socket),
+// owns the gateway's retained status topic and Last Will, turns messages on the command
+// topic into `command` events, and gives every QoS 1 publish an outcome that always
+// settles: acknowledged, refused by the broker, or rejected because the link went down.
+import { EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import mqtt, { type IClientOptions, type IClientPublishOptions, type IConnackPacket, type IDisconnectPacket, type IPublishPacket, type MqttClient, type Packet } from 'mqtt';
+import type { UpstreamConfig } from '../config/types.js';
+import type { Logger } from '../util/log.js';
+import { Backoff } from './backoff.js';
+
+/** The link is down, or went down before the broker acknowledged a publish. Retry later. */
+export class LinkDownError extends Error {
+  override readonly name = 'LinkDownError';
+  constructor(message = 'upstream link is down', options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** A publish the broker answered: acknowledged, or refused with an MQTT 5 reason code >= 0x80. */
+export type PublishOutcome = { ok: true } | { ok: false; reasonCode: number; reason: string };
+
+export interface UpstreamCommand {
+  topic: string;
+  /** The topic level(s) the command filter's trailing `#` matched, joined by '/'. */
+  device: string;
+  payload: Buffer;
+}
+
+export type ProtocolVersion = 4 | 5;
+
+export interface LinkEvents {
+  up: [{ protocolVersion: ProtocolVersion }];
+  down: [{ reason: string; error: Error }];
+  retry: [{ attempt: number; delayMs: number; error: Error }];
+  command: [UpstreamCommand];
+}
+
+export interface UpstreamLinkOptions {
+  config: UpstreamConfig;
+  gatewayId: string;
+  version: string;
+  log: Logger;
+  /**
+   * Stores a command before the cloud gets its PUBACK (the promise resolves once it is
+   * durable); without it commands are only emitted as `command` events.
+   */
+  onCommand?: (cmd: UpstreamCommand) => Promise<void>;
+  /** for the backoff's jitter; tests inject a fixed one */
+  random?: () => number;
+}
+
+/** Long enough for a TLS handshake over a poor uplink, short enough to retry a dead one soon. */
+const CONNECT_TIMEOUT_MS = 10_000;
+/** stop() waits this long for the broker to take the retained `offline` status. */
+const STOP_STATUS_TIMEOUT_MS = 2_000;
+/** ...and this long for a polite DISCONNECT before it drops the socket. */
+const STOP_END_TIMEOUT_MS = 1_000;
+/** CONNACK codes by which a broker says it does not speak the protocol version asked for. */
+const UNSUPPORTED_PROTOCOL = new Set([0x01, 0x84]);
+
+const JSON_TYPE = 'application/json';
+
+interface Pending {
+  resolve: (outcome: PublishOutcome) => void;
+  reject: (err: Error) => void;
+}
+
+interface Attempt {
+  client: MqttClient;
+  version: ProtocolVersion;
+  first: boolean;
+  acked: boolean;
+  /** Maximum Packet Size from the MQTT 5 CONNACK */
+  maxPacketSize: number | null;
+  failure?: Error;
+  detach: () => void;
+}
+
+export class UpstreamLink extends EventEmitter<LinkEvents> {
+  readonly statusTopic: string;
+  private readonly config: UpstreamConfig;
+  private readonly gatewayId: string;
+  private readonly version: string;
+  private readonly log: Logger;
+  private readonly onCommand: UpstreamLinkOptions['onCommand'];
+  private readonly backoff: Backoff;
+  private readonly pending = new Set<Pending>();
+  private current: Attempt | undefined;
+  private up = false;
+  private started = false;
+  private stopped = false;
+  private stopping: Promise<void> | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private attempts = 0;
+  private protocol: ProtocolVersion = 5;
+
+  constructor(opts: UpstreamLinkOptions) {
+    super();
+    this.config = opts.config;
+    this.gatewayId = opts.gatewayId;
+    this.version = opts.version;
+    this.log = opts.log.child({ component: 'upstream' });
+    this.onCommand = opts.onCommand;
+    this.backoff = new Backoff(opts.config.retry, opts.random);
+    this.statusTopic = `edgebus/${opts.gatewayId}/status`;
+    acceptEveryPubackRefusal(this.log);
+  }
+
+  get connected(): boolean {
+    return this.up;
+  }
+
+  /** The broker's Maximum Packet Size (MQTT 5 CONNACK); null while down or when it set none. */
+  get maxPacketSize(): number | null {
+    return this.up ? (this.current?.maxPacketSize ?? null) : null;
+  }
+
+  /** 5 until a broker refuses it, then 3.1.1 for the rest of this link's life. */
+  get protocolVersion(): ProtocolVersion {
+    return this.protocol;
+  }
+
+  /** Begins connecting; progress is reported through `up`, `down` and `retry`. */
+  start(): void {
+    if (this.started || this.stopped) return;
+    this.started = true;
+    this.log.info({ url: redactUrl(this.config.url), clientId: this.config.clientId }, 'upstream: connecting');
+    this.connect();
+  }
+
+  /**
+   * Publishes QoS 1 and resolves once the broker answers. Rejects with LinkDownError when
+   * the link is down or drops before the answer: the caller still owns the message.
+   */
+  publish(topic: string, payload: Buffer, contentType: string): Promise<PublishOutcome> {
+    if (!isTopicName(topic)) return Promise.reject(new TypeError(`not a valid MQTT topic name: ${JSON.stringify(topic)}`));
+    const attempt = this.current;
+    if (!this.up || !attempt) return Promise.reject(new LinkDownError());
+    const opts: IClientPublishOptions = { qos: 1 };
+    if (attempt.version === 5) opts.properties = { contentType };
+    return new Promise<PublishOutcome>((resolve, reject) => {
+      const entry: Pending = { resolve, reject };
+      this.pending.add(entry);
+      const done = (err?: Error, packet?: Packet): void => {
+        // Already settled when the connection closed first.
+        if (!this.pending.delete(entry)) return;
+        if (!err) return resolve({ ok: true });
+        const code = refusalCode(err);
+        if (code !== undefined) return resolve({ ok: false, reasonCode: code, reason: refusalReason(err, code, packet) });
+        reject(new LinkDownError(`publish failed: ${err.message}`, { cause: err }));
+      };
+      try {
+        attempt.client.publish(topic, payload, opts, done);
+      } catch (err) {
+        done(toError(err));
+      }
+    });
+  }
+
+  /**
+   * Publishes the retained `offline` status (best effort, bounded), disconnects, and ends
+   * the reconnect loop. Idempotent; publishes still pending are rejected with LinkDownError.
+   */
+  stop(): Promise<void> {
+    this.stopping ??= this.shutdown();
+    return this.stopping;
+  }
+
+  private async shutdown(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    const attempt = this.current;
+    if (!attempt) return;
+    // Once the broker has our `online` (sent right after CONNACK), `offline` must follow:
+    // the DISCONNECT below makes the broker discard the will.
+    if (attempt.acked) {
+      const offline = this.status('offline', { since: new Date().toISOString() });
+      try {
+        await withTimeout(attempt.client.publishAsync(this.statusTopic, offline.payload, offline.options), STOP_STATUS_TIMEOUT_MS);
+      } catch (err) {
+        this.log.warn({ err: toError(err).message }, 'upstream: could not publish the offline status before stopping');
+      }
+    }
+    // The connection may have closed while the status was in flight: then it was handled there.
+    if (this.current !== attempt) return;
+    this.current = undefined;
+    attempt.detach();
+    const wasUp = this.up;
+    this.up = false;
+    const error = new LinkDownError('upstream link stopped');
+    this.failPending(error);
+    await endClient(attempt.client, attempt.acked);
+    if (wasUp) this.emitSafely('down', { reason: 'stopped', error });
+    this.log.info('upstream: stopped');
+  }
+
+  private connect(): void {
+    this.retryTimer = undefined;
+    if (this.stopped) return;
+    const version = this.protocol;
+    const first = this.attempts++ === 0;
+    let client: MqttClient;
+    try {
+      client = mqtt.connect(this.config.url, this.clientOptions(version));
+    } catch (err) {
+      // Unreadable certificate files, a malformed URL: worth retrying, the files may be fixed.
+      this.scheduleRetry(toError(err));
+      return;
+    }
+    const attempt: Attempt = { client, version, first, acked: false, maxPacketSize: null, detach: () => {} };
+    const onConnect = (connack: IConnackPacket): void => this.guard(() => this.onConnect(attempt, connack));
+    const onError = (err: Error): void => {
+      attempt.failure ??= err;
+      this.log.debug({ err: err.message }, 'upstream: client error');
+      // After CONNACK an error means a stream MQTT.js can no longer trust (an unparsable
+      // packet leaves its parser out of step): drop it now rather than at keepalive.
+      if (attempt.acked && this.current === attempt) attempt.client.stream?.destroy();
+    };
+    // An MQTT 5 broker says why it hangs up (a second gateway with our client id: 0x8E).
+    const onDisconnect = (packet: IDisconnectPacket): void => {
+      const rc = packet.reasonCode ?? 0;
+      const why = packet.properties?.reasonString ?? (mqtt.ReasonCodes as Record<number, string | undefined>)[rc] ?? 'no reason given';
+      attempt.failure ??= new Error(`broker disconnected: ${why} (0x${rc.toString(16)})`);
+    };
+    const onClose = (): void => this.guard(() => this.onClose(attempt));
+    client.on('connect', onConnect);
+    // MQTT.js sends the PUBACK of an inbound QoS 1 message when handleMessage calls back:
+    // a command is acknowledged to the cloud only once it is stored.
+    client.handleMessage = (packet, done) => {
+      this.inbound(packet as IPublishPacket).then(() => done(), (err: unknown) => done(toError(err)));
+    };
+    client.on('error', onError);
+    client.on('disconnect', onDisconnect);
+    client.on('close', onClose);
+    attempt.detach = () => {
+      client.off('connect', onConnect);
+      client.off('error', onError);
+      client.off('disconnect', onDisconnect);
+      client.off('close', onClose);
+      // A discarded client may still report a late socket error; with no listener left
+      // that would be thrown as an uncaught 'error' event.
+      client.on('error', () => {});
+    };
+    this.current = attempt;
+  }
+
+  private clientOptions(version: ProtocolVersion): IClientOptions {
+    const c = this.config;
+    const will: IClientOptions['will'] = {
+      topic: this.statusTopic,
+      payload: Buffer.from(JSON.stringify({ state: 'offline', gatewayId: this.gatewayId })),
+      qos: 1,
+      retain: true,
+    };
+    if (version === 5) will.properties = { contentType: JSON_TYPE };
+    const opts: IClientOptions = {
+      protocolVersion: version,
+      clientId: c.clientId,
+      clean: true,
+      reconnectPeriod: 0,
+      resubscribe: false,
+      connectTimeout: CONNECT_TIMEOUT_MS,
+      keepalive: Math.max(1, Math.round(c.keepalive / 1000)),
+      rejectUnauthorized: c.rejectUnauthorized,
+      will,
+    };
+    if (c.username !== undefined) opts.username = c.username;
+    if (c.password !== undefined) opts.password = c.password;
+    // Read on every attempt: renewed certificates are picked up without a restart.
+    if (c.ca) opts.ca = readFileSync(c.ca);
+    if (c.cert) opts.cert = readFileSync(c.cert);
+    if (c.key) opts.key = readFileSync(c.key);
+    return opts;
+  }
+
+  private onConnect(attempt: Attempt, connack: IConnackPacket): void {
+    if (this.current !== attempt || this.stopped) return;
+    attempt.acked = true;
+    attempt.maxPacketSize = connack.properties?.maximumPacketSize ?? null;
+    this.backoff.reset();
+    const { client, version } = attempt;
+    const online = this.status('online', { version: this.version, since: new Date().toISOString() });
+    client.publish(this.statusTopic, online.payload, online.options, (err) => {
+      if (err) this.log.warn({ err: err.message }, 'upstream: could not publish the online status');
+    });
+    // Retain handling 2: a retained command is an old one, not to be carried out on every reconnect.
+    const subOpts = version === 5 ? { qos: 1 as const, rh: 2 } : { qos: 1 as const };
+    // `up` waits for the SUBACK, so that a command sent once the link is up is not missed.
+    client.subscribe(this.config.commandTopic, subOpts, (err) => this.guard(() => {
+      if (err) this.log.error({ err: err.message, topic: this.config.commandTopic }, 'upstream: could not subscribe to the command topic');
+      if (this.current !== attempt || this.stopped) return;
+      this.up = true;
+      this.log.info({ url: redactUrl(this.config.url), protocolVersion: version }, 'upstream: connected');
+      this.emitSafely('up', { protocolVersion: version });
+    }));
+  }
+
+  private async inbound(packet: IPublishPacket): Promise<void> {
+    const topic = packet.topic;
+    const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+    // 3.1.1 brokers cannot be asked to hold back retained messages: a retain flag on
+    // delivery marks a stored (stale) one, never a live command.
+    if (packet.retain) {
+      this.log.warn({ topic }, 'upstream: ignoring a retained command');
+      return;
+    }
+    const device = commandDevice(this.config.commandTopic, topic);
+    if (!device) {
+      this.log.warn({ topic }, 'upstream: ignoring a command with no device in its topic');
+      return;
+    }
+    const command = { topic, device, payload };
+    if (this.onCommand) {
+      try {
+        await this.onCommand(command);
+      } catch (err) {
+        // Not stored: no PUBACK, so a broker keeping our session sends it again.
+        this.log.error({ err: toError(err).message, topic }, 'upstream: command not stored; not acknowledged');
+        throw err;
+      }
+    }
+    this.emitSafely('command', command);
+  }
+
+  private onClose(attempt: Attempt): void {
+    if (this.current !== attempt) return;
+    this.current = undefined;
+    attempt.detach();
+    // The socket is gone already; this only releases the client's timers and stores.
+    attempt.client.end(true);
+    const error = attempt.failure ?? new Error(attempt.acked ? 'connection closed' : 'connection closed before CONNACK');
+    this.failPending(new LinkDownError(`upstream link down: ${error.message}`, { cause: error }));
+    if (this.up) {
+      this.up = false;
+      this.log.warn({ err: error.message }, 'upstream: connection lost');
+      this.emitSafely('down', { reason: error.message, error });
+    }
+    if (this.stopped) return;
+    if (!attempt.acked && attempt.version === 5 && refusesMqtt5(attempt)) {
+      this.protocol = 4;
+      this.log.warn({ err: error.message }, 'upstream: broker does not accept MQTT 5, falling back to 3.1.1 (no content type on publishes)');
+    }
+    this.scheduleRetry(error);
+  }
+
+  private scheduleRetry(error: Error): void {
+    if (this.stopped) return;
+    const delayMs = this.backoff.next();
+    const attempt = this.backoff.attempts;
+    this.log.warn({ attempt, delayMs, err: error.message }, 'upstream: not connected, retrying');
+    this.retryTimer = setTimeout(() => this.guard(() => this.connect()), delayMs);
+    this.emitSafely('retry', { attempt, delayMs, error });
+  }
+
+  private failPending(err: LinkDownError): void {
+    const entries = [...this.pending];
+    this.pending.clear();
+    for (const p of entries) p.reject(err);
+  }
+
+  private status(state: 'online' | 'offline', extra: Record<string, string>): { payload: Buffer; options: IClientPublishOptions } {
+    const payload = Buffer.from(JSON.stringify({ state, gatewayId: this.gatewayId, ...extra }));
+    const options: IClientPublishOptions = { qos: 1, retain: true };
+    if (this.current?.version === 5) options.properties = { contentType: JSON_TYPE };
+    return { payload, options };
+  }
+
+  /** A listener that throws must not unwind into MQTT.js or stop the reconnect loop. */
+  private emitSafely<K extends keyof LinkEvents>(name: K, ...args: LinkEvents[K]): void {
+    try {
+      (this.emit as (n: K, ...a: LinkEvents[K]) => boolean)(name, ...args);
+    } catch (err) {
+      this.log.error({ err: toError(err).message, event: name }, 'upstream: a link event listener threw');
+    }
+  }
+
+  private guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.log.error({ err: toError(err).message }, 'upstream: unexpected error in the link');
+    }
+  }
+}
+
+/**
+ * The device a command topic addresses: the level(s) the filter's trailing `#` matched
+ * (joined by '/'), or, for a filter without `#`, the level its last `+` matched. Null when
+ * the topic does not match or names no device (`…/commands` itself, `…/commands/`).
+ */
+export function commandDevice(filter: string, topic: string): string | null {
+  const f = filter.split('/');
+  const t = topic.split('/');
+  let plus: string | null = null;
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === '#') {
+      const rest = t.slice(i).join('/');
+      return rest === '' ? null : rest;
+    }
+    if (i >= t.length) return null;
+    if (f[i] === '+') plus = t[i];
+    else if (f[i] !== t[i]) return null;
+  }
+  if (t.length !== f.length) return null;
+  return plus ? plus : null;
+}
+
+let pubackCodesPatched = false;
+
+/**
+ * mosquitto 2.0 answers a QoS 1 PUBLISH over its message_size_limit with PUBACK 0x95
+ * (Packet too large), a code MQTT 5 does not list for PUBACK. mqtt-packet, MQTT.js's
+ * parser, rejects that packet, and the rejection leaves its parser out of step with the
+ * stream: the publish would never settle and the link would only die at keepalive.
+ * Teaching the parser every MQTT 5 error code (>= 0x80) for PUBACK/PUBREC turns it into the
+ * refusal it is. The table is mqtt-packet's own, found the way MQTT.js finds it; should it
+ * ever be missing, the error handler above still drops the connection at once.
+ */
+function acceptEveryPubackRefusal(log: Logger): void {
+  if (pubackCodesPatched) return;
+  pubackCodesPatched = true;
+  try {
+    const fromMqtt = createRequire(createRequire(import.meta.url).resolve('mqtt'));
+    const constants = fromMqtt('mqtt-packet/constants') as { MQTT5_PUBACK_PUBREC_CODES?: Record<number, string> };
+    const table = constants.MQTT5_PUBACK_PUBREC_CODES;
+    if (!table) throw new Error('no MQTT5_PUBACK_PUBREC_CODES');
+    for (const [code, name] of Object.entries(mqtt.ReasonCodes as Record<number, string>)) {
+      if (Number(code) >= 0x80 && !(Number(code) in table)) table[Number(code)] = name;
+    }
+  } catch (err) {
+    log.debug({ err: toError(err).message }, 'upstream: could not extend the PUBACK reason codes MQTT.js accepts');
+  }
+}
+
+/** An MQTT 5 reason code >= 0x80 carried by an MQTT.js ack error (ErrorWithReasonCode). */
+function refusalCode(err: Error): number | undefined {
+  const code = (err as Error & { code?: unknown }).code;
+  return typeof code === 'number' && code >= 0x80 ? code : undefined;
+}
+
+function refusalReason(err: Error, code: number, packet: Packet | undefined): string {
+  const props = packet && 'properties' in packet ? (packet.properties as { reasonString?: string } | undefined) : undefined;
+  if (props?.reasonString) return props.reasonString;
+  return (mqtt.ReasonCodes as Record<number, string | undefined>)[code] || err.message;
+}
+
+/**
+ * A broker without MQTT 5 says so in its CONNACK (3.1.1 code 1, or 0x84), or — some
+ * older ones — just closes the socket; the latter only counts on the very first
+ * attempt, before anything else can explain a closed connection.
+ */
+function refusesMqtt5(attempt: Attempt): boolean {
+  const code = (attempt.failure as (Error & { code?: unknown }) | undefined)?.code;
+  if (typeof code === 'number') return UNSUPPORTED_PROTOCOL.has(code);
+  return attempt.first && attempt.failure === undefined;
+}
+
+function isTopicName(topic: string): boolean {
+  return topic.length > 0 && !topic.includes('+') && !topic.includes('#') && !topic.includes('\0');
+}
+
+/** The URL without credentials, for logs. */
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    u.username = '';
+    u.password = '';
+    return u.toString();
+  } catch {
+    return '<unparsable url>';
+  }
+}
+
+function toError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * A connected client sends DISCONNECT (so the broker drops the will) and closes; one that
+ * does not answer in time, or never got its CONNACK, just loses its socket.
+ */
+async function endClient(client: MqttClient, graceful: boolean): Promise<void> {
+  try {
+    await withTimeout(client.endAsync(!graceful), STOP_END_TIMEOUT_MS);
+  } catch {
+    client.stream?.destroy();
+  }
+}

@@ -1,0 +1,68 @@
+// `edgebus replay --from …` (SPEC §1): where a replay starts. Every form names a point in
+// the log; the replay covers from there up to what upstream has already acknowledged (what
+// it has not is on its way anyway).
+import type { EventStore } from '../store/event-store.js';
+import { parseSeqKey, timeKey } from '../store/keys.js';
+import { seqOfId } from '../store/log-reader.js';
+
+export class ReplayArgumentError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ReplayArgumentError';
+  }
+}
+
+export type ReplayFrom =
+  | { kind: 'checkpoint' }
+  | { kind: 'all' }
+  | { kind: 'seq'; seq: number }
+  | { kind: 'time'; ms: number }
+  | { kind: 'id'; id: string };
+
+export const REPLAY_FROM_FORMS = 'checkpoint, all, seq:N, time:ISO or id:EVENT_ID';
+
+export function parseReplayFrom(text: string): ReplayFrom {
+  if (text === 'checkpoint' || text === 'all') return { kind: text };
+  const colon = text.indexOf(':');
+  const head = colon < 0 ? text : text.slice(0, colon);
+  const rest = colon < 0 ? '' : text.slice(colon + 1);
+  switch (head) {
+    case 'seq': {
+      const seq = Number(rest);
+      if (rest === '' || !Number.isSafeInteger(seq) || seq < 1) throw new ReplayArgumentError(`--from seq:N: expected a positive integer, got ${JSON.stringify(rest)}`);
+      return { kind: 'seq', seq };
+    }
+    case 'time': {
+      const ms = Date.parse(rest);
+      if (!Number.isFinite(ms)) throw new ReplayArgumentError(`--from time:ISO: expected an ISO 8601 time, got ${JSON.stringify(rest)}`);
+      return { kind: 'time', ms };
+    }
+    case 'id':
+      if (rest === '') throw new ReplayArgumentError('--from id:EVENT_ID: the event id is missing');
+      return { kind: 'id', id: rest };
+    default:
+      throw new ReplayArgumentError(`--from: expected ${REPLAY_FROM_FORMS}, got ${JSON.stringify(text)}`);
+  }
+}
+
+/** The first seq a replay covers. `checkpoint` is the upstream cursor: the replay is then empty. */
+export async function replayStart(store: EventStore, from: ReplayFrom, checkpoint: number): Promise<number> {
+  switch (from.kind) {
+    case 'checkpoint':
+      return checkpoint + 1;
+    case 'all':
+      return Math.max(1, await store.firstSeq());
+    case 'seq':
+      return from.seq;
+    case 'time': {
+      // The receive-time marks: the first commit received at or after that time.
+      const marks = await store.times.values({ gte: timeKey(from.ms), limit: 1 }).all();
+      return marks.length ? parseSeqKey(marks[0]) : (await store.lastSeq()) + 1;
+    }
+    case 'id': {
+      const seq = await seqOfId(store, from.id);
+      if (seq === null) throw new ReplayArgumentError(`--from id:${from.id}: no stored event has that id`);
+      return seq;
+    }
+  }
+}

@@ -1,0 +1,115 @@
+// The upstream side of the gateway, assembled: the link to the cloud broker, the forwarder
+// that drains the log over it, and the downlink that turns commands into events.
+import type { UpstreamConfig } from '../config/types.js';
+import type { Appender } from '../pipeline/appender.js';
+import type { EventStore } from '../store/event-store.js';
+import type { EventBus } from '../util/bus.js';
+import type { Logger } from '../util/log.js';
+import { commandDraft, commandTopic } from './commands.js';
+import { Forwarder, type ForwarderCounters } from './forwarder.js';
+import { UpstreamLink, type UpstreamCommand } from './link.js';
+
+export interface UpstreamOptions {
+  config: UpstreamConfig;
+  gatewayId: string;
+  version: string;
+  store: EventStore;
+  bus: EventBus;
+  appender: Appender;
+  /** Delivers a command to a local device (the broker's `cmd/<device>`). */
+  deliverLocal: (topic: string, payload: Buffer) => Promise<void>;
+  log: Logger;
+}
+
+export interface UpstreamStatus {
+  url: string;
+  connected: boolean;
+  protocolVersion: number | null;
+  acknowledgedThrough: number;
+  backlog: number;
+  oldestUnsentSeconds: number;
+  forwarded: number;
+  batches: number;
+  retries: number;
+  expired: number;
+  deadLettered: number;
+  reconnects: number;
+}
+
+export class Upstream {
+  readonly link: UpstreamLink;
+  readonly forwarder: Forwarder;
+  /** Reconnect attempts scheduled by the link. */
+  private reconnects = 0;
+
+  constructor(private readonly opts: UpstreamOptions) {
+    this.link = new UpstreamLink({
+      config: opts.config, gatewayId: opts.gatewayId, version: opts.version, log: opts.log,
+      onCommand: (cmd) => this.command(cmd),
+    });
+    this.forwarder = new Forwarder({
+      store: opts.store, bus: opts.bus, link: this.link, config: opts.config, gatewayId: opts.gatewayId,
+      lastSeq: () => opts.appender.committedSeq, log: opts.log,
+    });
+  }
+
+  async start(): Promise<void> {
+    const { bus, log } = this.opts;
+    await this.forwarder.init();
+    this.link.on('up', ({ protocolVersion }) => {
+      log.info({ url: this.opts.config.url, protocolVersion, backlog: this.forwarder.backlog }, 'upstream connected');
+      this.forwarder.linkUp();
+    });
+    this.link.on('down', ({ reason }) => {
+      log.warn({ url: this.opts.config.url, reason, backlog: this.forwarder.backlog }, 'upstream link down; events are kept until it returns');
+      this.forwarder.linkDown();
+    });
+    this.link.on('retry', () => this.reconnects++);
+    bus.on('upstream', 'appended', () => this.forwarder.poke());
+    this.link.start();
+  }
+
+  /**
+   * Stores the command, then delivers it; the link acknowledges it to the cloud when this
+   * resolves (MQTT.js hands messages over one at a time, so commands keep their order).
+   * A command that cannot be stored is neither delivered nor acknowledged.
+   */
+  private async command(cmd: UpstreamCommand): Promise<void> {
+    const { appender, gatewayId, deliverLocal, log } = this.opts;
+    const draft = commandDraft(gatewayId, cmd, Date.now());
+    if (!(await appender.append(draft))) {
+      log.info({ device: cmd.device, id: draft.id }, 'duplicate command ignored');
+      return;
+    }
+    try {
+      await deliverLocal(commandTopic(cmd.device), cmd.payload);
+    } catch (err) {
+      // Stored: it is in the log for whoever looks, and redelivery would duplicate it.
+      log.error({ err, device: cmd.device }, 'command stored but not delivered to the local broker');
+    }
+  }
+
+  get counters(): ForwarderCounters & { reconnects: number } {
+    return { ...this.forwarder.counters, reconnects: this.reconnects };
+  }
+
+  async status(): Promise<UpstreamStatus> {
+    const c = this.forwarder.counters;
+    return {
+      url: this.opts.config.url,
+      connected: this.link.connected,
+      protocolVersion: this.link.connected ? this.link.protocolVersion : null,
+      acknowledgedThrough: this.forwarder.acknowledgedThrough,
+      backlog: this.forwarder.backlog,
+      oldestUnsentSeconds: Math.round(await this.forwarder.oldestUnsentSeconds()),
+      forwarded: c.forwarded, batches: c.batches, retries: c.retries + this.reconnects,
+      expired: c.expired, deadLettered: c.deadLettered, reconnects: this.reconnects,
+    };
+  }
+
+  async stop(): Promise<void> {
+    this.opts.bus.removeOwner('upstream');
+    await this.forwarder.stop();
+    await this.link.stop();
+  }
+}

@@ -124,6 +124,39 @@ describe('upstream store-and-forward', () => {
     });
   });
 
+  it('sends JSON batches with their content type, and forwards the heartbeat like any event', async () => {
+    const tmp = tempDir();
+    const cloud = await startCollector(broker.url, EVENTS_TOPIC);
+    const d = await startDaemon(tmp.dir, {
+      schedules: { heartbeat: '* * * * * *' },
+      ...upstreamConfig(broker.url, { format: 'json' }),
+    });
+    const device = await connect(d.brokerUrl);
+    try {
+      await publishReadings(device, ['j-1'], 5);
+      const beat = await waitFor(() => cloud.events().find((e) => e.type === 'SystemEvent' && e.payload.kind === 'heartbeat'),
+        { timeout: 15_000, message: 'a heartbeat upstream' });
+      assert.equal(beat.source, 'test-gw');
+      assert.equal(typeof beat.payload.uptimeSeconds, 'number');
+      assert.equal(beat.payload.upstreamConnected, true);
+      assert.equal(typeof beat.payload.backlog, 'number');
+      const stored = (await getEvents(d.httpUrl, { source: 'j-1' })).map((e) => e.seq);
+      await cloud.waitForSeqs(stored);
+      for (const b of cloud.batches) {
+        if (broker.kind === 'mosquitto') assert.equal(b.contentType, 'application/json');
+        assert.equal(b.gatewayId, 'test-gw');
+      }
+      const reading = cloud.events().find((e) => e.source === 'j-1')!;
+      assert.equal(reading.sensor?.value, 21);
+      assert.equal(reading.metadata.priority, 'normal');
+    } finally {
+      await device.endAsync();
+      await d.stop();
+      await cloud.close();
+      tmp.cleanup();
+    }
+  });
+
   describe('through an outage', () => {
     let proxy: TcpProxy;
     let d: RunningDaemon;

@@ -231,63 +231,34 @@ describe('upstream store-and-forward', () => {
     });
   });
 
-  it('dead-letters an event too large for any packet the broker accepts, and forwards the rest', async () => {
-    // mosquitto announces max_packet_size in its CONNACK (MQTT 5) and drops a client that
-    // sends more: the gateway must split around it and keep the lone oversize event back.
-    const strict = await startUpstreamBroker({ extraConfig: ['max_packet_size 4000'] });
+  /**
+   * A strict mosquitto, a gateway forwarding to it, and one oversize reading among twelve:
+   * the oversize one must end in the DLQ with `detail`, everything else upstream in order.
+   */
+  async function oversizeCase(mosquittoLine: string, maxEvents: number, detail: RegExp): Promise<string> {
+    const strict = await startUpstreamBroker({ extraConfig: [mosquittoLine] });
     const tmp = tempDir();
     const cloud = await startCollector(strict.url, EVENTS_TOPIC);
-    const d = await startDaemon(tmp.dir, upstreamConfig(strict.url, { batch: { maxEvents: 50, linger: '20ms' } }));
-    const device = await connect(d.brokerUrl);
-    try {
-      if (strict.kind !== 'mosquitto') assert.fail('refusals need an MQTT 5 broker: install mosquitto');
-      await waitFor(async () => metricValue(await getMetrics(d.httpUrl), 'edgebus_upstream_connected') === 1, { message: 'link up' });
-      await publishReadings(device, ['p'], 10);
-      await publish(device, 'sensors/p/blob', { value: 'x'.repeat(6000), id: 'too-big' });
-      await publishReadings(device, ['p'], 10, 11);
-      const stored = (await getEvents(d.httpUrl, { source: 'p' })).filter((e) => e.id !== 'too-big').map((e) => e.seq);
-      await cloud.waitForSeqs(stored);
-      assert.ok(!cloud.events().some((e) => e.id === 'too-big'));
-      assertIncreasing(firstArrivals(cloud.events()));
-      const dlq = await waitFor(async () => (await getDlq(d.httpUrl)).filter((r) => r.reason === 'upstream-refused'), { message: 'dead-lettered' });
-      assert.equal(dlq.length, 1);
-      assert.match(dlq[0].detail, /too-big/);
-      assert.match(dlq[0].detail, /maximum packet size \(4000 bytes\)/);
-      assert.equal((JSON.parse(Buffer.from(dlq[0].payload, 'base64').toString()) as { id: string }).id, 'too-big');
-      await waitFor(async () => metricValue(await getMetrics(d.httpUrl), 'edgebus_upstream_backlog_events') === 0, { message: 'cursor past the poison event' });
-    } finally {
-      await device.endAsync();
-      await d.stop();
-      await cloud.close();
-      await strict.stop();
-      tmp.cleanup();
-    }
-  });
-
-  it('bisects a batch the broker refuses down to the one event it will not take, and forwards the rest', async () => {
-    // message_size_limit makes mosquitto answer PUBACK 0x95 for that one publish and keep
-    // the connection: a refusal by content, as a cloud broker's policy would give.
-    const strict = await startUpstreamBroker({ extraConfig: ['message_size_limit 4000'] });
-    const tmp = tempDir();
-    const cloud = await startCollector(strict.url, EVENTS_TOPIC);
-    const d = await startDaemon(tmp.dir, upstreamConfig(strict.url, { batch: { maxEvents: 10, linger: '20ms' } }));
+    const d = await startDaemon(tmp.dir, upstreamConfig(strict.url, { batch: { maxEvents, linger: '20ms' } }));
     const device = await connect(d.brokerUrl);
     try {
       if (strict.kind !== 'mosquitto') assert.fail('refusals need an MQTT 5 broker: install mosquitto');
       await waitFor(async () => metricValue(await getMetrics(d.httpUrl), 'edgebus_upstream_connected') === 1, { message: 'link up' });
       const sends: Promise<void>[] = [];
       for (let i = 1; i <= 6; i++) sends.push(publish(device, 'sensors/q/t', { value: i, id: `q-${i}` }));
-      sends.push(publish(device, 'sensors/q/blob', { value: 'y'.repeat(5000), id: 'refused-one' }));
+      sends.push(publish(device, 'sensors/q/blob', { value: 'y'.repeat(6000), id: 'too-big' }));
       for (let i = 7; i <= 12; i++) sends.push(publish(device, 'sensors/q/t', { value: i, id: `q-${i}` }));
       await Promise.all(sends);
-      const stored = (await getEvents(d.httpUrl, { source: 'q' })).filter((e) => e.id !== 'refused-one').map((e) => e.seq);
+      const stored = (await getEvents(d.httpUrl, { source: 'q' })).filter((e) => e.id !== 'too-big').map((e) => e.seq);
       await cloud.waitForSeqs(stored);
-      assert.ok(!cloud.events().some((e) => e.id === 'refused-one'));
+      assert.ok(!cloud.events().some((e) => e.id === 'too-big'));
+      assertIncreasing(firstArrivals(cloud.events()));
       const dlq = await waitFor(async () => (await getDlq(d.httpUrl)).filter((r) => r.reason === 'upstream-refused'), { message: 'dead-lettered' });
       assert.equal(dlq.length, 1);
-      assert.match(dlq[0].detail, /refused-one.*Packet too large.*0x95/);
-      assert.ok((metricValue(await getMetrics(d.httpUrl), 'edgebus_upstream_retries_total') ?? 0) >= 1, 'the refused batch was retried first');
+      assert.match(dlq[0].detail, detail);
+      assert.equal((JSON.parse(Buffer.from(dlq[0].payload, 'base64').toString()) as { id: string }).id, 'too-big');
       await waitFor(async () => metricValue(await getMetrics(d.httpUrl), 'edgebus_upstream_backlog_events') === 0, { message: 'cursor past the refused event' });
+      return await getMetrics(d.httpUrl);
     } finally {
       await device.endAsync();
       await d.stop();
@@ -295,6 +266,20 @@ describe('upstream store-and-forward', () => {
       await strict.stop();
       tmp.cleanup();
     }
+  }
+
+  it('dead-letters an event too large for any packet the broker accepts, and forwards the rest', async () => {
+    // mosquitto announces max_packet_size in its CONNACK (MQTT 5) and drops a client that
+    // sends more: the gateway must split around it and keep the lone oversize event back.
+    const metrics = await oversizeCase('max_packet_size 4000', 50, /too-big.*maximum packet size \(4000 bytes\)/);
+    assert.equal(metricValue(metrics, 'edgebus_upstream_retries_total') ?? 0, 0, 'nothing was sent to be refused');
+  });
+
+  it('bisects a batch the broker refuses down to the one event it will not take, and forwards the rest', async () => {
+    // message_size_limit makes mosquitto answer PUBACK 0x95 for that one publish and keep
+    // the connection: a refusal by content, as a cloud broker's policy would give.
+    const metrics = await oversizeCase('message_size_limit 4000', 10, /too-big.*Packet too large.*0x95/);
+    assert.ok((metricValue(metrics, 'edgebus_upstream_retries_total') ?? 0) >= 1, 'the refused batch was retried before it was split');
   });
 
   it('loses nothing when the daemon is killed with SIGKILL in the middle of a drain', async () => {

@@ -4,10 +4,10 @@
 // the same round as the others, so edgebus' cost can be split into what durability itself
 // costs on this machine and what edgebus adds on top.
 import { rmSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { Aedes, type PublishPacket } from 'aedes';
 import { encode } from 'cbor-x';
 import { ClassicLevel } from 'classic-level';
+import { serveAedes } from './serve-aedes.js';
 
 type Callback = (err?: Error | null) => void;
 
@@ -45,17 +45,4 @@ function authorizePublish(_client: unknown, packet: PublishPacket, cb: Callback)
   if (!writing) setImmediate(flush);
 }
 
-const aedes = new Aedes({ authorizePublish });
-await aedes.listen();
-const server = createServer({ noDelay: true }, aedes.handle);
-server.listen(0, '127.0.0.1', () => {
-  const { port } = server.address() as AddressInfo;
-  process.stdout.write(JSON.stringify({ brokerPort: port }) + '\n');
-});
-
-const shutdown = () => {
-  server.close();
-  aedes.close(() => void db.close().then(() => process.exit(0)));
-};
-process.once('SIGTERM', shutdown);
-process.once('SIGINT', shutdown);
+await serveAedes(new Aedes({ authorizePublish }), () => db.close());

@@ -13,8 +13,9 @@ import { Appender } from './pipeline/appender.js';
 import { EventStore, storeDir } from './store/event-store.js';
 import { countRejected, purgeRejected } from './store/rejected.js';
 import { redrive, type RedriveOutcome } from './pipeline/redrive.js';
-import { parseReplayFrom, ReplayArgumentError, replayStart } from './upstream/replay.js';
+import { parseReplayFrom, ReplayArgumentError, replayStart, type ReplayFrom } from './upstream/replay.js';
 import { Upstream } from './upstream/upstream.js';
+import { RulesService } from './rules/rules-service.js';
 import { EventBus } from './util/bus.js';
 import { removeRuntime, writeRuntime } from './util/runtime-file.js';
 import type { Logger } from './util/log.js';
@@ -35,6 +36,7 @@ export class Daemon {
   private scheduler: Scheduler | null = null;
   private metrics: Metrics | null = null;
   private upstream: Upstream | null = null;
+  private rules: RulesService | null = null;
   private readonly router: TopicRouter;
   private startedAt = 0;
   private dlqSize = 0;
@@ -88,13 +90,19 @@ export class Daemon {
       },
     });
     const http = await this.http.start();
-    this.broker = new Broker({
+    const localBroker = (this.broker = new Broker({
       host: config.broker.host, port: config.broker.port, maxPayload: config.broker.maxPayload,
       router: this.router, appender,
+    }));
+    // Before the broker listens: the rule state is rebuilt from the log first, so the first
+    // new reading meets the windows it would have met without the restart.
+    this.rules = new RulesService({
+      rulesDir: config.rulesDir, gatewayId: config.gatewayId, store, bus, appender, log,
+      publish: (topic, payload, opts) => localBroker.publishLocal(topic, payload, opts),
     });
+    await this.rules.start();
     const broker = await this.broker.start();
     if (config.upstream) {
-      const localBroker = this.broker;
       this.upstream = new Upstream({
         config: config.upstream, gatewayId: config.gatewayId, version, store, bus, appender, log,
         deliverLocal: (topic, payload) => localBroker.publishLocal(topic, payload),
@@ -155,7 +163,8 @@ export class Daemon {
 
   private async replay(fromText: string, to: string, progress: (sent: number) => void): Promise<number> {
     const from = parseReplayFrom(fromText);
-    if (to !== 'upstream') throw new ReplayArgumentError(to === 'rules' ? '--to rules: this gateway has no rules engine yet' : `--to: expected upstream or rules, got ${JSON.stringify(to)}`);
+    if (to === 'rules') return this.replayToRules(fromText, from, progress);
+    if (to !== 'upstream') throw new ReplayArgumentError(`--to: expected upstream or rules, got ${JSON.stringify(to)}`);
     const up = this.upstream;
     if (up === null || this.store === null) throw new ReplayArgumentError('--to upstream: no upstream is configured');
     const through = up.forwarder.acknowledgedThrough;
@@ -163,6 +172,21 @@ export class Daemon {
     if (start > through) return 0;
     this.log.info({ from: fromText, fromSeq: start, toSeq: through }, 'replaying stored events upstream');
     return up.forwarder.replay(start, through, progress);
+  }
+
+  /**
+   * Re-runs stored events through the rules (a fresh engine with the loaded rules): alerts
+   * they decided before keep their ids and are dropped; new ones are stored and delivered.
+   * `checkpoint` is where the live rules stand: the log's end.
+   */
+  private async replayToRules(fromText: string, from: ReplayFrom, progress: (n: number) => void): Promise<number> {
+    const { rules, store, appender } = this;
+    if (rules === null || store === null || appender === null) throw new Error('daemon not started');
+    const through = appender.committedSeq;
+    const start = await replayStart(store, from, through);
+    if (start > through) return 0;
+    this.log.info({ from: fromText, fromSeq: start, toSeq: through }, 'replaying stored events through the rules');
+    return rules.replay(start, through, progress);
   }
 
   private async heartbeat(): Promise<void> {
@@ -195,6 +219,7 @@ export class Daemon {
       dlqEvents: this.dlqSize,
       clients: this.broker?.connectedClients ?? 0,
       upstream: this.upstream ? await this.upstream.status() : null,
+      rules: this.rules?.status() ?? null,
     };
   }
 
@@ -207,6 +232,8 @@ export class Daemon {
     // PUBACKs sent while the clients are still connected; then they are closed.
     await this.broker?.stopListening();
     await this.appender?.flushed();
+    // Alerts decided from the last group are stored and published while clients are connected.
+    await this.rules?.stop();
     await this.broker?.stop();
     // After the broker: the last group is committed; what it holds is forwarded next start.
     await this.upstream?.stop();

@@ -1,14 +1,32 @@
-// `edgebus check`: validate the config (later also every device profile and rule).
+// `edgebus check` (SPEC §1): validate the config, then every rule file (and, later, every
+// device profile); each problem is one `file:line: message` line on stderr.
 import { loadConfig } from '../config/load.js';
-import { SchemaError } from '../config/validate.js';
+import type { Config } from '../config/types.js';
+import { formatIssue, SchemaError, type SchemaIssue } from '../config/validate.js';
+import { loadRulesDir } from '../rules/loader.js';
 import { EXIT_OK, EXIT_USAGE, type Io } from './args.js';
 
+interface CheckResult {
+  /** The line printed when there are no issues, e.g. `5 rules in ./rules`. */
+  summary: string;
+  issues: SchemaIssue[];
+}
+
+function checkRules(config: Config): CheckResult {
+  const { rules, issues } = loadRulesDir(config.rulesDir);
+  return { summary: `${rules.length} rule${rules.length === 1 ? '' : 's'} in ${config.rulesDir}`, issues };
+}
+
+/** What is checked after the config, in order. Device profiles (SPEC §6) join here. */
+const CHECKS: readonly ((config: Config) => CheckResult)[] = [checkRules];
+
 export function runCheck(opts: { config?: string }, io: Io): number {
+  let config: Config;
   try {
-    const { file, warnings } = loadConfig({ file: opts.config });
-    for (const w of warnings) io.err(`warning: ${w}\n`);
-    io.out(`${file ?? 'built-in defaults'}: ok\n`);
-    return EXIT_OK;
+    const loaded = loadConfig({ file: opts.config });
+    for (const w of loaded.warnings) io.err(`warning: ${w}\n`);
+    io.out(`${loaded.file ?? 'built-in defaults'}: ok\n`);
+    config = loaded.config;
   } catch (err) {
     if (err instanceof SchemaError) {
       io.err(err.message + '\n');
@@ -16,4 +34,12 @@ export function runCheck(opts: { config?: string }, io: Io): number {
     }
     throw err;
   }
+  let failed = false;
+  for (const check of CHECKS) {
+    const { summary, issues } = check(config);
+    for (const issue of issues) io.err(formatIssue(issue) + '\n');
+    if (issues.length) failed = true;
+    else io.out(`${summary}: ok\n`);
+  }
+  return failed ? EXIT_USAGE : EXIT_OK;
 }

@@ -7,6 +7,7 @@ import { runCheck } from './check.js';
 import { runDlq } from './dlq.js';
 import { runEvents } from './events.js';
 import { runReplay } from './replay.js';
+import { runRules } from './rules.js';
 import { runStart } from './start.js';
 
 const USAGE = `usage: edgebus <verb> [--config FILE]
@@ -22,6 +23,8 @@ const USAGE = `usage: edgebus <verb> [--config FILE]
   dlq purge [ID…]             drop entries (all without ids)
   replay --from checkpoint|seq:N|time:ISO|id:EVENT_ID|all [--to upstream|rules]
                               re-send stored events (needs the running daemon)
+  rules test FILE [--since 24h] [--json]
+                              what one rule file would have emitted over stored events
 `;
 
 const OPTIONS = {
@@ -68,6 +71,8 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       case 'dlq':
         await runDlq(loadConfig({ file: v.config }).config, rest[0], rest.slice(1), { json: v.json, limit: v.limit }, io);
         return EXIT_OK;
+      case 'rules':
+        return await runRules(loadConfig({ file: v.config }).config, rest[0], rest.slice(1), { since: v.since, json: v.json }, io);
       case 'replay':
         await runReplay(loadConfig({ file: v.config }).config, { from: v.from, to: v.to }, io);
         return EXIT_OK;

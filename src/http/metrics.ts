@@ -48,6 +48,7 @@ export class Metrics {
   readonly stage: Histogram<'stage'>;
   readonly evicted: Counter<'priority'>;
   readonly pruned: Counter;
+  readonly ruleAlerts: Counter<'rule' | 'state'>;
 
   constructor(src: MetricsSources) {
     const registers = [this.registry];
@@ -104,6 +105,7 @@ export class Metrics {
     totalCounter('edgebus_upstream_expired_total', 'Events not forwarded because their ttl had passed', registers, () => src.upstream()?.expired);
     totalCounter('edgebus_upstream_batches_total', 'Batches acknowledged by the upstream broker', registers, () => src.upstream()?.batches);
     this.evicted = new Counter({ name: 'edgebus_store_evicted_total', help: 'Unforwarded events evicted to keep the store under store.maxBytes, by priority', labelNames: ['priority'], registers });
+    this.ruleAlerts = new Counter({ name: 'edgebus_rule_alerts_total', help: 'Alerts stored, by rule and state (raised, cleared)', labelNames: ['rule', 'state'], registers });
     this.pruned = new Counter({ name: 'edgebus_store_pruned_total', help: 'Forwarded events pruned past store.retention', registers });
     this.attach(src.bus);
   }
@@ -126,6 +128,7 @@ export class Metrics {
     bus.on('metrics', 'rejected', (r) => this.rejected.inc({ reason: r.reason }));
     bus.on('metrics', 'storeError', () => this.storeWriteErrors.inc());
     bus.on('metrics', 'pruned', (n) => this.pruned.inc(n));
+    bus.on('metrics', 'alert', (a) => this.ruleAlerts.inc({ rule: a.rule, state: a.state }));
     bus.on('metrics', 'evicted', (e) => {
       for (const [priority, n] of Object.entries(e.byPriority)) if (n > 0) this.evicted.inc({ priority }, n);
     });

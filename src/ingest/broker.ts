@@ -75,10 +75,10 @@ export class Broker {
     return this.server.address() as AddressInfo;
   }
 
-  /** Publishes on the local broker at QoS 1, as the gateway (commands, alerts). */
-  publishLocal(topic: string, payload: Buffer): Promise<void> {
+  /** Publishes on the local broker as the gateway (commands, alerts, rule actions). */
+  publishLocal(topic: string, payload: Buffer, opts: { qos: 0 | 1; retain: boolean } = { qos: 1, retain: false }): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.aedes.publish({ cmd: 'publish', topic, payload, qos: 1, retain: false, dup: false }, (err) => (err ? reject(err) : resolve()));
+      this.aedes.publish({ cmd: 'publish', topic, payload, qos: opts.qos, retain: opts.retain, dup: false }, (err) => (err ? reject(err) : resolve()));
     });
   }
 

@@ -29,6 +29,8 @@ export interface BusEvents {
   pruned: number;
   /** Unforwarded events evicted to stay under store.maxBytes. */
   evicted: EvictionSummary;
+  /** A rule's alert was stored (a replayed duplicate is not). */
+  alert: { rule: string; state: 'raised' | 'cleared' };
 }
 
 type Listener<K extends keyof BusEvents> = (payload: BusEvents[K]) => void;

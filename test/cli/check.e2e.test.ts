@@ -1,9 +1,9 @@
 // `edgebus check` and the CLI's config lookup (SPEC §1, §2), run as a child process.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { runCli } from '../helpers/daemon.js';
+import { ROOT, runCli } from '../helpers/daemon.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const BAD = [
@@ -94,6 +94,41 @@ describe('edgebus check', () => {
     assert.equal(r.code, 1);
     assert.match(r.stderr, /EDGEBUS_STORE_REORDER_WINDOW/);
     assert.match(r.stderr, /store\.reorderWindow/);
+  });
+
+  test('the example rules in rules/ pass', async () => {
+    const rulesDir = join(ROOT, 'rules');
+    const config = join(tmp.dir, 'examples.yaml');
+    writeFileSync(config, `rulesDir: ${JSON.stringify(rulesDir)}\n`);
+    const r = await runCli(['check', '--config', config], { cwd: empty.dir, env: cleanEnv() });
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(r.stdout.includes(`5 rules in ${rulesDir}: ok`), r.stdout);
+  });
+
+  test('a bad rule file exits 1 with file:line: key: message; the good ones are not reported', async () => {
+    const cwd = tempDir();
+    try {
+      const rulesDir = join(cwd.dir, 'rules');
+      mkdirSync(rulesDir);
+      writeFileSync(join(rulesDir, 'good.yaml'), 'id: fine\nwhere: { value: { gt: 1 } }\n');
+      const bad = join(rulesDir, 'bad.yaml');
+      writeFileSync(bad, ['id: hot', 'match: { type: DeviceData }', 'where:', '  value: { gtt: 30 }', 'window: { sliding: 60 parsecs }', ''].join('\n'));
+      writeFileSync(join(cwd.dir, 'edgebus.yaml'), GOOD);
+      const r = await runCli(['check'], { cwd: cwd.dir, env: cleanEnv() });
+      assert.equal(r.code, 1);
+      assert.match(r.stdout, /edgebus\.yaml: ok/, 'the config itself is fine');
+      const lines = r.stderr.split('\n').filter(Boolean);
+      assert.deepEqual(lines, [`${bad}:5: window.sliding: expected a duration such as 500ms, 30s, 5m, 2h or 7d, got "60 parsecs"`], r.stderr);
+
+      writeFileSync(bad, ['id: hot', 'where:', '  value: { gtt: 30 }', ''].join('\n'));
+      const r2 = await runCli(['check'], { cwd: cwd.dir, env: cleanEnv() });
+      assert.equal(r2.code, 1);
+      const line = r2.stderr.split('\n').find((l) => l.startsWith(`${bad}:3: where.value.gtt: `));
+      assert.ok(line, `a line for the bad operator in:\n${r2.stderr}`);
+      assert.match(line, /unknown operator "gtt"/);
+    } finally {
+      cwd.cleanup();
+    }
   });
 
   test('an unknown verb exits 1 with the usage', async () => {

@@ -1,0 +1,390 @@
+// The rule engine (SPEC §5): every durable event, in log order, goes to the rules its index
+// entry names; each rule keeps independent state per group and decides, synchronously,
+// whether the event raises or clears an alert. What it decides leaves as AlertIntents, in
+// order, for the caller to store and deliver — the engine itself never writes.
+//
+// Time: windows, `for`, sequences and cooldowns run on event time (the event's timestamp),
+// so a replay of the log decides what the live run decided. Absence runs on the gateway
+// clock (a silent sensor sends no timestamps), or on event time while replaying.
+import type { EdgeEvent } from '../events/types.js';
+import { computeAggregates } from './aggregates.js';
+import { buildAlert, type AlertIntent, type AlertState } from './alerts.js';
+import { compileField } from './conditions.js';
+import { matcher, RuleIndex } from './rule-index.js';
+import { createWindow } from './windows.js';
+import type { CompiledRule, HavingClause, SequenceStep, WindowState } from './types.js';
+
+export interface EngineOptions {
+  gatewayId: string;
+  /** The gateway clock, for absence. */
+  now?: () => number;
+  onAlert: (alert: AlertIntent) => void;
+}
+
+interface GroupState {
+  active: boolean;
+  /** Event time of the last raise, for the cooldown. */
+  lastRaise: number | null;
+  window: WindowState | null;
+  /** `for`: when the current run of passing events began, and its first event. */
+  streakStart: number | null;
+  streakFirst: EdgeEvent | null;
+  /** `sequence`: the next step, the events so far, the time of the last one. */
+  step: number;
+  steps: EdgeEvent[];
+  stepTime: number;
+  /** `absent`: when the group was last seen, and by which event. */
+  lastSeen: number;
+  lastEvent: { id: string; seq: number } | null;
+  timer: NodeJS.Timeout | null;
+}
+
+interface RuleState {
+  rule: CompiledRule;
+  groupOf: (e: EdgeEvent) => string;
+  groups: Map<string, GroupState>;
+  steps: { step: SequenceStep; matches: (e: EdgeEvent) => boolean }[] | null;
+}
+
+/** What an absence rule remembers of a group across a restart. */
+export interface AbsentGroupSnapshot {
+  lastSeen: number;
+  id: string;
+  seq: number;
+  active: boolean;
+}
+export type AbsentSnapshot = Record<string, Record<string, AbsentGroupSnapshot>>;
+
+export function eventTime(e: EdgeEvent): number {
+  const t = Date.parse(e.timestamp);
+  return Number.isFinite(t) ? t : 0;
+}
+
+function holds(clauses: readonly HavingClause[], aggregates: Record<string, number | null>): boolean {
+  for (const c of clauses) if (!c.test(aggregates[c.aggregate.key] ?? null)) return false;
+  return true;
+}
+
+function groupKey(rule: CompiledRule): (e: EdgeEvent) => string {
+  if (rule.groupBy === null || rule.groupBy.length === 0) return () => rule.id;
+  const fields = rule.groupBy.map(compileField);
+  return (e) => fields.map((f) => {
+    const v = f(e);
+    return v === undefined || v === null ? '-' : typeof v === 'object' ? JSON.stringify(v) : String(v);
+  }).join('/');
+}
+
+export class RuleEngine {
+  private states = new Map<string, RuleState>();
+  private index = new RuleIndex<RuleState>([]);
+  private readonly now: () => number;
+  /** While replaying, absence runs on event time and arms no timers. */
+  private replayClock: number | null = null;
+  private timersArmed = false;
+  private readonly seenThisEvent = new Set<RuleState>();
+
+  constructor(private readonly opts: EngineOptions) {
+    this.now = opts.now ?? Date.now;
+  }
+
+  get rules(): CompiledRule[] {
+    return [...this.states.values()].map((s) => s.rule);
+  }
+
+  /**
+   * Loads a rule set. A rule that is the same object as before keeps its state (hot reload
+   * of another file does not reset it); a new or changed rule starts empty.
+   */
+  setRules(rules: readonly CompiledRule[]): void {
+    const next = new Map<string, RuleState>();
+    for (const rule of rules) {
+      const old = this.states.get(rule.id);
+      if (old && old.rule === rule) {
+        next.set(rule.id, old);
+        continue;
+      }
+      if (old) this.dropTimers(old);
+      next.set(rule.id, {
+        rule, groupOf: groupKey(rule), groups: new Map(),
+        steps: rule.sequence === null ? null : rule.sequence.map((step) => ({ step, matches: matcher(step.match) })),
+      });
+    }
+    for (const [id, old] of this.states) if (!next.has(id)) this.dropTimers(old);
+    this.states = next;
+    const entries: { rule: CompiledRule; match: CompiledRule['match']; value: RuleState }[] = [];
+    for (const s of next.values()) {
+      if (s.rule.sequence === null) entries.push({ rule: s.rule, match: s.rule.match, value: s });
+      else for (const step of s.rule.sequence) entries.push({ rule: s.rule, match: step.match, value: s });
+    }
+    this.index = new RuleIndex(entries);
+    if (this.timersArmed) this.armAbsence();
+  }
+
+  /** Events in log order. */
+  process(events: readonly EdgeEvent[]): void {
+    for (const e of events) this.processOne(e);
+  }
+
+  /** Replays stored events: the same decisions, absence on event time, no timers. */
+  replay(events: readonly EdgeEvent[]): void {
+    for (const e of events) {
+      this.replayClock = eventTime(e);
+      try {
+        this.processOne(e);
+      } finally {
+        this.replayClock = null;
+      }
+    }
+  }
+
+  private clock(): number {
+    return this.replayClock ?? this.now();
+  }
+
+  private processOne(e: EdgeEvent): void {
+    const candidates = this.index.candidates(e);
+    if (candidates.length === 0) return;
+    const seen = this.seenThisEvent;
+    seen.clear();
+    // candidates() reuses its array: copy out before any alert can re-enter.
+    for (const state of candidates.map((c) => c.value)) {
+      if (seen.has(state)) continue;
+      seen.add(state);
+      // A rule never reacts to its own alerts.
+      if (e.type === 'Alert' && e.payload.rule === state.rule.id) continue;
+      this.evaluate(state, e);
+    }
+  }
+
+  private group(state: RuleState, key: string): GroupState {
+    let g = state.groups.get(key);
+    if (!g) {
+      g = {
+        active: false, lastRaise: null, window: state.rule.window ? createWindow(state.rule.window) : null,
+        streakStart: null, streakFirst: null, step: 0, steps: [], stepTime: 0, lastSeen: 0, lastEvent: null, timer: null,
+      };
+      state.groups.set(key, g);
+    }
+    return g;
+  }
+
+  private evaluate(state: RuleState, e: EdgeEvent): void {
+    const { rule } = state;
+    const key = state.groupOf(e);
+    if (state.steps !== null) return this.sequence(state, key, e);
+    // A sequence's rule-level match is its steps'; every other rule is matched as a whole.
+    const g = this.group(state, key);
+    const passes = rule.where === null || rule.where(e);
+    if (rule.absentMs !== null) {
+      if (passes) this.seen(state, key, g, e);
+      return;
+    }
+    const t = eventTime(e);
+    if (passes && g.window !== null) g.window.add(e, t);
+    const inWindow = g.window !== null ? g.window.events() : [e];
+    const aggregates = computeAggregates(rule.aggregates, inWindow, eventTime);
+
+    if (g.active && rule.clear !== null) {
+      const clear = rule.clear;
+      const explicit = clear.where !== null || clear.having.length > 0;
+      const cleared = explicit
+        ? (clear.where === null || clear.where(e)) && holds(clear.having, aggregates)
+        : !(passes && holds(rule.having, aggregates));
+      if (cleared) {
+        g.active = false;
+        g.streakStart = null;
+        this.emit(state, key, 'cleared', String(e.seq), aggregates, [e], e);
+      }
+      return;
+    }
+
+    if (rule.sustainedMs !== null) {
+      if (!passes) {
+        g.streakStart = null;
+        g.streakFirst = null;
+        if (g.active && rule.clear === null) g.active = false;
+        return;
+      }
+      if (g.streakStart === null) {
+        g.streakStart = t;
+        g.streakFirst = e;
+      }
+      if (!g.active && t - g.streakStart >= rule.sustainedMs && this.cooled(state, g, t)) {
+        this.raise(state, key, g, String(g.streakFirst!.seq), aggregates, [g.streakFirst!, e], e, t);
+      }
+      return;
+    }
+
+    const condition = passes && holds(rule.having, aggregates);
+    if (!g.active && condition && this.cooled(state, g, t)) {
+      this.raise(state, key, g, String(e.seq), aggregates, inWindow, e, t);
+    } else if (g.active && rule.clear === null && !condition) {
+      // No hysteresis: the incident is over when its condition is; the next one may raise.
+      g.active = false;
+    }
+  }
+
+  private sequence(state: RuleState, key: string, e: EdgeEvent): void {
+    const steps = state.steps!;
+    const g = this.group(state, key);
+    const t = eventTime(e);
+    const stepMatches = (i: number) => steps[i].matches(e) && (steps[i].step.where === null || steps[i].step.where!(e));
+    if (g.step > 0) {
+      const within = steps[g.step].step.withinMs;
+      if (within !== null && t - g.stepTime > within) {
+        g.step = 0;
+        g.steps = [];
+      }
+    }
+    if (stepMatches(g.step)) {
+      g.steps.push(e);
+      g.step++;
+      g.stepTime = t;
+      if (g.step === steps.length) {
+        const events = g.steps;
+        g.step = 0;
+        g.steps = [];
+        if (this.cooled(state, g, t)) {
+          const aggregates = computeAggregates(state.rule.aggregates, events, eventTime);
+          this.raise(state, key, g, String(events[0].seq), aggregates, events, e, t);
+          // A sequence is an incident in itself: nothing holds it open to be cleared.
+          g.active = false;
+        }
+      }
+    } else if (g.step > 0 && stepMatches(0)) {
+      // A new first step replaces a half-done sequence: the latest start is the one that counts.
+      g.steps = [e];
+      g.step = 1;
+      g.stepTime = t;
+    }
+  }
+
+  private cooled(state: RuleState, g: GroupState, t: number): boolean {
+    return g.lastRaise === null || t - g.lastRaise >= state.rule.cooldownMs;
+  }
+
+  private raise(state: RuleState, key: string, g: GroupState, decisive: string, aggregates: Record<string, number | null>,
+    events: readonly EdgeEvent[], e: EdgeEvent | null, t: number): void {
+    g.active = true;
+    g.lastRaise = t;
+    this.emit(state, key, 'raised', decisive, aggregates, events, e);
+  }
+
+  private emit(state: RuleState, group: string, alertState: AlertState, key: string, aggregates: Record<string, number | null>,
+    events: readonly Pick<EdgeEvent, 'id'>[], event: EdgeEvent | null): void {
+    this.opts.onAlert(buildAlert(this.opts.gatewayId, {
+      rule: state.rule, group, state: alertState, key, aggregates, events, event, now: this.clock(),
+    }));
+  }
+
+  // ---- absence ----------------------------------------------------------------------
+
+  private seen(state: RuleState, key: string, g: GroupState, e: EdgeEvent): void {
+    g.lastSeen = this.clock();
+    g.lastEvent = { id: e.id, seq: e.seq };
+    if (g.active) {
+      g.active = false;
+      this.emit(state, key, 'cleared', String(e.seq), {}, [e], e);
+    }
+    if (this.timersArmed && this.replayClock === null) this.armGroup(state, key, g);
+  }
+
+  /** Starts absence timers for every group known (after a rebuild, or at start). */
+  armAbsence(): void {
+    this.timersArmed = true;
+    for (const state of this.states.values()) {
+      if (state.rule.absentMs === null) continue;
+      for (const [key, g] of state.groups) this.armGroup(state, key, g);
+    }
+  }
+
+  private armGroup(state: RuleState, key: string, g: GroupState): void {
+    if (g.timer) clearTimeout(g.timer);
+    g.timer = null;
+    if (g.active || g.lastEvent === null) return;
+    const due = g.lastSeen + state.rule.absentMs! - this.now();
+    g.timer = setTimeout(() => {
+      g.timer = null;
+      if (g.active || g.lastEvent === null || this.states.get(state.rule.id) !== state) return;
+      g.active = true;
+      const last = g.lastEvent;
+      // Keyed by the last event seen: a restart that finds the group still silent makes the same id.
+      this.emit(state, key, 'raised', `absent-after-${last.seq}`, {}, [{ id: last.id }], null);
+    }, Math.max(0, due));
+    g.timer.unref();
+  }
+
+  /** Backtests: the absences due by `at` (no timers run there), in group order. */
+  settleAbsence(at: number): void {
+    for (const state of this.states.values()) {
+      if (state.rule.absentMs === null) continue;
+      for (const [key, g] of state.groups) {
+        if (g.active || g.lastEvent === null || at - g.lastSeen < state.rule.absentMs) continue;
+        g.active = true;
+        this.replayClock = g.lastSeen + state.rule.absentMs;
+        try {
+          this.emit(state, key, 'raised', `absent-after-${g.lastEvent.seq}`, {}, [{ id: g.lastEvent.id }], null);
+        } finally {
+          this.replayClock = null;
+        }
+      }
+    }
+  }
+
+  private dropTimers(state: RuleState): void {
+    for (const g of state.groups.values()) {
+      if (g.timer) clearTimeout(g.timer);
+      g.timer = null;
+    }
+  }
+
+  absentSnapshot(): AbsentSnapshot {
+    const out: AbsentSnapshot = {};
+    for (const state of this.states.values()) {
+      if (state.rule.absentMs === null) continue;
+      const groups: Record<string, AbsentGroupSnapshot> = {};
+      for (const [key, g] of state.groups) {
+        if (g.lastEvent !== null) groups[key] = { lastSeen: g.lastSeen, id: g.lastEvent.id, seq: g.lastEvent.seq, active: g.active };
+      }
+      out[state.rule.id] = groups;
+    }
+    return out;
+  }
+
+  /** Groups an absence rule saw before a restart, so one that never came back is noticed. */
+  restoreAbsent(snapshot: AbsentSnapshot): void {
+    for (const [ruleId, groups] of Object.entries(snapshot)) {
+      const state = this.states.get(ruleId);
+      if (!state || state.rule.absentMs === null) continue;
+      for (const [key, s] of Object.entries(groups)) {
+        const g = this.group(state, key);
+        if (g.lastEvent !== null && g.lastEvent.seq >= s.seq) continue;
+        g.lastSeen = s.lastSeen;
+        g.lastEvent = { id: s.id, seq: s.seq };
+        g.active = s.active;
+      }
+    }
+  }
+
+  stop(): void {
+    this.timersArmed = false;
+    for (const state of this.states.values()) this.dropTimers(state);
+  }
+
+  /** How far back a rebuild must read for every rule's state to be what it was. */
+  horizonMs(): number {
+    let h = 0;
+    for (const { rule } of this.states.values()) {
+      const w = rule.window;
+      if (w?.kind === 'sliding' || w?.kind === 'tumbling') h = Math.max(h, w.ms);
+      if (w?.kind === 'session') h = Math.max(h, w.gapMs * 4);
+      // A count window holds events of unknown age: an hour of them is the assumption.
+      if (w?.kind === 'count') h = Math.max(h, 3_600_000);
+      if (rule.sustainedMs !== null) h = Math.max(h, rule.sustainedMs);
+      if (rule.absentMs !== null) h = Math.max(h, rule.absentMs);
+      if (rule.sequence !== null) h = Math.max(h, rule.sequence.reduce((a, s) => a + (s.withinMs ?? 60_000), 0));
+      h = Math.max(h, rule.cooldownMs);
+    }
+    return h;
+  }
+}

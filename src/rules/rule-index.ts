@@ -1,0 +1,80 @@
+// Which rules an event can concern, found without looking at the others: rules are filed by
+// event type, then by sensor type, and only the rules in the event's two buckets (its own
+// type/sensor, and the wildcards) are tested further. A gateway with a thousand rules pays
+// per event for the handful that could match, not for the thousand.
+import type { EdgeEvent } from '../events/types.js';
+import type { CompiledRule, RuleMatch } from './types.js';
+
+const ANY = '*';
+
+/** `greenhouse-*` → a RegExp; a pattern without `*` is compared as a plain string. */
+export function sourceMatcher(patterns: readonly string[] | null): ((source: string) => boolean) | null {
+  if (patterns === null) return null;
+  const exact = new Set(patterns.filter((p) => !p.includes('*')));
+  const globs = patterns.filter((p) => p.includes('*')).map((p) => new RegExp('^' + p.split('*').map(escapeRegExp).join('.*') + '$'));
+  return (source) => exact.has(source) || globs.some((g) => g.test(source));
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** A compiled RuleMatch: the cheap test every candidate still has to pass. */
+export function matcher(m: RuleMatch): (e: EdgeEvent) => boolean {
+  const types = m.types === null ? null : new Set<string>(m.types);
+  const sensors = m.sensors === null ? null : new Set(m.sensors);
+  const sources = sourceMatcher(m.sources);
+  return (e) => (types === null || types.has(e.type))
+    && (sensors === null || (e.sensor !== undefined && sensors.has(e.sensor.type)))
+    && (sources === null || sources(e.source));
+}
+
+interface Entry<T> {
+  rule: CompiledRule;
+  matches: (e: EdgeEvent) => boolean;
+  value: T;
+}
+
+export class RuleIndex<T> {
+  /** type → sensor → entries; ANY stands for "no constraint". */
+  private readonly byType = new Map<string, Map<string, Entry<T>[]>>();
+  private readonly scratch: Entry<T>[] = [];
+
+  /** Each entry is filed under its own `match`: a rule's, or one step of a sequence's. */
+  constructor(entries: Iterable<{ rule: CompiledRule; match: RuleMatch; value: T }>) {
+    for (const { rule, match, value } of entries) {
+      const entry = { rule, value, matches: matcher(match) };
+      for (const type of match.types ?? [ANY]) {
+        let bySensor = this.byType.get(type);
+        if (!bySensor) this.byType.set(type, (bySensor = new Map()));
+        for (const sensor of match.sensors ?? [ANY]) {
+          const list = bySensor.get(sensor);
+          if (list) list.push(entry);
+          else bySensor.set(sensor, [entry]);
+        }
+      }
+    }
+  }
+
+  /**
+   * The entries whose match the event passes, in rule load order within each bucket. The
+   * returned array is reused by the next call.
+   */
+  candidates(e: EdgeEvent): readonly Entry<T>[] {
+    const out = this.scratch;
+    out.length = 0;
+    const sensor = e.sensor?.type;
+    for (const type of [e.type, ANY]) {
+      const bySensor = this.byType.get(type);
+      if (!bySensor) continue;
+      if (sensor !== undefined) this.collect(bySensor.get(sensor), e, out);
+      this.collect(bySensor.get(ANY), e, out);
+    }
+    return out;
+  }
+
+  private collect(list: Entry<T>[] | undefined, e: EdgeEvent, out: Entry<T>[]): void {
+    if (!list) return;
+    for (const entry of list) if (entry.matches(e)) out.push(entry);
+  }
+}

@@ -1,6 +1,6 @@
-// Where the engine's decisions become effects, one at a time and in order: the alert is
-// appended through the same path as every event (stored, then forwarded at its priority),
-// then published on the local broker (QoS 1) and its actions run. An alert the id index
+// Where the engine's decisions become effects, in order: the alert is appended through the
+// same path as every event (stored, then forwarded at its priority), then published on the
+// local broker (QoS 1) and its actions run. An alert the id index
 // already knows — the same decision made again by a replay — has no effect at all.
 import type { Appender } from '../pipeline/appender.js';
 import type { Logger } from '../util/log.js';
@@ -20,9 +20,14 @@ export class AlertOutbox {
 
   constructor(private readonly opts: OutboxOptions) {}
 
+  /**
+   * The append starts at once, so alerts decided together share one group commit; their
+   * deliveries still happen one after another, in the order they were decided.
+   */
   push(alert: AlertIntent): void {
     this.pending++;
-    this.chain = this.chain.then(() => this.deliver(alert)).finally(() => this.pending--);
+    const stored = this.store(alert);
+    this.chain = this.chain.then(() => stored.then((ok) => (ok ? this.deliver(alert) : undefined))).finally(() => this.pending--);
   }
 
   get queued(): number {
@@ -34,18 +39,19 @@ export class AlertOutbox {
     return this.chain;
   }
 
-  private async deliver(alert: AlertIntent): Promise<void> {
-    const { appender, publish, log } = this.opts;
-    let stored: boolean;
+  private async store(alert: AlertIntent): Promise<boolean> {
     try {
-      stored = await appender.append(alert.draft);
+      return await this.opts.appender.append(alert.draft);
     } catch (err) {
       // Not stored, so not delivered: the rule state moved on, and a rebuild from the log
       // after the store recovers decides it again.
-      log.error({ err, rule: alert.rule.id, group: alert.group, state: alert.state }, 'alert could not be stored');
-      return;
+      this.opts.log.error({ err, rule: alert.rule.id, group: alert.group, state: alert.state }, 'alert could not be stored');
+      return false;
     }
-    if (!stored) return;
+  }
+
+  private async deliver(alert: AlertIntent): Promise<void> {
+    const { publish, log } = this.opts;
     this.opts.onStored?.(alert);
     log.info({ rule: alert.rule.id, group: alert.group, state: alert.state, id: alert.draft.id }, `alert ${alert.state}: ${String(alert.draft.payload.message)}`);
     try {

@@ -11,8 +11,9 @@ import { computeAggregates } from './aggregates.js';
 import { buildAlert, type AlertIntent, type AlertState } from './alerts.js';
 import { compileField } from './conditions.js';
 import { matcher, RuleIndex } from './rule-index.js';
-import { createWindow } from './windows.js';
-import type { CompiledRule, HavingClause, SequenceStep, WindowState } from './types.js';
+import { Accumulator } from './accumulator.js';
+import { createWindow, WINDOW_CAP } from './windows.js';
+import type { AggregateRef, CompiledRule, HavingClause, SequenceStep, WindowState } from './types.js';
 
 export interface EngineOptions {
   gatewayId: string;
@@ -26,6 +27,9 @@ interface GroupState {
   /** Event time of the last raise, for the cooldown. */
   lastRaise: number | null;
   window: WindowState | null;
+  /** The window's aggregates, kept as events enter and leave it, and a reader bound to them. */
+  acc: Accumulator | null;
+  read: AggregateReader | null;
   /** `for`: when the current run of passing events began, and its first event. */
   streakStart: number | null;
   streakFirst: EdgeEvent | null;
@@ -41,6 +45,10 @@ interface GroupState {
 
 interface RuleState {
   rule: CompiledRule;
+  /** What a window keeps of an event: only what the rule's aggregates and alerts read. */
+  slim: (e: EdgeEvent) => EdgeEvent;
+  /** The last event evaluated: a sequence is filed once per step, and must run once per event. */
+  lastEvent: EdgeEvent | null;
   groupOf: (e: EdgeEvent) => string;
   groups: Map<string, GroupState>;
   steps: { step: SequenceStep; matches: (e: EdgeEvent) => boolean }[] | null;
@@ -60,9 +68,42 @@ export function eventTime(e: EdgeEvent): number {
   return Number.isFinite(t) ? t : 0;
 }
 
-function holds(clauses: readonly HavingClause[], aggregates: Record<string, number | null>): boolean {
-  for (const c of clauses) if (!c.test(aggregates[c.aggregate.key] ?? null)) return false;
+type AggregateReader = (ref: AggregateRef) => number | null;
+const NOTHING: AggregateReader = () => null;
+
+function holds(clauses: readonly HavingClause[], value: AggregateReader): boolean {
+  for (const c of clauses) if (!c.test(value(c.aggregate))) return false;
   return true;
+}
+
+/** The event paths `fieldGetter` resolves through the sensor (see conditions.ts). */
+const SENSOR_FIELDS = new Set(['value', 'unit', 'accuracy']);
+
+/**
+ * A window may hold thousands of readings per group: it keeps a copy with the id, seq and
+ * timestamp and the values the aggregates read, placed where the same paths find them, not
+ * the whole event with its payload and metadata.
+ */
+function slimmer(rule: CompiledRule): (e: EdgeEvent) => EdgeEvent {
+  const paths = [...new Set(rule.aggregates.map((a) => a.field).filter((f): f is string => f !== null))];
+  const fields = paths.map((path) => {
+    const parts = path.split('.');
+    return { get: compileField(path), at: SENSOR_FIELDS.has(parts[0]) ? ['sensor', ...parts] : parts };
+  });
+  if (paths.every((p) => SENSOR_FIELDS.has(p))) {
+    // The usual case, in one fixed shape (cheap to make, cheap to read).
+    const [value, unit, accuracy] = ['value', 'unit', 'accuracy'].map((p) => (paths.includes(p) ? compileField(p) : () => null));
+    return (e) => ({ id: e.id, seq: e.seq, timestamp: e.timestamp, sensor: { value: value(e), unit: unit(e), accuracy: accuracy(e) } }) as unknown as EdgeEvent;
+  }
+  return (e) => {
+    const slim: Record<string, unknown> = { id: e.id, seq: e.seq, timestamp: e.timestamp };
+    for (const f of fields) {
+      let node = slim;
+      for (let i = 0; i < f.at.length - 1; i++) node = (node[f.at[i]] ??= {}) as Record<string, unknown>;
+      node[f.at[f.at.length - 1]] = f.get(e);
+    }
+    return slim as unknown as EdgeEvent;
+  };
 }
 
 function groupKey(rule: CompiledRule): (e: EdgeEvent) => string {
@@ -81,7 +122,8 @@ export class RuleEngine {
   /** While replaying, absence runs on event time and arms no timers. */
   private replayClock: number | null = null;
   private timersArmed = false;
-  private readonly seenThisEvent = new Set<RuleState>();
+  /** Rule states an event concerns, gathered before any is evaluated (an alert may re-enter). */
+  private readonly due: RuleState[] = [];
 
   constructor(private readonly opts: EngineOptions) {
     this.now = opts.now ?? Date.now;
@@ -105,7 +147,7 @@ export class RuleEngine {
       }
       if (old) this.dropTimers(old);
       next.set(rule.id, {
-        rule, groupOf: groupKey(rule), groups: new Map(),
+        rule, slim: slimmer(rule), lastEvent: null, groupOf: groupKey(rule), groups: new Map(),
         steps: rule.sequence === null ? null : rule.sequence.map((step) => ({ step, matches: matcher(step.match) })),
       });
     }
@@ -143,24 +185,35 @@ export class RuleEngine {
 
   private processOne(e: EdgeEvent): void {
     const candidates = this.index.candidates(e);
-    if (candidates.length === 0) return;
-    const seen = this.seenThisEvent;
-    seen.clear();
-    // candidates() reuses its array: copy out before any alert can re-enter.
-    for (const state of candidates.map((c) => c.value)) {
-      if (seen.has(state)) continue;
-      seen.add(state);
+    const n = candidates.length;
+    if (n === 0) return;
+    // candidates() reuses its array, and an alert decided here may re-enter: copy out first.
+    const due = this.due;
+    const base = due.length;
+    for (let i = 0; i < n; i++) {
+      const state = candidates[i].value;
+      if (state.lastEvent === e) continue;
+      state.lastEvent = e;
       // A rule never reacts to its own alerts.
       if (e.type === 'Alert' && e.payload.rule === state.rule.id) continue;
-      this.evaluate(state, e);
+      due.push(state);
+    }
+    const t = eventTime(e);
+    try {
+      for (let i = base; i < due.length; i++) this.evaluate(due[i], e, t);
+    } finally {
+      due.length = base;
     }
   }
 
   private group(state: RuleState, key: string): GroupState {
     let g = state.groups.get(key);
     if (!g) {
+      const { rule } = state;
+      const acc = rule.window ? new Accumulator(rule.aggregates, eventTime) : null;
+      const window = rule.window ? createWindow(rule.window, WINDOW_CAP, acc) : null;
       g = {
-        active: false, lastRaise: null, window: state.rule.window ? createWindow(state.rule.window) : null,
+        active: false, lastRaise: null, acc, window, read: acc && window ? acc.reader(() => window.events()) : null,
         streakStart: null, streakFirst: null, step: 0, steps: [], stepTime: 0, lastSeen: 0, lastEvent: null, timer: null,
       };
       state.groups.set(key, g);
@@ -168,10 +221,10 @@ export class RuleEngine {
     return g;
   }
 
-  private evaluate(state: RuleState, e: EdgeEvent): void {
+  private evaluate(state: RuleState, e: EdgeEvent, t: number): void {
     const { rule } = state;
     const key = state.groupOf(e);
-    if (state.steps !== null) return this.sequence(state, key, e);
+    if (state.steps !== null) return this.sequence(state, key, e, t);
     // A sequence's rule-level match is its steps'; every other rule is matched as a whole.
     const g = this.group(state, key);
     const passes = rule.where === null || rule.where(e);
@@ -179,21 +232,21 @@ export class RuleEngine {
       if (passes) this.seen(state, key, g, e);
       return;
     }
-    const t = eventTime(e);
-    if (passes && g.window !== null) g.window.add(e, t);
-    const inWindow = g.window !== null ? g.window.events() : [e];
-    const aggregates = computeAggregates(rule.aggregates, inWindow, eventTime);
+    if (passes && g.window !== null) g.window.add(state.slim(e), t);
+    // Aggregates are read one by one while deciding; the full record only for an alert.
+    const value = g.read ?? this.single(rule, e);
+    const aggregates = () => this.record(rule, g, e);
 
     if (g.active && rule.clear !== null) {
       const clear = rule.clear;
       const explicit = clear.where !== null || clear.having.length > 0;
       const cleared = explicit
-        ? (clear.where === null || clear.where(e)) && holds(clear.having, aggregates)
-        : !(passes && holds(rule.having, aggregates));
+        ? (clear.where === null || clear.where(e)) && holds(clear.having, value)
+        : !(passes && holds(rule.having, value));
       if (cleared) {
         g.active = false;
         g.streakStart = null;
-        this.emit(state, key, 'cleared', String(e.seq), aggregates, [e], e);
+        this.emit(state, key, 'cleared', String(e.seq), aggregates(), [e], e);
       }
       return;
     }
@@ -210,24 +263,23 @@ export class RuleEngine {
         g.streakFirst = e;
       }
       if (!g.active && t - g.streakStart >= rule.sustainedMs && this.cooled(state, g, t)) {
-        this.raise(state, key, g, String(g.streakFirst!.seq), aggregates, [g.streakFirst!, e], e, t);
+        this.raise(state, key, g, String(g.streakFirst!.seq), aggregates(), [g.streakFirst!, e], e, t);
       }
       return;
     }
 
-    const condition = passes && holds(rule.having, aggregates);
+    const condition = passes && holds(rule.having, value);
     if (!g.active && condition && this.cooled(state, g, t)) {
-      this.raise(state, key, g, String(e.seq), aggregates, inWindow, e, t);
+      this.raise(state, key, g, String(e.seq), aggregates(), g.window !== null ? g.window.events() : [e], e, t);
     } else if (g.active && rule.clear === null && !condition) {
       // No hysteresis: the incident is over when its condition is; the next one may raise.
       g.active = false;
     }
   }
 
-  private sequence(state: RuleState, key: string, e: EdgeEvent): void {
+  private sequence(state: RuleState, key: string, e: EdgeEvent, t: number): void {
     const steps = state.steps!;
     const g = this.group(state, key);
-    const t = eventTime(e);
     const stepMatches = (i: number) => steps[i].matches(e) && (steps[i].step.where === null || steps[i].step.where!(e));
     if (g.step > 0) {
       const within = steps[g.step].step.withinMs;
@@ -257,6 +309,18 @@ export class RuleEngine {
       g.step = 1;
       g.stepTime = t;
     }
+  }
+
+  private record(rule: CompiledRule, g: GroupState, e: EdgeEvent): Record<string, number | null> {
+    const { acc, window } = g;
+    return acc !== null && window !== null ? acc.values(() => window.events()) : computeAggregates(rule.aggregates, [e], eventTime);
+  }
+
+  /** A rule without a window aggregates over the one event; usually it names none. */
+  private single(rule: CompiledRule, e: EdgeEvent): AggregateReader {
+    if (rule.having.length === 0 && (rule.clear === null || rule.clear.having.length === 0)) return NOTHING;
+    const values = computeAggregates(rule.aggregates, [e], eventTime);
+    return (ref) => values[ref.key] ?? null;
   }
 
   private cooled(state: RuleState, g: GroupState, t: number): boolean {

@@ -64,13 +64,15 @@ export class RuleIndex<T> {
     const out = this.scratch;
     out.length = 0;
     const sensor = e.sensor?.type;
-    for (const type of [e.type, ANY]) {
-      const bySensor = this.byType.get(type);
-      if (!bySensor) continue;
-      if (sensor !== undefined) this.collect(bySensor.get(sensor), e, out);
-      this.collect(bySensor.get(ANY), e, out);
-    }
+    this.collectType(this.byType.get(e.type), sensor, e, out);
+    this.collectType(this.byType.get(ANY), sensor, e, out);
     return out;
+  }
+
+  private collectType(bySensor: Map<string, Entry<T>[]> | undefined, sensor: string | undefined, e: EdgeEvent, out: Entry<T>[]): void {
+    if (!bySensor) return;
+    if (sensor !== undefined) this.collect(bySensor.get(sensor), e, out);
+    this.collect(bySensor.get(ANY), e, out);
   }
 
   private collect(list: Entry<T>[] | undefined, e: EdgeEvent, out: Entry<T>[]): void {

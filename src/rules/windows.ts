@@ -14,12 +14,23 @@ export const WINDOW_CAP = 10_000;
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
+/** Told of every event that enters or leaves a window: incremental aggregates listen. */
+export interface WindowListener {
+  /** `atEnd`: the event went after every other; false for a late one inserted before some. */
+  add(e: EdgeEvent, t: number, atEnd: boolean): void;
+  /** The oldest event left. */
+  drop(e: EdgeEvent): void;
+  clear(): void;
+}
+
 /** Events with their times, ordered by time, cheap to drop from the front. */
 class TimeBuffer {
   private evs: EdgeEvent[] = [];
   private ts: number[] = [];
   private head = 0;
   private snapshot: readonly EdgeEvent[] | null = null;
+
+  constructor(private readonly listener: WindowListener | null) {}
 
   get size(): number {
     return this.ts.length - this.head;
@@ -36,6 +47,7 @@ class TimeBuffer {
     if (n === this.head || t >= this.ts[n - 1]) {
       this.evs.push(e);
       this.ts.push(t);
+      this.listener?.add(e, t, true);
       return;
     }
     // Late event: after every event with time <= t, so equal times keep arrival order.
@@ -48,10 +60,12 @@ class TimeBuffer {
     }
     this.evs.splice(lo, 0, e);
     this.ts.splice(lo, 0, t);
+    this.listener?.add(e, t, false);
   }
 
   dropOldest(): void {
     this.snapshot = null;
+    this.listener?.drop(this.evs[this.head]);
     this.head++;
     // Compacting once half the array is dead keeps drops amortized O(1) and memory ≤ 2× live.
     if (this.head * 2 >= this.ts.length) {
@@ -70,6 +84,7 @@ class TimeBuffer {
     this.ts = [];
     this.head = 0;
     this.snapshot = null;
+    this.listener?.clear();
   }
 
   /** A copy, reused until the next change: callers may keep it (alert payloads) safely. */
@@ -88,13 +103,14 @@ const positive = (v: number): boolean => Number.isFinite(v) && v > 0;
  * A window for one rule group. `cap` defaults to WINDOW_CAP. Events whose time is not a
  * finite number (an unparsable timestamp) are ignored: they have no place in event time.
  */
-export function createWindow(spec: WindowSpec, cap: number = WINDOW_CAP): WindowState {
+export function createWindow(spec: WindowSpec, cap: number = WINDOW_CAP, listener: WindowListener | null = null): WindowState {
   check(Number.isInteger(cap) && cap > 0, spec);
+  const buf = new TimeBuffer(listener);
   switch (spec.kind) {
-    case 'sliding': check(positive(spec.ms), spec); return sliding(spec.ms, cap);
-    case 'tumbling': check(positive(spec.ms), spec); return tumbling(spec.ms, cap);
-    case 'count': check(Number.isInteger(spec.n) && spec.n > 0, spec); return count(Math.min(spec.n, cap));
-    case 'session': check(positive(spec.gapMs), spec); return session(spec.gapMs, cap);
+    case 'sliding': check(positive(spec.ms), spec); return sliding(buf, spec.ms, cap);
+    case 'tumbling': check(positive(spec.ms), spec); return tumbling(buf, spec.ms, cap);
+    case 'count': check(Number.isInteger(spec.n) && spec.n > 0, spec); return count(buf, Math.min(spec.n, cap));
+    case 'session': check(positive(spec.gapMs), spec); return session(buf, spec.gapMs, cap);
   }
 }
 
@@ -103,8 +119,7 @@ export function createWindow(spec: WindowSpec, cap: number = WINDOW_CAP): Window
  * still inside that span is inserted in time order; one already outside it is dropped.
  * key(): the oldest event's time (the window's current start), '' when empty.
  */
-function sliding(ms: number, cap: number): WindowState {
-  const buf = new TimeBuffer();
+function sliding(buf: TimeBuffer, ms: number, cap: number): WindowState {
   let latest = -Infinity;
   return {
     add(e, t) {
@@ -124,8 +139,7 @@ function sliding(ms: number, cap: number): WindowState {
  * the current one and starts the next; an event for an older bucket is dropped, since that
  * bucket has already been judged. key(): the bucket's start time, '' before any event.
  */
-function tumbling(ms: number, cap: number): WindowState {
-  const buf = new TimeBuffer();
+function tumbling(buf: TimeBuffer, ms: number, cap: number): WindowState {
   let bucket: number | null = null;
   return {
     add(e, t) {
@@ -149,8 +163,7 @@ function tumbling(ms: number, cap: number): WindowState {
  * Holds the n events with the newest times (a late event older than all n is dropped at
  * once). key(): the oldest held event's time, '' when empty.
  */
-function count(n: number): WindowState {
-  const buf = new TimeBuffer();
+function count(buf: TimeBuffer, n: number): WindowState {
   return {
     add(e, t) {
       if (!Number.isFinite(t)) return;
@@ -169,8 +182,7 @@ function count(n: number): WindowState {
  * session already closed and is dropped. key(): the session's start time — kept even when
  * the cap drops the session's first events, so an alert's id does not drift.
  */
-function session(gapMs: number, cap: number): WindowState {
-  const buf = new TimeBuffer();
+function session(buf: TimeBuffer, gapMs: number, cap: number): WindowState {
   let start: number | null = null;
   let end = -Infinity;
   return {

@@ -1,6 +1,6 @@
 // The brokers under test, each started in its own child process on a free loopback port.
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer, type AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,6 +30,8 @@ export interface Target {
 export interface TargetOptions {
   /** Where edgebus writes a V8 CPU profile on exit; null = no profiling. */
   cpuProfileDir: string | null;
+  /** edgebus only: rule files (name → YAML) written to its rulesDir before it starts. */
+  rules?: Readonly<Record<string, string>>;
 }
 
 export function startTarget(name: TargetName, opts: TargetOptions): Promise<Target> {
@@ -86,6 +88,8 @@ async function startFloor(): Promise<Target> {
 async function startEdgebus(opts: TargetOptions): Promise<Target> {
   const dir = makeTempDir('edgebus-bench-');
   const configFile = join(dir, 'edgebus.yaml');
+  mkdirSync(join(dir, 'rules'));
+  for (const [name, text] of Object.entries(opts.rules ?? {})) writeFileSync(join(dir, 'rules', name), text);
   writeFileSync(configFile, stringify({
     gatewayId: 'bench-gw',
     dataDir: join(dir, 'data'),

@@ -1,8 +1,9 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { defaultMetadata, type EdgeEvent, type JsonObject, type JsonValue } from '../../src/events/types.js';
-import { type AggregateRef, RuleError } from '../../src/rules/types.js';
+import type { AggregateRef } from '../../src/rules/types.js';
 import { AGGREGATE_FNS, compileHaving, computeAggregates, HAVING_OPERATORS, parseAggregate } from '../../src/rules/aggregates.js';
+import { throwsAt } from '../helpers/rule-errors.js';
 
 const T0 = Date.parse('2026-11-26T10:00:00.000Z');
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -29,14 +30,6 @@ const compute = (keys: string[], events: EdgeEvent[]) => computeAggregates(refs(
 
 const ALL_FIELD = ['sum(value)', 'avg(value)', 'min(value)', 'max(value)', 'stddev(value)', 'first(value)', 'last(value)', 'delta(value)', 'rate(value)', 'distinct(value)'];
 
-function throwsAt(fn: () => unknown, path: (string | number)[], message: RegExp): void {
-  assert.throws(fn, (err: unknown) => {
-    assert.ok(err instanceof RuleError, `expected a RuleError, got ${String(err)}`);
-    assert.deepEqual(err.path, path);
-    assert.match(err.message, message);
-    return true;
-  });
-}
 
 describe('parseAggregate', () => {
   test('count, with or without parentheses', () => {

@@ -1,8 +1,8 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { defaultMetadata, type EdgeEvent, type JsonValue } from '../../src/events/types.js';
-import { RuleError } from '../../src/rules/types.js';
 import { compileCondition, compileField, compileOperators, fieldValue, OPERATORS, validateField } from '../../src/rules/conditions.js';
+import { throwsAt } from '../helpers/rule-errors.js';
 
 const TS = '2026-11-26T01:02:03.456Z';
 
@@ -30,14 +30,6 @@ function bare(payload: EdgeEvent['payload']): EdgeEvent {
   return e;
 }
 
-function throwsAt(fn: () => unknown, path: (string | number)[], message: RegExp): void {
-  assert.throws(fn, (err: unknown) => {
-    assert.ok(err instanceof RuleError, `expected a RuleError, got ${String(err)}`);
-    assert.deepEqual(err.path, path);
-    assert.match(err.message, message);
-    return true;
-  });
-}
 
 const where = (spec: unknown) => compileCondition(spec, ['where']);
 

@@ -45,6 +45,8 @@ interface GroupState {
 
 interface RuleState {
   rule: CompiledRule;
+  /** Groups with an active alert: with none, a reading that fails `where` has nothing to do. */
+  active: number;
   /** What a window keeps of an event: only what the rule's aggregates and alerts read. */
   slim: (e: EdgeEvent) => EdgeEvent;
   /** The last event evaluated: a sequence is filed once per step, and must run once per event. */
@@ -84,17 +86,34 @@ const SENSOR_FIELDS = new Set(['value', 'unit', 'accuracy']);
  * timestamp and the values the aggregates read, placed where the same paths find them, not
  * the whole event with its payload and metadata.
  */
+const readValue = compileField('value');
+const readUnit = compileField('unit');
+const readAccuracy = compileField('accuracy');
+let slimmedFrom: EdgeEvent | null = null;
+let slimmed: EdgeEvent | null = null;
+
+/**
+ * The usual case: rules that aggregate the sensor's value. One copy per reading serves
+ * every such rule, and it shares the reading's sensor object (small, already made).
+ */
+function sensorSlim(e: EdgeEvent): EdgeEvent {
+  if (slimmedFrom !== e) {
+    slimmedFrom = e;
+    slimmed = {
+      id: e.id, seq: e.seq, timestamp: e.timestamp,
+      sensor: e.sensor ?? { type: '', value: readValue(e), unit: readUnit(e), accuracy: readAccuracy(e), timestamp: e.timestamp },
+    } as unknown as EdgeEvent;
+  }
+  return slimmed!;
+}
+
 function slimmer(rule: CompiledRule): (e: EdgeEvent) => EdgeEvent {
   const paths = [...new Set(rule.aggregates.map((a) => a.field).filter((f): f is string => f !== null))];
   const fields = paths.map((path) => {
     const parts = path.split('.');
     return { get: compileField(path), at: SENSOR_FIELDS.has(parts[0]) ? ['sensor', ...parts] : parts };
   });
-  if (paths.every((p) => SENSOR_FIELDS.has(p))) {
-    // The usual case, in one fixed shape (cheap to make, cheap to read).
-    const [value, unit, accuracy] = ['value', 'unit', 'accuracy'].map((p) => (paths.includes(p) ? compileField(p) : () => null));
-    return (e) => ({ id: e.id, seq: e.seq, timestamp: e.timestamp, sensor: { value: value(e), unit: unit(e), accuracy: accuracy(e) } }) as unknown as EdgeEvent;
-  }
+  if (paths.every((p) => SENSOR_FIELDS.has(p))) return sensorSlim;
   return (e) => {
     const slim: Record<string, unknown> = { id: e.id, seq: e.seq, timestamp: e.timestamp };
     for (const f of fields) {
@@ -109,10 +128,13 @@ function slimmer(rule: CompiledRule): (e: EdgeEvent) => EdgeEvent {
 function groupKey(rule: CompiledRule): (e: EdgeEvent) => string {
   if (rule.groupBy === null || rule.groupBy.length === 0) return () => rule.id;
   const fields = rule.groupBy.map(compileField);
-  return (e) => fields.map((f) => {
-    const v = f(e);
-    return v === undefined || v === null ? '-' : typeof v === 'object' ? JSON.stringify(v) : String(v);
-  }).join('/');
+  const name = (v: unknown): string => (typeof v === 'string' ? v : v === undefined || v === null ? '-' : typeof v === 'object' ? JSON.stringify(v) : String(v));
+  // One field (the usual `groupBy: source`): its value is the name, with nothing built.
+  if (fields.length === 1) {
+    const [f] = fields;
+    return (e) => name(f(e));
+  }
+  return (e) => fields.map((f) => name(f(e))).join('/');
 }
 
 export class RuleEngine {
@@ -147,7 +169,7 @@ export class RuleEngine {
       }
       if (old) this.dropTimers(old);
       next.set(rule.id, {
-        rule, slim: slimmer(rule), lastEvent: null, groupOf: groupKey(rule), groups: new Map(),
+        rule, active: 0, slim: slimmer(rule), lastEvent: null, groupOf: groupKey(rule), groups: new Map(),
         steps: rule.sequence === null ? null : rule.sequence.map((step) => ({ step, matches: matcher(step.match) })),
       });
     }
@@ -223,11 +245,13 @@ export class RuleEngine {
 
   private evaluate(state: RuleState, e: EdgeEvent, t: number): void {
     const { rule } = state;
-    const key = state.groupOf(e);
-    if (state.steps !== null) return this.sequence(state, key, e, t);
+    if (state.steps !== null) return this.sequence(state, state.groupOf(e), e, t);
     // A sequence's rule-level match is its steps'; every other rule is matched as a whole.
-    const g = this.group(state, key);
     const passes = rule.where === null || rule.where(e);
+    // The common case of a busy gateway: a reading a rule lets pass, with nothing raised.
+    if (!passes && state.active === 0 && rule.sustainedMs === null && rule.absentMs === null) return;
+    const key = state.groupOf(e);
+    const g = this.group(state, key);
     if (rule.absentMs !== null) {
       if (passes) this.seen(state, key, g, e);
       return;
@@ -235,7 +259,6 @@ export class RuleEngine {
     if (passes && g.window !== null) g.window.add(state.slim(e), t);
     // Aggregates are read one by one while deciding; the full record only for an alert.
     const value = g.read ?? this.single(rule, e);
-    const aggregates = () => this.record(rule, g, e);
 
     if (g.active && rule.clear !== null) {
       const clear = rule.clear;
@@ -244,9 +267,9 @@ export class RuleEngine {
         ? (clear.where === null || clear.where(e)) && holds(clear.having, value)
         : !(passes && holds(rule.having, value));
       if (cleared) {
-        g.active = false;
+        this.setActive(state, g, false);
         g.streakStart = null;
-        this.emit(state, key, 'cleared', String(e.seq), aggregates(), [e], e);
+        this.emit(state, key, 'cleared', String(e.seq), this.record(rule, g, e), [e], e);
       }
       return;
     }
@@ -255,7 +278,7 @@ export class RuleEngine {
       if (!passes) {
         g.streakStart = null;
         g.streakFirst = null;
-        if (g.active && rule.clear === null) g.active = false;
+        if (g.active && rule.clear === null) this.setActive(state, g, false);
         return;
       }
       if (g.streakStart === null) {
@@ -263,17 +286,17 @@ export class RuleEngine {
         g.streakFirst = e;
       }
       if (!g.active && t - g.streakStart >= rule.sustainedMs && this.cooled(state, g, t)) {
-        this.raise(state, key, g, String(g.streakFirst!.seq), aggregates(), [g.streakFirst!, e], e, t);
+        this.raise(state, key, g, String(g.streakFirst!.seq), this.record(rule, g, e), [g.streakFirst!, e], e, t);
       }
       return;
     }
 
     const condition = passes && holds(rule.having, value);
     if (!g.active && condition && this.cooled(state, g, t)) {
-      this.raise(state, key, g, String(e.seq), aggregates(), g.window !== null ? g.window.events() : [e], e, t);
+      this.raise(state, key, g, String(e.seq), this.record(rule, g, e), g.window !== null ? g.window.events() : [e], e, t);
     } else if (g.active && rule.clear === null && !condition) {
       // No hysteresis: the incident is over when its condition is; the next one may raise.
-      g.active = false;
+      this.setActive(state, g, false);
     }
   }
 
@@ -300,7 +323,7 @@ export class RuleEngine {
           const aggregates = computeAggregates(state.rule.aggregates, events, eventTime);
           this.raise(state, key, g, String(events[0].seq), aggregates, events, e, t);
           // A sequence is an incident in itself: nothing holds it open to be cleared.
-          g.active = false;
+          this.setActive(state, g, false);
         }
       }
     } else if (g.step > 0 && stepMatches(0)) {
@@ -316,6 +339,12 @@ export class RuleEngine {
     return acc !== null && window !== null ? acc.values(() => window.events()) : computeAggregates(rule.aggregates, [e], eventTime);
   }
 
+  private setActive(state: RuleState, g: GroupState, active: boolean): void {
+    if (g.active === active) return;
+    g.active = active;
+    state.active += active ? 1 : -1;
+  }
+
   /** A rule without a window aggregates over the one event; usually it names none. */
   private single(rule: CompiledRule, e: EdgeEvent): AggregateReader {
     if (rule.having.length === 0 && (rule.clear === null || rule.clear.having.length === 0)) return NOTHING;
@@ -329,7 +358,7 @@ export class RuleEngine {
 
   private raise(state: RuleState, key: string, g: GroupState, decisive: string, aggregates: Record<string, number | null>,
     events: readonly EdgeEvent[], e: EdgeEvent | null, t: number): void {
-    g.active = true;
+    this.setActive(state, g, true);
     g.lastRaise = t;
     this.emit(state, key, 'raised', decisive, aggregates, events, e);
   }
@@ -347,7 +376,7 @@ export class RuleEngine {
     g.lastSeen = this.clock();
     g.lastEvent = { id: e.id, seq: e.seq };
     if (g.active) {
-      g.active = false;
+      this.setActive(state, g, false);
       this.emit(state, key, 'cleared', String(e.seq), {}, [e], e);
     }
     if (this.timersArmed && this.replayClock === null) this.armGroup(state, key, g);
@@ -370,7 +399,7 @@ export class RuleEngine {
     g.timer = setTimeout(() => {
       g.timer = null;
       if (g.active || g.lastEvent === null || this.states.get(state.rule.id) !== state) return;
-      g.active = true;
+      this.setActive(state, g, true);
       const last = g.lastEvent;
       // Keyed by the last event seen: a restart that finds the group still silent makes the same id.
       this.emit(state, key, 'raised', `absent-after-${last.seq}`, {}, [{ id: last.id }], null);
@@ -384,7 +413,7 @@ export class RuleEngine {
       if (state.rule.absentMs === null) continue;
       for (const [key, g] of state.groups) {
         if (g.active || g.lastEvent === null || at - g.lastSeen < state.rule.absentMs) continue;
-        g.active = true;
+        this.setActive(state, g, true);
         this.replayClock = g.lastSeen + state.rule.absentMs;
         try {
           this.emit(state, key, 'raised', `absent-after-${g.lastEvent.seq}`, {}, [{ id: g.lastEvent.id }], null);
@@ -425,7 +454,7 @@ export class RuleEngine {
         if (g.lastEvent !== null && g.lastEvent.seq >= s.seq) continue;
         g.lastSeen = s.lastSeen;
         g.lastEvent = { id: s.id, seq: s.seq };
-        g.active = s.active;
+        this.setActive(state, g, s.active);
       }
     }
   }

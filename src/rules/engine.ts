@@ -94,15 +94,18 @@ let slimmed: EdgeEvent | null = null;
 
 /**
  * The usual case: rules that aggregate the sensor's value. One copy per reading serves
- * every such rule, and it shares the reading's sensor object (small, already made).
+ * every such rule: one object, which is its own `sensor` so the same paths read it. It
+ * holds nothing of the reading itself, which can then die young (a window that kept the
+ * reading's objects would have V8 allocate every reading's objects in the old generation).
  */
 function sensorSlim(e: EdgeEvent): EdgeEvent {
   if (slimmedFrom !== e) {
     slimmedFrom = e;
-    slimmed = {
-      id: e.id, seq: e.seq, timestamp: e.timestamp,
-      sensor: e.sensor ?? { type: '', value: readValue(e), unit: readUnit(e), accuracy: readAccuracy(e), timestamp: e.timestamp },
-    } as unknown as EdgeEvent;
+    const copy: Record<string, unknown> = {
+      id: e.id, seq: e.seq, timestamp: e.timestamp, value: readValue(e), unit: readUnit(e), accuracy: readAccuracy(e), sensor: null,
+    };
+    copy.sensor = copy;
+    slimmed = copy as unknown as EdgeEvent;
   }
   return slimmed!;
 }

@@ -7,12 +7,24 @@ import type { CompiledRule, RuleMatch } from './types.js';
 
 const ANY = '*';
 
+/** Sources a glob matcher remembers its answer for: a gateway has a bounded set of devices. */
+const SOURCE_MEMORY = 4096;
+
 /** `greenhouse-*` → a RegExp; a pattern without `*` is compared as a plain string. */
 export function sourceMatcher(patterns: readonly string[] | null): ((source: string) => boolean) | null {
   if (patterns === null) return null;
   const exact = new Set(patterns.filter((p) => !p.includes('*')));
   const globs = patterns.filter((p) => p.includes('*')).map((p) => new RegExp('^' + p.split('*').map(escapeRegExp).join('.*') + '$'));
-  return (source) => exact.has(source) || globs.some((g) => g.test(source));
+  if (globs.length === 0) return (source) => exact.has(source);
+  const known = new Map<string, boolean>();
+  return (source) => {
+    let yes = known.get(source);
+    if (yes === undefined) {
+      yes = exact.has(source) || globs.some((g) => g.test(source));
+      if (known.size < SOURCE_MEMORY) known.set(source, yes);
+    }
+    return yes;
+  };
 }
 
 function escapeRegExp(s: string): string {
@@ -29,6 +41,8 @@ export function matcher(m: RuleMatch): (e: EdgeEvent) => boolean {
     && (sources === null || sources(e.source));
 }
 
+const anyEvent = (): boolean => true;
+
 interface Entry<T> {
   rule: CompiledRule;
   matches: (e: EdgeEvent) => boolean;
@@ -40,10 +54,15 @@ export class RuleIndex<T> {
   private readonly byType = new Map<string, Map<string, Entry<T>[]>>();
   private readonly scratch: Entry<T>[] = [];
 
-  /** Each entry is filed under its own `match`: a rule's, or one step of a sequence's. */
+  /**
+   * Each entry is filed under its own `match`: a rule's, or one step of a sequence's. It is
+   * filed under each type and sensor it names (or the wildcard), so the bucket an event
+   * finds it in has already checked those: only the source is left to test.
+   */
   constructor(entries: Iterable<{ rule: CompiledRule; match: RuleMatch; value: T }>) {
     for (const { rule, match, value } of entries) {
-      const entry = { rule, value, matches: matcher(match) };
+      const sources = sourceMatcher(match.sources);
+      const entry = { rule, value, matches: sources === null ? anyEvent : (e: EdgeEvent) => sources(e.source) };
       for (const type of match.types ?? [ANY]) {
         let bySensor = this.byType.get(type);
         if (!bySensor) this.byType.set(type, (bySensor = new Map()));

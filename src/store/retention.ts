@@ -51,10 +51,12 @@ export interface EvictionSummary {
 
 const CHUNK = 1_000;
 const BATCH = 2_000;
-/** Measure-evict-compact rounds per run; the next run goes on if the estimate fell short. */
-const MAX_ROUNDS = 4;
-/** A round never assumes an event frees less than this share of the first estimate. */
-const MIN_YIELD_SHARE = 1 / 8;
+/**
+ * Measure-evict-compact rounds per run. One: a measurement taken right after a compaction
+ * can lag it, and a second round that trusted it evicted everything in a test. The first
+ * estimate errs towards too few, and the next run (schedules.prune) goes on from there.
+ */
+const MAX_ROUNDS = 1;
 
 /**
  * Deletes forwarded events received longer than `retentionMs` ago, with the `times`,
@@ -211,16 +213,15 @@ async function compactIndexes(store: EventStore, through: number, deleted: Index
  * them stay until pruneForwarded passes them.
  */
 export async function evictToFit(store: EventStore, opts: EvictOptions): Promise<EvictionSummary> {
-  const bytesBefore = await store.approximateBytes();
+  const bytesBefore = await store.liveBytes();
   const summary: EvictionSummary = {
     evicted: 0, byPriority: { low: 0, normal: 0, high: 0, critical: 0 }, fromSeq: null, toSeq: null, forwarded: 0, bytesBefore, bytesAfter: bytesBefore,
   };
   if (bytesBefore <= opts.maxBytes) return summary;
-  // A measurement counts the write-ahead log (up to a memtable, 4 MB by default, stored
-  // uncompressed) and files a background compaction has not deleted yet. Flushing first
-  // — any compaction does — keeps those from costing events.
+  // What sits in the memtable is counted by its write-ahead log, uncompressed (up to 4 MB):
+  // flushing it into a table first — any compaction does — measures it as it will be.
   await compactKeys(store, store.meta.prefix, prefixEnd(store.meta.prefix));
-  let bytes = await store.approximateBytes();
+  let bytes = await store.liveBytes();
   summary.bytesAfter = bytes;
   if (bytes <= opts.maxBytes) return summary;
   const target = opts.maxBytes * (opts.targetRatio ?? 0.9);
@@ -236,14 +237,16 @@ export async function evictToFit(store: EventStore, opts: EvictOptions): Promise
     const want = Math.ceil((bytes - target) / perEvent);
     const count = await evictRound(store, want, Math.min(opts.forwardedThrough, bound), bound, next, summary);
     if (count === 0) break;
-    const after = await store.approximateBytes();
-    // Nothing freed: an open iterator or snapshot elsewhere pins the old files, and
-    // evicting more now would lose events for no space. The next run tries again.
+    const after = await store.liveBytes();
+    // Nothing freed: the compaction has not run through yet, and evicting more now would
+    // lose events for no space. The next run tries again.
     if (after >= bytes) {
       bytes = after;
       break;
     }
-    perEvent = Math.max((bytes - after) / count, estimate * MIN_YIELD_SHARE);
+    // Never below the first estimate: a measurement that lags the compaction would
+    // otherwise make every event look cheap, and the next round evict far too many.
+    perEvent = Math.max((bytes - after) / count, estimate);
     bytes = after;
   }
   summary.bytesAfter = bytes;

@@ -43,6 +43,9 @@ export function matcher(m: RuleMatch): (e: EdgeEvent) => boolean {
 
 const anyEvent = (): boolean => true;
 
+/** Triples remembered per index: beyond, an event's candidates are worked out each time. */
+const KNOWN_TRIPLES = 100_000;
+
 interface Entry<T> {
   rule: CompiledRule;
   matches: (e: EdgeEvent) => boolean;
@@ -52,7 +55,9 @@ interface Entry<T> {
 export class RuleIndex<T> {
   /** type → sensor → entries; ANY stands for "no constraint". */
   private readonly byType = new Map<string, Map<string, Entry<T>[]>>();
-  private readonly scratch: Entry<T>[] = [];
+  /** type → sensor ('' for none) → source → the entries that event would get. */
+  private readonly known = new Map<string, Map<string, Map<string, Entry<T>[]>>>();
+  private remembered = 0;
 
   /**
    * Each entry is filed under its own `match`: a rule's, or one step of a sequence's. It is
@@ -76,15 +81,26 @@ export class RuleIndex<T> {
   }
 
   /**
-   * The entries whose match the event passes, in rule load order within each bucket. The
-   * returned array is reused by the next call.
+   * The entries whose match the event passes, in rule load order within each bucket. A
+   * gateway sees a bounded set of (type, sensor, source) triples, so each triple's answer
+   * is worked out once and remembered; the array returned must not be changed.
    */
   candidates(e: EdgeEvent): readonly Entry<T>[] {
-    const out = this.scratch;
-    out.length = 0;
-    const sensor = e.sensor?.type;
-    this.collectType(this.byType.get(e.type), sensor, e, out);
-    this.collectType(this.byType.get(ANY), sensor, e, out);
+    const sensor = e.sensor?.type ?? '';
+    let bySensor = this.known.get(e.type);
+    if (!bySensor) this.known.set(e.type, (bySensor = new Map()));
+    let bySource = bySensor.get(sensor);
+    if (!bySource) bySensor.set(sensor, (bySource = new Map()));
+    const hit = bySource.get(e.source);
+    if (hit) return hit;
+    const out: Entry<T>[] = [];
+    const s = e.sensor?.type;
+    this.collectType(this.byType.get(e.type), s, e, out);
+    this.collectType(this.byType.get(ANY), s, e, out);
+    if (this.remembered < KNOWN_TRIPLES) {
+      bySource.set(e.source, out);
+      this.remembered++;
+    }
     return out;
   }
 

@@ -286,3 +286,16 @@ describe('the example rules in rules/', () => {
     assert.equal(alerts[0].draft.metadata.priority, 'critical');
   });
 });
+
+describe('event time', () => {
+  it('reads the gateway\'s canonical timestamps exactly as Date.parse does, and others through it', async () => {
+    const { eventTime } = await import('../../src/rules/engine.js');
+    const at = (timestamp: string) => eventTime({ timestamp } as EdgeEvent);
+    for (let ms = Date.parse('1999-12-31T23:59:59.999Z'); ms < Date.parse('2031-01-01T00:00:00Z'); ms += 86_399_937) {
+      const iso = new Date(ms).toISOString();
+      assert.equal(at(iso), ms, iso);
+    }
+    assert.equal(at('2026-11-26T01:02:03.456+02:00'), Date.parse('2026-11-26T01:02:03.456+02:00'));
+    assert.equal(at('not a time'), 0);
+  });
+});

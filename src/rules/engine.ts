@@ -45,8 +45,10 @@ interface GroupState {
 
 interface RuleState {
   rule: CompiledRule;
-  /** Groups with an active alert: with none, a reading that fails `where` has nothing to do. */
+  /** Groups with an active alert, and (`for`) with a run of passing readings under way: with
+   * neither, a reading that fails `where` has nothing to do. */
   active: number;
+  streaks: number;
   /** What a window keeps of an event: only what the rule's aggregates and alerts read. */
   slim: (e: EdgeEvent) => EdgeEvent;
   /** The last event evaluated: a sequence is filed once per step, and must run once per event. */
@@ -185,7 +187,7 @@ export class RuleEngine {
       }
       if (old) this.dropTimers(old);
       next.set(rule.id, {
-        rule, active: 0, slim: slimmer(rule), lastEvent: null, groupOf: groupKey(rule), groups: new Map(),
+        rule, active: 0, streaks: 0, slim: slimmer(rule), lastEvent: null, groupOf: groupKey(rule), groups: new Map(),
         steps: rule.sequence === null ? null : rule.sequence.map((step) => ({ step, matches: matcher(step.match) })),
       });
     }
@@ -265,7 +267,7 @@ export class RuleEngine {
     // A sequence's rule-level match is its steps'; every other rule is matched as a whole.
     const passes = rule.where === null || rule.where(e);
     // The common case of a busy gateway: a reading a rule lets pass, with nothing raised.
-    if (!passes && state.active === 0 && rule.sustainedMs === null && rule.absentMs === null) return;
+    if (!passes && state.active === 0 && state.streaks === 0 && rule.absentMs === null) return;
     const key = state.groupOf(e);
     const g = this.group(state, key);
     if (rule.absentMs !== null) {
@@ -284,7 +286,7 @@ export class RuleEngine {
         : !(passes && holds(rule.having, value));
       if (cleared) {
         this.setActive(state, g, false);
-        g.streakStart = null;
+        this.setStreak(state, g, null, null);
         this.emit(state, key, 'cleared', String(e.seq), this.record(rule, g, e), [e], e);
       }
       return;
@@ -292,16 +294,12 @@ export class RuleEngine {
 
     if (rule.sustainedMs !== null) {
       if (!passes) {
-        g.streakStart = null;
-        g.streakFirst = null;
+        this.setStreak(state, g, null, null);
         if (g.active && rule.clear === null) this.setActive(state, g, false);
         return;
       }
-      if (g.streakStart === null) {
-        g.streakStart = t;
-        g.streakFirst = e;
-      }
-      if (!g.active && t - g.streakStart >= rule.sustainedMs && this.cooled(state, g, t)) {
+      if (g.streakStart === null) this.setStreak(state, g, t, e);
+      if (!g.active && t - g.streakStart! >= rule.sustainedMs && this.cooled(state, g, t)) {
         this.raise(state, key, g, String(g.streakFirst!.seq), this.record(rule, g, e), [g.streakFirst!, e], e, t);
       }
       return;
@@ -353,6 +351,12 @@ export class RuleEngine {
   private record(rule: CompiledRule, g: GroupState, e: EdgeEvent): Record<string, number | null> {
     const { acc, window } = g;
     return acc !== null && window !== null ? acc.values(() => window.events()) : computeAggregates(rule.aggregates, [e], eventTime);
+  }
+
+  private setStreak(state: RuleState, g: GroupState, start: number | null, first: EdgeEvent | null): void {
+    if ((g.streakStart === null) !== (start === null)) state.streaks += start === null ? -1 : 1;
+    g.streakStart = start;
+    g.streakFirst = first;
   }
 
   private setActive(state: RuleState, g: GroupState, active: boolean): void {

@@ -9,7 +9,9 @@
 import type { EdgeEvent } from '../events/types.js';
 import { computeAggregates } from './aggregates.js';
 import { buildAlert, type AlertIntent, type AlertState } from './alerts.js';
-import { compileField } from './conditions.js';
+import { eventTime } from './event-time.js';
+import { groupKey } from './group-key.js';
+import { slimmer } from './window-copy.js';
 import { matcher, RuleIndex } from './rule-index.js';
 import { Accumulator } from './accumulator.js';
 import { createWindow, WINDOW_CAP } from './windows.js';
@@ -67,92 +69,12 @@ export interface AbsentGroupSnapshot {
 }
 export type AbsentSnapshot = Record<string, Record<string, AbsentGroupSnapshot>>;
 
-/** The gateway's own timestamps: `2026-11-26T01:02:03.456Z`, read without Date.parse. */
-function canonicalIsoMs(t: string): number {
-  if (t.length !== 24 || t.charCodeAt(23) !== 90 /* Z */ || t.charCodeAt(10) !== 84 /* T */) return Number.NaN;
-  const d = (i: number) => t.charCodeAt(i) - 48;
-  const year = d(0) * 1000 + d(1) * 100 + d(2) * 10 + d(3);
-  const month = d(5) * 10 + d(6);
-  const day = d(8) * 10 + d(9);
-  const ms = ((d(11) * 10 + d(12)) * 3600 + (d(14) * 10 + d(15)) * 60 + d(17) * 10 + d(18)) * 1000 + d(20) * 100 + d(21) * 10 + d(22);
-  return Date.UTC(year, month - 1, day) + ms;
-}
-
-export function eventTime(e: EdgeEvent): number {
-  const fast = canonicalIsoMs(e.timestamp);
-  if (fast === fast) return fast;
-  const t = Date.parse(e.timestamp);
-  return Number.isFinite(t) ? t : 0;
-}
-
 type AggregateReader = (ref: AggregateRef) => number | null;
 const NOTHING: AggregateReader = () => null;
 
 function holds(clauses: readonly HavingClause[], value: AggregateReader): boolean {
   for (const c of clauses) if (!c.test(value(c.aggregate))) return false;
   return true;
-}
-
-/** The event paths `fieldGetter` resolves through the sensor (see conditions.ts). */
-const SENSOR_FIELDS = new Set(['value', 'unit', 'accuracy']);
-
-/**
- * A window may hold thousands of readings per group: it keeps a copy with the id, seq and
- * timestamp and the values the aggregates read, placed where the same paths find them, not
- * the whole event with its payload and metadata.
- */
-const readValue = compileField('value');
-const readUnit = compileField('unit');
-const readAccuracy = compileField('accuracy');
-let slimmedFrom: EdgeEvent | null = null;
-let slimmed: EdgeEvent | null = null;
-
-/**
- * The usual case: rules that aggregate the sensor's value. One copy per reading serves
- * every such rule: one object, which is its own `sensor` so the same paths read it. It
- * holds nothing of the reading itself, which can then die young (a window that kept the
- * reading's objects would have V8 allocate every reading's objects in the old generation).
- */
-function sensorSlim(e: EdgeEvent): EdgeEvent {
-  if (slimmedFrom !== e) {
-    slimmedFrom = e;
-    const copy: Record<string, unknown> = {
-      id: e.id, seq: e.seq, timestamp: e.timestamp, value: readValue(e), unit: readUnit(e), accuracy: readAccuracy(e), sensor: null,
-    };
-    copy.sensor = copy;
-    slimmed = copy as unknown as EdgeEvent;
-  }
-  return slimmed!;
-}
-
-function slimmer(rule: CompiledRule): (e: EdgeEvent) => EdgeEvent {
-  const paths = [...new Set(rule.aggregates.map((a) => a.field).filter((f): f is string => f !== null))];
-  const fields = paths.map((path) => {
-    const parts = path.split('.');
-    return { get: compileField(path), at: SENSOR_FIELDS.has(parts[0]) ? ['sensor', ...parts] : parts };
-  });
-  if (paths.every((p) => SENSOR_FIELDS.has(p))) return sensorSlim;
-  return (e) => {
-    const slim: Record<string, unknown> = { id: e.id, seq: e.seq, timestamp: e.timestamp };
-    for (const f of fields) {
-      let node = slim;
-      for (let i = 0; i < f.at.length - 1; i++) node = (node[f.at[i]] ??= {}) as Record<string, unknown>;
-      node[f.at[f.at.length - 1]] = f.get(e);
-    }
-    return slim as unknown as EdgeEvent;
-  };
-}
-
-function groupKey(rule: CompiledRule): (e: EdgeEvent) => string {
-  if (rule.groupBy === null || rule.groupBy.length === 0) return () => rule.id;
-  const fields = rule.groupBy.map(compileField);
-  const name = (v: unknown): string => (typeof v === 'string' ? v : v === undefined || v === null ? '-' : typeof v === 'object' ? JSON.stringify(v) : String(v));
-  // One field (the usual `groupBy: source`): its value is the name, with nothing built.
-  if (fields.length === 1) {
-    const [f] = fields;
-    return (e) => name(f(e));
-  }
-  return (e) => fields.map((f) => name(f(e))).join('/');
 }
 
 export class RuleEngine {
@@ -482,22 +404,5 @@ export class RuleEngine {
   stop(): void {
     this.timersArmed = false;
     for (const state of this.states.values()) this.dropTimers(state);
-  }
-
-  /** How far back a rebuild must read for every rule's state to be what it was. */
-  horizonMs(): number {
-    let h = 0;
-    for (const { rule } of this.states.values()) {
-      const w = rule.window;
-      if (w?.kind === 'sliding' || w?.kind === 'tumbling') h = Math.max(h, w.ms);
-      if (w?.kind === 'session') h = Math.max(h, w.gapMs * 4);
-      // A count window holds events of unknown age: an hour of them is the assumption.
-      if (w?.kind === 'count') h = Math.max(h, 3_600_000);
-      if (rule.sustainedMs !== null) h = Math.max(h, rule.sustainedMs);
-      if (rule.absentMs !== null) h = Math.max(h, rule.absentMs);
-      if (rule.sequence !== null) h = Math.max(h, rule.sequence.reduce((a, s) => a + (s.withinMs ?? 60_000), 0));
-      h = Math.max(h, rule.cooldownMs);
-    }
-    return h;
   }
 }

@@ -11,6 +11,7 @@ import { formatIssue, type SchemaIssue } from '../config/validate.js';
 import { AlertOutbox } from './alert-outbox.js';
 import type { AlertIntent } from './alerts.js';
 import { RuleEngine, type AbsentSnapshot } from './engine.js';
+import { rebuildHorizonMs } from './horizon.js';
 import { RulesWatcher } from './watcher.js';
 import type { EdgeEvent } from '../events/types.js';
 
@@ -92,7 +93,7 @@ export class RulesService {
    * what they were; what it decides again has the ids it had, and the id index drops them.
    */
   private async rebuild(): Promise<number> {
-    const since = Date.now() - this.engine.horizonMs();
+    const since = Date.now() - rebuildHorizonMs(this.engine.rules);
     let n = 0;
     let chunk: EdgeEvent[] = [];
     for await (const e of readEvents(this.opts.store, { since })) {

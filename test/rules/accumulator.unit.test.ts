@@ -5,7 +5,7 @@ import { it } from 'node:test';
 import type { EdgeEvent } from '../../src/events/types.js';
 import { Accumulator } from '../../src/rules/accumulator.js';
 import { computeAggregates, parseAggregate } from '../../src/rules/aggregates.js';
-import { eventTime } from '../../src/rules/engine.js';
+import { eventTime } from '../../src/rules/event-time.js';
 import { createWindow } from '../../src/rules/windows.js';
 import type { WindowSpec } from '../../src/rules/types.js';
 

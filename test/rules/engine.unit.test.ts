@@ -289,7 +289,7 @@ describe('the example rules in rules/', () => {
 
 describe('event time', () => {
   it('reads the gateway\'s canonical timestamps exactly as Date.parse does, and others through it', async () => {
-    const { eventTime } = await import('../../src/rules/engine.js');
+    const { eventTime } = await import('../../src/rules/event-time.js');
     const at = (timestamp: string) => eventTime({ timestamp } as EdgeEvent);
     for (let ms = Date.parse('1999-12-31T23:59:59.999Z'); ms < Date.parse('2031-01-01T00:00:00Z'); ms += 86_399_937) {
       const iso = new Date(ms).toISOString();

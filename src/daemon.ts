@@ -155,7 +155,7 @@ export class Daemon {
     const up = this.upstream;
     const results = await redrive({
       store, router: this.router, appender,
-      resendUpstream: up ? (event) => up.forwarder.resend(event) : null,
+      resendUpstream: up ? (event) => up.forwarder.resender.resend(event) : null,
     }, ids);
     this.dlqSize = Math.max(0, this.dlqSize - results.filter((r) => r.ok).length);
     return results;
@@ -171,7 +171,7 @@ export class Daemon {
     const start = await replayStart(this.store, from, through);
     if (start > through) return 0;
     this.log.info({ from: fromText, fromSeq: start, toSeq: through }, 'replaying stored events upstream');
-    return up.forwarder.replay(start, through, progress);
+    return up.forwarder.resender.replay(start, through, progress);
   }
 
   /**

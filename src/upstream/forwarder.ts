@@ -8,17 +8,17 @@
 // refuses is retried with backoff and, after `maxAttempts`, bisected to find the event it
 // will not take, which goes to the dead-letter queue while the rest flows on.
 import type { Logger } from '../util/log.js';
-import { decodeEvent, encodeValue } from '../events/codec.js';
-import type { EdgeEvent } from '../events/types.js';
+import { decodeEvent } from '../events/codec.js';
 import type { UpstreamConfig } from '../config/types.js';
 import type { EventStore } from '../store/event-store.js';
 import { parseSeqKey, seqKey } from '../store/keys.js';
-import type { RejectedRecord } from '../store/rejected.js';
 import type { EventBus } from '../util/bus.js';
 import { Backoff } from './backoff.js';
-import { CONTENT_TYPES, encodeBatch, envelopeBytes, itemBytes, type BatchItem } from './batch-encoding.js';
+import { CONTENT_TYPES, encodeBatch, type BatchItem } from './batch-encoding.js';
+import { BatchPacker } from './batch-packing.js';
 import { readBatchNumber, readCursor, writeProgress } from './cursor.js';
-
+import { deadLetterRefused, type Refusal } from './dead-letter.js';
+import { Resender } from './resender.js';
 import type { PublishOutcome } from './link.js';
 
 export type { PublishOutcome };
@@ -55,14 +55,6 @@ export interface ForwarderCounters {
   expired: number;
   /** Events upstream refused for good, now in the DLQ. */
   deadLettered: number;
-}
-
-interface Budget {
-  /** Bytes left for events in this batch. */
-  bytes: number;
-  /** The most event bytes one PUBLISH may carry. */
-  packetLimit: number;
-  tooLarge: BatchItem[];
 }
 
 interface Batch {
@@ -114,8 +106,17 @@ export class Forwarder {
   /** Seqs of the batch being isolated that went to the DLQ. */
   private readonly deadLettered = new Set<number>();
 
+  /** Sends stored events outside the cursor: `dlq retry` and `replay --to upstream`. */
+  readonly resender: Resender;
+
   constructor(private readonly opts: ForwarderOptions) {
     this.now = opts.now ?? Date.now;
+    this.resender = new Resender({
+      store: opts.store, link: opts.link, maxEvents: opts.config.batch.maxEvents,
+      packer: () => this.packer(),
+      publish: (items) => this.publishItems(items),
+      forwarded: (n) => (this.counters.forwarded += n),
+    });
   }
 
   async init(): Promise<void> {
@@ -268,43 +269,23 @@ export class Forwarder {
     return { kind, from, to: from - 1, items: [], expired: 0, number: 0, attempts: 0, sending: false, acked: false, backoff: null };
   }
 
-  /**
-   * Adds an event to the batch unless its ttl has passed. 'full' when the batch has no room
-   * for it; 'too-large' when no packet the broker accepts could ever hold it.
-   */
-  private offer(batch: Batch, bytes: Uint8Array, budget: Budget): 'added' | 'skipped' | 'full' | 'too-large' {
-    const event = decodeEvent(bytes);
-    const ttl = event.metadata?.ttl;
-    if (ttl !== null && ttl !== undefined) {
-      const t = Date.parse(event.timestamp);
-      if (Number.isFinite(t) && t + ttl * 1000 < this.now()) {
-        batch.expired++;
-        return 'skipped';
-      }
-    }
-    const item = { bytes, event };
-    const size = itemBytes(item, this.opts.config.format);
-    if (size > budget.packetLimit) {
-      budget.tooLarge.push(item);
-      return 'too-large';
-    }
-    // An event larger than the batch budget still goes, alone, if the broker takes the packet.
-    if (batch.items.length > 0 && size > budget.bytes) return 'full';
-    budget.bytes -= size;
-    batch.items.push(item);
-    return 'added';
+  private packer(): BatchPacker {
+    return new BatchPacker(this.opts.config, this.opts.gatewayId, this.opts.link.maxPacketSize, this.now());
   }
 
-  private budget(): Budget {
-    const envelope = envelopeBytes(this.opts.gatewayId);
-    // The PUBLISH around the batch: fixed header, topic, packet id, properties.
-    const packetLimit = (this.opts.link.maxPacketSize ?? Infinity) - envelope - Buffer.byteLength(this.opts.config.topic) - 64;
-    return { bytes: Math.min(this.opts.config.batch.maxBytes - envelope, packetLimit), packetLimit, tooLarge: [] };
+  /** One batch of `items` with the next batch number: for splits, resends and replays. */
+  private publishItems(items: readonly BatchItem[]): Promise<PublishOutcome> {
+    return this.publishNumbered(++this.batchNumber, items);
+  }
+
+  private publishNumbered(n: number, items: readonly BatchItem[]): Promise<PublishOutcome> {
+    const { config, gatewayId, link } = this.opts;
+    return link.publish(config.topic, encodeBatch(config.format, gatewayId, n, items), CONTENT_TYPES[config.format]);
   }
 
   /** Events no packet the broker accepts can carry go straight to the DLQ. */
-  private async settleTooLarge(budget: Budget, gen: number): Promise<void> {
-    for (const item of budget.tooLarge) {
+  private async settleTooLarge(packer: BatchPacker, gen: number): Promise<void> {
+    for (const item of packer.tooLarge) {
       if (gen !== this.generation) return;
       const limit = this.opts.link.maxPacketSize;
       await this.deadLetter(item, { ok: false, reasonCode: 0x95, reason: `the event does not fit in the broker's maximum packet size (${limit} bytes)` });
@@ -315,7 +296,7 @@ export class Forwarder {
   private async readDrain(last: number, gen: number): Promise<Batch> {
     const { maxEvents } = this.opts.config.batch;
     const batch = this.newBatch('drain', this.nextSeq);
-    const budget = this.budget();
+    const packer = this.packer();
     batch.to = last;
     const it = this.opts.store.log.iterator({ gte: seqKey(this.nextSeq), lte: seqKey(last) });
     try {
@@ -325,7 +306,7 @@ export class Forwarder {
         for (const [key, value] of entries) {
           const seq = parseSeqKey(key);
           if (this.sentAhead.has(seq) || this.claimed.has(seq)) continue;
-          if (batch.items.length >= maxEvents || this.offer(batch, value, budget) === 'full') {
+          if (batch.items.length >= maxEvents || packer.offer(batch, value) === 'full') {
             batch.to = seq - 1;
             break outer;
           }
@@ -334,7 +315,7 @@ export class Forwarder {
     } finally {
       await it.close();
     }
-    await this.settleTooLarge(budget, gen);
+    await this.settleTooLarge(packer, gen);
     return batch;
   }
 
@@ -353,18 +334,18 @@ export class Forwarder {
     const values = await store.log.getMany(wanted);
     if (gen !== this.generation) return null;
     const batch = this.newBatch('urgent', parseSeqKey(wanted[0]));
-    const budget = this.budget();
+    const packer = this.packer();
     const seqs: number[] = [];
     let scanFrom = this.urgentScanFrom;
     for (let i = 0; i < wanted.length; i++) {
       const value = values[i];
       if (value === undefined) continue; // evicted meanwhile
-      const verdict = this.offer(batch, value, budget);
+      const verdict = packer.offer(batch, value);
       if (verdict === 'full') break;
       if (verdict === 'added') seqs.push(parseSeqKey(wanted[i]));
       scanFrom = parseSeqKey(wanted[i]) + 1;
     }
-    await this.settleTooLarge(budget, gen);
+    await this.settleTooLarge(packer, gen);
     if (gen !== this.generation) return null;
     this.urgentScanFrom = scanFrom;
     // Expired urgent events stay for the drain, which steps over them and counts them once.
@@ -375,14 +356,12 @@ export class Forwarder {
   }
 
   private send(batch: Batch): void {
-    const { config, gatewayId, link } = this.opts;
     if (batch.number === 0) batch.number = ++this.batchNumber;
     if (batch.kind === 'urgent') this.urgents.add(batch);
     batch.sending = true;
     batch.attempts++;
     const gen = this.generation;
-    const payload = encodeBatch(config.format, gatewayId, batch.number, batch.items);
-    link.publish(config.topic, payload, CONTENT_TYPES[config.format]).then((outcome) => {
+    this.publishNumbered(batch.number, batch.items).then((outcome) => {
       if (gen !== this.generation) return;
       batch.sending = false;
       if (outcome.ok) this.acknowledged(batch);
@@ -428,7 +407,7 @@ export class Forwarder {
     }
   }
 
-  private refused(batch: Batch, outcome: Extract<PublishOutcome, { ok: false }>): void {
+  private refused(batch: Batch, outcome: Refusal): void {
     const { retry } = this.opts.config;
     this.blocked = batch;
     this.opts.log.warn({ batch: batch.number, events: batch.items.length, attempt: batch.attempts, reasonCode: outcome.reasonCode, reason: outcome.reason },
@@ -466,38 +445,21 @@ export class Forwarder {
    * Bisects a batch upstream keeps refusing: each half is sent once; a half refused again
    * is split further, and a single event refused goes to the dead-letter queue.
    */
-  private async isolate(items: BatchItem[], lastRefusal: Extract<PublishOutcome, { ok: false }>, gen: number): Promise<void> {
+  private async isolate(items: BatchItem[], lastRefusal: Refusal, gen: number): Promise<void> {
     if (items.length === 1) return this.deadLetter(items[0], lastRefusal);
-    const { config, gatewayId, link } = this.opts;
     const mid = Math.ceil(items.length / 2);
     for (const half of [items.slice(0, mid), items.slice(mid)]) {
       if (gen !== this.generation) return;
-      const outcome = await link.publish(config.topic, encodeBatch(config.format, gatewayId, ++this.batchNumber, half), CONTENT_TYPES[config.format]);
+      const outcome = await this.publishItems(half);
       if (outcome.ok) continue;
       if (half.length === 1) await this.deadLetter(half[0], outcome);
       else await this.isolate(half, outcome, gen);
     }
   }
 
-  private async deadLetter(item: BatchItem, refusal: Extract<PublishOutcome, { ok: false }>): Promise<void> {
-    const { event } = item;
-    const now = this.now();
-    const record: RejectedRecord = {
-      // One entry per event: refused again after a resend, it replaces its own entry.
-      id: `upstream-${seqKey(event.seq)}`,
-      time: new Date(now).toISOString(),
-      topic: this.opts.config.topic,
-      payload: Buffer.from(JSON.stringify(event)).toString('base64'),
-      reason: 'upstream-refused',
-      detail: `upstream refused event ${event.id} (seq ${event.seq}): ${refusal.reason} (reason code 0x${refusal.reasonCode.toString(16)})`,
-      clientId: null,
-      seq: event.seq,
-    };
-    // Not synced: LevelDB's log keeps writes in order, so a cursor that survives a power
-    // cut has this record before it; if neither survives, the batch is refused again.
-    const known = (await this.opts.store.rejected.get(record.id)) !== undefined;
-    await this.opts.store.rejected.put(record.id, encodeValue(record));
-    this.deadLettered.add(event.seq);
+  private async deadLetter(item: BatchItem, refusal: Refusal): Promise<void> {
+    const { record, known } = await deadLetterRefused(this.opts.store, this.opts.config.topic, item, refusal, this.now());
+    this.deadLettered.add(item.event.seq);
     if (known) return;
     this.counters.deadLettered++;
     this.opts.bus.emit('rejected', record);
@@ -517,47 +479,4 @@ export class Forwarder {
     await writeProgress(this.opts.store, cursor, this.batchNumber);
     this.savedCursor = cursor;
   }
-
-  /** Offers one dead-lettered event to upstream again, as a batch of its own. */
-  async resend(event: EdgeEvent): Promise<{ ok: true } | { ok: false; reason: string }> {
-    const { config, gatewayId, link } = this.opts;
-    if (!link.connected) return { ok: false, reason: 'upstream link is down' };
-    const stored = await this.opts.store.log.get(seqKey(event.seq));
-    const item = { bytes: stored ?? encodeValue(event), event };
-    const outcome = await link.publish(config.topic, encodeBatch(config.format, gatewayId, ++this.batchNumber, [item]), CONTENT_TYPES[config.format]);
-    if (outcome.ok) {
-      this.counters.forwarded++;
-      return outcome;
-    }
-    return { ok: false, reason: `upstream refused it again: ${outcome.reason} (reason code 0x${outcome.reasonCode.toString(16)})` };
-  }
-
-  /** Re-sends stored events [from, to] upstream, outside the cursor (recovery). */
-  async replay(from: number, to: number, onProgress: (sent: number) => void = () => {}): Promise<number> {
-    const { store, config, gatewayId, link } = this.opts;
-    let sent = 0;
-    let next = from;
-    while (next <= to) {
-      if (!link.connected) throw new Error('upstream link is down');
-      const batch = this.newBatch('drain', next);
-      const budget = this.budget();
-      const entries = await store.log.iterator({ gte: seqKey(next), lte: seqKey(to), limit: config.batch.maxEvents }).all();
-      if (entries.length === 0) break;
-      let last = next;
-      for (const [key, value] of entries) {
-        // Replay sends what fits; what never can is already in the DLQ from the first time.
-        if (this.offer(batch, value, budget) === 'full') break;
-        last = parseSeqKey(key);
-      }
-      next = last + 1;
-      if (batch.items.length === 0) continue;
-      const outcome = await link.publish(config.topic, encodeBatch(config.format, gatewayId, ++this.batchNumber, batch.items), CONTENT_TYPES[config.format]);
-      if (!outcome.ok) throw new Error(`upstream refused a replay batch: ${outcome.reason}`);
-      sent += batch.items.length;
-      onProgress(sent);
-    }
-    return sent;
-  }
 }
-
-export type { EdgeEvent };

@@ -13,7 +13,7 @@ import { Appender } from './pipeline/appender.js';
 import { EventStore, storeDir } from './store/event-store.js';
 import { countRejected, purgeRejected } from './store/rejected.js';
 import { redrive, type RedriveOutcome } from './pipeline/redrive.js';
-import { parseReplayFrom, ReplayArgumentError, replayStart, type ReplayFrom } from './upstream/replay.js';
+import { parseReplayFrom, ReplayArgumentError, replayStart, type ReplayFrom } from './store/replay-from.js';
 import { Upstream } from './upstream/upstream.js';
 import { RulesService } from './rules/rules-service.js';
 import { EventBus } from './util/bus.js';

@@ -1,7 +1,7 @@
 // `edgebus replay --from checkpoint|seq:N|time:ISO|id:EVENT_ID|all --to upstream|rules`:
 // re-sends stored events (recovery), through the running daemon, with a progress bar on a TTY.
 import type { Config } from '../config/types.js';
-import { REPLAY_FROM_FORMS } from '../upstream/replay.js';
+import { REPLAY_FROM_FORMS } from '../store/replay-from.js';
 import { RuntimeFailure, UsageError, type Io } from './args.js';
 import { progress } from './progress.js';
 import { postLines, requireDaemon } from './store-access.js';

@@ -97,7 +97,7 @@ export interface CompiledRule {
 export interface WindowState {
   /** Adds an event at its event time; events that fall out of the window are dropped. */
   add(event: EdgeEvent, time: number): void;
-  /** What is in the window now, oldest first. */
+  /** What is in the window now, oldest first: the copies the engine added (see window-copy.ts). */
   events(): readonly EdgeEvent[];
   /** A name for the current window instance (tumbling bucket, session start): part of alert ids. */
   key(): string;

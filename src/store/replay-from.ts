@@ -1,9 +1,9 @@
 // `edgebus replay --from …` (SPEC §1): where a replay starts. Every form names a point in
-// the log; the replay covers from there up to what upstream has already acknowledged (what
-// it has not is on its way anyway).
-import type { EventStore } from '../store/event-store.js';
-import { parseSeqKey, timeKey } from '../store/keys.js';
-import { seqOfId } from '../store/log-reader.js';
+// the log; where it ends is the target's business (upstream: what it has acknowledged;
+// rules: the log's end).
+import type { EventStore } from './event-store.js';
+import { parseSeqKey, timeKey } from './keys.js';
+import { seqOfId } from './log-reader.js';
 
 export class ReplayArgumentError extends Error {
   constructor(message: string) {
@@ -45,7 +45,7 @@ export function parseReplayFrom(text: string): ReplayFrom {
   }
 }
 
-/** The first seq a replay covers. `checkpoint` is the upstream cursor: the replay is then empty. */
+/** The first seq a replay covers. `checkpoint` is where the target stands: the replay is then empty. */
 export async function replayStart(store: EventStore, from: ReplayFrom, checkpoint: number): Promise<number> {
   switch (from.kind) {
     case 'checkpoint':

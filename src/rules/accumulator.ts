@@ -5,9 +5,8 @@
 //
 // Windows evict their oldest event first, which is what the deques and the FIFO rely on. A
 // late event inserted in the middle breaks that order: the accumulator is then rebuilt from
-// the window, once, on the next read.
-import type { EdgeEvent } from '../events/types.js';
-import { fieldGetter } from './conditions.js';
+// the window's columns, once, on the next read.
+import { fieldGetter, type FieldGetter } from './conditions.js';
 import type { AggregateRef } from './types.js';
 
 /** A FIFO of numbers with O(1) shift, compacted when half of it is dead. */
@@ -43,37 +42,75 @@ class Fifo {
   }
 }
 
+/**
+ * What a window keeps of each event, column by column: numbers in plain arrays, which V8
+ * stores unboxed. A window of thousands of readings is then a few arrays, not thousands of
+ * objects the garbage collector must copy until they die. Ids are kept for the newest
+ * WINDOW_IDS events only, the ones an alert names.
+ */
+export class WindowColumns {
+  readonly ts: number[] = [];
+  readonly seqs: number[] = [];
+  readonly ids: string[] = [];
+  /** Per field: its value when a finite number, else NaN. */
+  readonly nums: number[][];
+  /** Per field: its value as read, for `distinct` only (null for other fields). */
+  readonly raws: (unknown[] | null)[];
+  head = 0;
+
+  constructor(readonly fields: readonly WindowField[]) {
+    this.nums = fields.map(() => []);
+    this.raws = fields.map((f) => (f.raw ? [] : null));
+  }
+
+  get size(): number {
+    return this.ts.length - this.head;
+  }
+}
+
+export interface WindowField {
+  path: string;
+  get: FieldGetter;
+  /** Whether its values are kept as read (for `distinct`), besides as numbers. */
+  raw: boolean;
+}
+
+const ENDS = new Set(['first', 'last', 'delta', 'rate']);
+
 /** Everything the refs of one field need, kept incrementally. */
 class FieldStats {
-  private readonly get: (e: EdgeEvent) => unknown;
   n = 0;
   sum = 0;
   sumSq = 0;
-  readonly values = new Fifo();
-  readonly times = new Fifo();
+  private readonly values: Fifo | null;
+  private readonly times: Fifo | null;
   private readonly mins: Fifo | null;
   private readonly maxs: Fifo | null;
   private readonly counts: Map<string, number> | null;
 
-  constructor(readonly field: string, refs: readonly AggregateRef[]) {
-    this.get = fieldGetter(field);
+  constructor(refs: readonly AggregateRef[]) {
+    const ends = refs.some((r) => ENDS.has(r.fn));
+    this.values = ends ? new Fifo() : null;
+    this.times = ends ? new Fifo() : null;
     this.mins = refs.some((r) => r.fn === 'min') ? new Fifo() : null;
     this.maxs = refs.some((r) => r.fn === 'max') ? new Fifo() : null;
     this.counts = refs.some((r) => r.fn === 'distinct') ? new Map() : null;
   }
 
-  add(e: EdgeEvent, t: number): void {
-    const v = this.get(e);
-    if (this.counts !== null && v !== undefined && v !== null) {
-      const k = distinctKey(v);
+  /** `v`: the value if a finite number, else NaN; `raw`: as read (distinct only). */
+  add(v: number, raw: unknown, t: number): void {
+    if (this.counts !== null && raw !== undefined && raw !== null) {
+      const k = distinctKey(raw);
       this.counts.set(k, (this.counts.get(k) ?? 0) + 1);
     }
-    if (typeof v !== 'number' || !Number.isFinite(v)) return;
+    if (v !== v) return;
     this.n++;
     this.sum += v;
     this.sumSq += v * v;
-    this.values.push(v);
-    this.times.push(t);
+    if (this.values !== null) {
+      this.values.push(v);
+      this.times!.push(t);
+    }
     if (this.mins) {
       while (this.mins.size > 0 && this.mins.back() > v) this.mins.popBack();
       this.mins.push(v);
@@ -85,20 +122,21 @@ class FieldStats {
   }
 
   /** The oldest event leaves. */
-  drop(e: EdgeEvent): void {
-    const v = this.get(e);
-    if (this.counts !== null && v !== undefined && v !== null) {
-      const k = distinctKey(v);
+  drop(v: number, raw: unknown): void {
+    if (this.counts !== null && raw !== undefined && raw !== null) {
+      const k = distinctKey(raw);
       const c = (this.counts.get(k) ?? 1) - 1;
       if (c <= 0) this.counts.delete(k);
       else this.counts.set(k, c);
     }
-    if (typeof v !== 'number' || !Number.isFinite(v)) return;
+    if (v !== v) return;
     this.n--;
     this.sum -= v;
     this.sumSq -= v * v;
-    this.values.shift();
-    this.times.shift();
+    if (this.values !== null) {
+      this.values.shift();
+      this.times!.shift();
+    }
     if (this.mins && this.mins.size > 0 && this.mins.front() === v) this.mins.shift();
     if (this.maxs && this.maxs.size > 0 && this.maxs.front() === v) this.maxs.shift();
   }
@@ -107,8 +145,8 @@ class FieldStats {
     this.n = 0;
     this.sum = 0;
     this.sumSq = 0;
-    this.values.clear();
-    this.times.clear();
+    this.values?.clear();
+    this.times?.clear();
     this.mins?.clear();
     this.maxs?.clear();
     this.counts?.clear();
@@ -123,13 +161,13 @@ class FieldStats {
       case 'min': return this.mins!.front();
       case 'max': return this.maxs!.front();
       case 'stddev': return Math.sqrt(Math.max(0, this.sumSq / this.n - (this.sum / this.n) ** 2));
-      case 'first': return this.values.front();
-      case 'last': return this.values.back();
-      case 'delta': return this.values.back() - this.values.front();
+      case 'first': return this.values!.front();
+      case 'last': return this.values!.back();
+      case 'delta': return this.values!.back() - this.values!.front();
       case 'rate': {
         if (this.n < 2) return null;
-        const span = this.times.back() - this.times.front();
-        return span > 0 ? (this.values.back() - this.values.front()) / (span / 1000) : null;
+        const span = this.times!.back() - this.times!.front();
+        return span > 0 ? (this.values!.back() - this.values!.front()) / (span / 1000) : null;
       }
       default: return null;
     }
@@ -142,64 +180,61 @@ function distinctKey(v: unknown): string {
 }
 
 export class Accumulator {
-  private count = 0;
-  private readonly fields: FieldStats[];
-  private readonly fieldOf: Map<string, FieldStats>;
-  /** A late event broke the oldest-first order: rebuilt from the window on the next read. */
+  /** The fields the refs read, in the order of the window's columns. */
+  readonly fields: readonly WindowField[];
+  private readonly stats: FieldStats[];
+  /** Per ref (by key): its field's index, or -1 for count. */
+  private readonly fieldIndex: Map<string, number>;
+  /** A late event broke the oldest-first order: rebuilt from the columns on the next read. */
   private stale = false;
 
-  constructor(private readonly refs: readonly AggregateRef[], private readonly timeOf: (e: EdgeEvent) => number) {
+  constructor(private readonly refs: readonly AggregateRef[]) {
     const byField = new Map<string, AggregateRef[]>();
     for (const r of refs) {
       if (r.field === null || r.fn === 'count') continue;
       byField.set(r.field, [...(byField.get(r.field) ?? []), r]);
     }
-    this.fields = [...byField].map(([field, list]) => new FieldStats(field, list));
-    this.fieldOf = new Map(this.fields.map((f) => [f.field, f]));
+    const paths = [...byField.keys()];
+    this.fields = paths.map((path) => ({ path, get: fieldGetter(path), raw: byField.get(path)!.some((r) => r.fn === 'distinct') }));
+    this.stats = paths.map((path) => new FieldStats(byField.get(path)!));
+    this.fieldIndex = new Map(refs.map((r) => [r.key, r.fn === 'count' || r.field === null ? -1 : paths.indexOf(r.field)]));
   }
 
-  /** `atEnd`: the event went after every other (the usual case); false for a late one. */
-  add(e: EdgeEvent, t: number, atEnd: boolean): void {
-    this.count++;
+  /** Entry `i` of the columns came in; `atEnd`: after every other (the usual case). */
+  add(c: WindowColumns, i: number, atEnd: boolean): void {
     if (!atEnd) this.stale = true;
     if (this.stale) return;
-    for (const f of this.fields) f.add(e, t);
+    const t = c.ts[i];
+    for (let k = 0; k < this.stats.length; k++) this.stats[k].add(c.nums[k][i], c.raws[k]?.[i], t);
   }
 
-  /** The window's oldest event left. */
-  drop(e: EdgeEvent): void {
-    this.count--;
+  /** Entry `i`, the oldest, leaves. */
+  drop(c: WindowColumns, i: number): void {
     if (this.stale) return;
-    for (const f of this.fields) f.drop(e);
+    for (let k = 0; k < this.stats.length; k++) this.stats[k].drop(c.nums[k][i], c.raws[k]?.[i]);
   }
 
   clear(): void {
-    this.count = 0;
     this.stale = false;
-    for (const f of this.fields) f.clear();
+    for (const s of this.stats) s.clear();
   }
 
   /** One aggregate's value, read without building the whole record. */
-  value(r: AggregateRef, events: () => readonly EdgeEvent[]): number | null {
-    if (this.stale) this.rebuild(events());
-    if (r.fn === 'count') return this.count;
-    if (r.field === null) return null;
-    return this.fieldOf.get(r.field)!.value(r);
+  value(r: AggregateRef, c: WindowColumns): number | null {
+    if (this.stale) this.rebuild(c);
+    if (r.fn === 'count') return c.size;
+    const k = this.fieldIndex.get(r.key) ?? -1;
+    return k < 0 ? null : this.stats[k].value(r);
   }
 
-  /** `value` bound to the window, for the rule's `having` tests. */
-  reader(events: () => readonly EdgeEvent[]): (r: AggregateRef) => number | null {
-    return (r) => this.value(r, events);
-  }
-
-  values(events: () => readonly EdgeEvent[]): Record<string, number | null> {
+  values(c: WindowColumns): Record<string, number | null> {
     const out: Record<string, number | null> = {};
-    for (const r of this.refs) out[r.key] = this.value(r, events);
+    for (const r of this.refs) out[r.key] = this.value(r, c);
     return out;
   }
 
-  private rebuild(all: readonly EdgeEvent[]): void {
+  private rebuild(c: WindowColumns): void {
     this.clear();
-    for (const e of all) this.add(e, this.timeOf(e), true);
+    for (let i = c.head; i < c.ts.length; i++) this.add(c, i, true);
   }
 }

@@ -28,8 +28,8 @@ export interface AlertFacts {
   /** What makes this alert unique within its rule and group: the deciding event's seq, for one. */
   key: string;
   aggregates: Record<string, number | null>;
-  /** The events that triggered it, oldest first (or a stand-in carrying only id and seq). */
-  events: readonly Pick<EdgeEvent, 'id'>[];
+  /** The ids of the events that triggered it, oldest first. */
+  ids: readonly string[];
   /** The event templates read paths from; null for an absence. */
   event: EdgeEvent | null;
   now: number;
@@ -42,7 +42,7 @@ export function alertId(rule: string, group: string, key: string, state: AlertSt
 export function buildAlert(gatewayId: string, f: AlertFacts): AlertIntent {
   const { rule } = f;
   const ctx: TemplateContext = { rule: rule.id, group: f.group, state: f.state, severity: rule.emit.severity, aggregates: f.aggregates, event: f.event };
-  const ids = f.events.slice(-MAX_EVENT_IDS).map((e) => e.id);
+  const ids = f.ids.slice(-MAX_EVENT_IDS);
   const message = fillTemplate(rule.emit.message, ctx);
   const payload: JsonObject = {
     rule: rule.id, group: f.group, state: f.state, severity: rule.emit.severity, message,

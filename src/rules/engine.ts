@@ -11,9 +11,7 @@ import { computeAggregates } from './aggregates.js';
 import { buildAlert, type AlertIntent, type AlertState } from './alerts.js';
 import { eventTime } from './event-time.js';
 import { groupKey } from './group-key.js';
-import { slimmer } from './window-copy.js';
 import { matcher, RuleIndex } from './rule-index.js';
-import { Accumulator } from './accumulator.js';
 import { createWindow, WINDOW_CAP } from './windows.js';
 import type { AggregateRef, CompiledRule, HavingClause, SequenceStep, WindowState } from './types.js';
 
@@ -28,9 +26,8 @@ interface GroupState {
   active: boolean;
   /** Event time of the last raise, for the cooldown. */
   lastRaise: number | null;
+  /** With its aggregates, kept as events enter and leave it, and a reader bound to them. */
   window: WindowState | null;
-  /** The window's aggregates, kept as events enter and leave it, and a reader bound to them. */
-  acc: Accumulator | null;
   read: AggregateReader | null;
   /** `for`: when the current run of passing events began, and its first event. */
   streakStart: number | null;
@@ -51,10 +48,6 @@ interface RuleState {
    * neither, a reading that fails `where` has nothing to do. */
   active: number;
   streaks: number;
-  /** What a window keeps of an event: only what the rule's aggregates and alerts read. */
-  slim: (e: EdgeEvent) => EdgeEvent;
-  /** The last event evaluated: a sequence is filed once per step, and must run once per event. */
-  lastEvent: EdgeEvent | null;
   groupOf: (e: EdgeEvent) => string;
   groups: Map<string, GroupState>;
   steps: { step: SequenceStep; matches: (e: EdgeEvent) => boolean }[] | null;
@@ -84,8 +77,6 @@ export class RuleEngine {
   /** While replaying, absence runs on event time and arms no timers. */
   private replayClock: number | null = null;
   private timersArmed = false;
-  /** Rule states an event concerns, gathered before any is evaluated (an alert may re-enter). */
-  private readonly due: RuleState[] = [];
 
   constructor(private readonly opts: EngineOptions) {
     this.now = opts.now ?? Date.now;
@@ -109,7 +100,7 @@ export class RuleEngine {
       }
       if (old) this.dropTimers(old);
       next.set(rule.id, {
-        rule, active: 0, streaks: 0, slim: slimmer(rule), lastEvent: null, groupOf: groupKey(rule), groups: new Map(),
+        rule, active: 0, streaks: 0, groupOf: groupKey(rule), groups: new Map(),
         steps: rule.sequence === null ? null : rule.sequence.map((step) => ({ step, matches: matcher(step.match) })),
       });
     }
@@ -146,25 +137,17 @@ export class RuleEngine {
   }
 
   private processOne(e: EdgeEvent): void {
+    // The index's lists are never changed once made: an alert decided here may re-enter.
     const candidates = this.index.candidates(e);
     const n = candidates.length;
     if (n === 0) return;
-    // candidates() reuses its array, and an alert decided here may re-enter: copy out first.
-    const due = this.due;
-    const base = due.length;
+    const t = eventTime(e);
+    const alertOf = e.type === 'Alert' ? e.payload.rule : undefined;
     for (let i = 0; i < n; i++) {
       const state = candidates[i].value;
-      if (state.lastEvent === e) continue;
-      state.lastEvent = e;
       // A rule never reacts to its own alerts.
-      if (e.type === 'Alert' && e.payload.rule === state.rule.id) continue;
-      due.push(state);
-    }
-    const t = eventTime(e);
-    try {
-      for (let i = base; i < due.length; i++) this.evaluate(due[i], e, t);
-    } finally {
-      due.length = base;
+      if (alertOf !== undefined && alertOf === state.rule.id) continue;
+      this.evaluate(state, e, t);
     }
   }
 
@@ -172,10 +155,9 @@ export class RuleEngine {
     let g = state.groups.get(key);
     if (!g) {
       const { rule } = state;
-      const acc = rule.window ? new Accumulator(rule.aggregates, eventTime) : null;
-      const window = rule.window ? createWindow(rule.window, WINDOW_CAP, acc) : null;
+      const window = rule.window ? createWindow(rule.window, rule.aggregates, WINDOW_CAP) : null;
       g = {
-        active: false, lastRaise: null, acc, window, read: acc && window ? acc.reader(() => window.events()) : null,
+        active: false, lastRaise: null, window, read: window !== null ? (ref) => window.value(ref) : null,
         streakStart: null, streakFirst: null, step: 0, steps: [], stepTime: 0, lastSeen: 0, lastEvent: null, timer: null,
       };
       state.groups.set(key, g);
@@ -196,7 +178,7 @@ export class RuleEngine {
       if (passes) this.seen(state, key, g, e);
       return;
     }
-    if (passes && g.window !== null) g.window.add(state.slim(e), t);
+    if (passes && g.window !== null) g.window.add(e, t);
     // Aggregates are read one by one while deciding; the full record only for an alert.
     const value = g.read ?? this.single(rule, e);
 
@@ -209,7 +191,7 @@ export class RuleEngine {
       if (cleared) {
         this.setActive(state, g, false);
         this.setStreak(state, g, null, null);
-        this.emit(state, key, 'cleared', String(e.seq), this.record(rule, g, e), [e], e);
+        this.emit(state, key, 'cleared', String(e.seq), this.record(rule, g, e), [e.id], e);
       }
       return;
     }
@@ -222,14 +204,14 @@ export class RuleEngine {
       }
       if (g.streakStart === null) this.setStreak(state, g, t, e);
       if (!g.active && t - g.streakStart! >= rule.sustainedMs && this.cooled(state, g, t)) {
-        this.raise(state, key, g, String(g.streakFirst!.seq), this.record(rule, g, e), [g.streakFirst!, e], e, t);
+        this.raise(state, key, g, String(g.streakFirst!.seq), this.record(rule, g, e), [g.streakFirst!.id, e.id], e, t);
       }
       return;
     }
 
     const condition = passes && holds(rule.having, value);
     if (!g.active && condition && this.cooled(state, g, t)) {
-      this.raise(state, key, g, String(e.seq), this.record(rule, g, e), g.window !== null ? g.window.events() : [e], e, t);
+      this.raise(state, key, g, String(e.seq), this.record(rule, g, e), g.window !== null ? g.window.ids() : [e.id], e, t);
     } else if (g.active && rule.clear === null && !condition) {
       // No hysteresis: the incident is over when its condition is; the next one may raise.
       this.setActive(state, g, false);
@@ -257,7 +239,7 @@ export class RuleEngine {
         g.steps = [];
         if (this.cooled(state, g, t)) {
           const aggregates = computeAggregates(state.rule.aggregates, events, eventTime);
-          this.raise(state, key, g, String(events[0].seq), aggregates, events, e, t);
+          this.raise(state, key, g, String(events[0].seq), aggregates, events.map((s) => s.id), e, t);
           // A sequence is an incident in itself: nothing holds it open to be cleared.
           this.setActive(state, g, false);
         }
@@ -271,8 +253,7 @@ export class RuleEngine {
   }
 
   private record(rule: CompiledRule, g: GroupState, e: EdgeEvent): Record<string, number | null> {
-    const { acc, window } = g;
-    return acc !== null && window !== null ? acc.values(() => window.events()) : computeAggregates(rule.aggregates, [e], eventTime);
+    return g.window !== null ? g.window.values() : computeAggregates(rule.aggregates, [e], eventTime);
   }
 
   private setStreak(state: RuleState, g: GroupState, start: number | null, first: EdgeEvent | null): void {
@@ -299,16 +280,16 @@ export class RuleEngine {
   }
 
   private raise(state: RuleState, key: string, g: GroupState, decisive: string, aggregates: Record<string, number | null>,
-    events: readonly EdgeEvent[], e: EdgeEvent | null, t: number): void {
+    ids: readonly string[], e: EdgeEvent | null, t: number): void {
     this.setActive(state, g, true);
     g.lastRaise = t;
-    this.emit(state, key, 'raised', decisive, aggregates, events, e);
+    this.emit(state, key, 'raised', decisive, aggregates, ids, e);
   }
 
   private emit(state: RuleState, group: string, alertState: AlertState, key: string, aggregates: Record<string, number | null>,
-    events: readonly Pick<EdgeEvent, 'id'>[], event: EdgeEvent | null): void {
+    ids: readonly string[], event: EdgeEvent | null): void {
     this.opts.onAlert(buildAlert(this.opts.gatewayId, {
-      rule: state.rule, group, state: alertState, key, aggregates, events, event, now: this.clock(),
+      rule: state.rule, group, state: alertState, key, aggregates, ids, event, now: this.clock(),
     }));
   }
 
@@ -319,7 +300,7 @@ export class RuleEngine {
     g.lastEvent = { id: e.id, seq: e.seq };
     if (g.active) {
       this.setActive(state, g, false);
-      this.emit(state, key, 'cleared', String(e.seq), {}, [e], e);
+      this.emit(state, key, 'cleared', String(e.seq), {}, [e.id], e);
     }
     if (this.timersArmed && this.replayClock === null) this.armGroup(state, key, g);
   }
@@ -344,7 +325,7 @@ export class RuleEngine {
       this.setActive(state, g, true);
       const last = g.lastEvent;
       // Keyed by the last event seen: a restart that finds the group still silent makes the same id.
-      this.emit(state, key, 'raised', `absent-after-${last.seq}`, {}, [{ id: last.id }], null);
+      this.emit(state, key, 'raised', `absent-after-${last.seq}`, {}, [last.id], null);
     }, Math.max(0, due));
     g.timer.unref();
   }
@@ -358,7 +339,7 @@ export class RuleEngine {
         this.setActive(state, g, true);
         this.replayClock = g.lastSeen + state.rule.absentMs;
         try {
-          this.emit(state, key, 'raised', `absent-after-${g.lastEvent.seq}`, {}, [{ id: g.lastEvent.id }], null);
+          this.emit(state, key, 'raised', `absent-after-${g.lastEvent.seq}`, {}, [g.lastEvent.id], null);
         } finally {
           this.replayClock = null;
         }

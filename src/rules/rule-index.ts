@@ -81,7 +81,8 @@ export class RuleIndex<T> {
   }
 
   /**
-   * The entries whose match the event passes, in rule load order within each bucket. A
+   * The entries whose match the event passes, in rule load order within each bucket, one
+   * per value. A
    * gateway sees a bounded set of (type, sensor, source) triples, so each triple's answer
    * is worked out once and remembered; the array returned must not be changed.
    */
@@ -110,8 +111,9 @@ export class RuleIndex<T> {
     this.collect(bySensor.get(ANY), e, out);
   }
 
+  /** Each value once (a sequence files one per step), at its first place. */
   private collect(list: Entry<T>[] | undefined, e: EdgeEvent, out: Entry<T>[]): void {
     if (!list) return;
-    for (const entry of list) if (entry.matches(e)) out.push(entry);
+    for (const entry of list) if (entry.matches(e) && !out.some((o) => o.value === entry.value)) out.push(entry);
   }
 }

@@ -97,8 +97,14 @@ export interface CompiledRule {
 export interface WindowState {
   /** Adds an event at its event time; events that fall out of the window are dropped. */
   add(event: EdgeEvent, time: number): void;
-  /** What is in the window now, oldest first: the copies the engine added (see window-copy.ts). */
-  events(): readonly EdgeEvent[];
+  /** How many events it holds. */
+  size(): number;
+  /** The ids of the newest events in the window (WINDOW_IDS at most), oldest first. */
+  ids(): string[];
+  /** One of the aggregates the window was made for. */
+  value(ref: AggregateRef): number | null;
+  /** All of them, by key. */
+  values(): Record<string, number | null>;
   /** A name for the current window instance (tumbling bucket, session start): part of alert ids. */
   key(): string;
 }

@@ -3,7 +3,8 @@
 // aggregates such as first/last/delta/rate see them oldest first even when a source's
 // clock or the reorder buffer delivers a reading late.
 import type { EdgeEvent } from '../events/types.js';
-import type { WindowSpec, WindowState } from './types.js';
+import { Accumulator, WindowColumns } from './accumulator.js';
+import type { AggregateRef, WindowSpec, WindowState } from './types.js';
 
 /**
  * Most events one window holds, whatever its spec: beyond it the oldest are dropped. A
@@ -12,66 +13,86 @@ import type { WindowSpec, WindowState } from './types.js';
  */
 export const WINDOW_CAP = 10_000;
 
+/** How many of a window's newest events it remembers the ids of: an alert names no more. */
+export const WINDOW_IDS = 100;
+
 const iso = (ms: number): string => new Date(ms).toISOString();
 
-/** Told of every event that enters or leaves a window: incremental aggregates listen. */
-export interface WindowListener {
-  /** `atEnd`: the event went after every other; false for a late one inserted before some. */
-  add(e: EdgeEvent, t: number, atEnd: boolean): void;
-  /** The oldest event left. */
-  drop(e: EdgeEvent): void;
-  clear(): void;
-}
-
-/** Events with their times, ordered by time, cheap to drop from the front. */
+/** Events as columns (see WindowColumns), ordered by time, cheap to drop from the front. */
 class TimeBuffer {
-  private evs: EdgeEvent[] = [];
-  private ts: number[] = [];
-  private head = 0;
-  private snapshot: readonly EdgeEvent[] | null = null;
+  readonly cols: WindowColumns;
 
-  constructor(private readonly listener: WindowListener | null) {}
+  constructor(private readonly acc: Accumulator) {
+    this.cols = new WindowColumns(acc.fields);
+  }
 
   get size(): number {
-    return this.ts.length - this.head;
+    return this.cols.size;
   }
 
   /** Only when size > 0. */
   oldestTime(): number {
-    return this.ts[this.head];
+    return this.cols.ts[this.cols.head];
   }
 
   insert(e: EdgeEvent, t: number): void {
-    this.snapshot = null;
-    const n = this.ts.length;
-    if (n === this.head || t >= this.ts[n - 1]) {
-      this.evs.push(e);
-      this.ts.push(t);
-      this.listener?.add(e, t, true);
+    const c = this.cols;
+    const n = c.ts.length;
+    const { fields } = c;
+    if (n === c.head || t >= c.ts[n - 1]) {
+      c.ts.push(t);
+      c.seqs.push(e.seq);
+      c.ids.push(e.id);
+      for (let k = 0; k < fields.length; k++) {
+        const v = fields[k].get(e);
+        c.nums[k].push(typeof v === 'number' && Number.isFinite(v) ? v : Number.NaN);
+        c.raws[k]?.push(v);
+      }
+      this.forgetIds(n);
+      this.acc.add(c, n, true);
       return;
     }
     // Late event: after every event with time <= t, so equal times keep arrival order.
-    let lo = this.head;
+    let lo = c.head;
     let hi = n;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (this.ts[mid] <= t) lo = mid + 1;
+      if (c.ts[mid] <= t) lo = mid + 1;
       else hi = mid;
     }
-    this.evs.splice(lo, 0, e);
-    this.ts.splice(lo, 0, t);
-    this.listener?.add(e, t, false);
+    c.ts.splice(lo, 0, t);
+    c.seqs.splice(lo, 0, e.seq);
+    c.ids.splice(lo, 0, e.id);
+    for (let k = 0; k < fields.length; k++) {
+      const v = fields[k].get(e);
+      c.nums[k].splice(lo, 0, typeof v === 'number' && Number.isFinite(v) ? v : Number.NaN);
+      c.raws[k]?.splice(lo, 0, v);
+    }
+    this.forgetIds(lo);
+    this.acc.add(c, lo, false);
+  }
+
+  /** Only the newest WINDOW_IDS entries keep their ids (`at`: where one was just inserted). */
+  private forgetIds(at: number): void {
+    const { ids, head } = this.cols;
+    const edge = ids.length - 1 - WINDOW_IDS;
+    if (edge >= head) ids[edge] = '';
+    if (at <= edge) ids[at] = '';
   }
 
   dropOldest(): void {
-    this.snapshot = null;
-    this.listener?.drop(this.evs[this.head]);
-    this.head++;
-    // Compacting once half the array is dead keeps drops amortized O(1) and memory ≤ 2× live.
-    if (this.head * 2 >= this.ts.length) {
-      this.evs.splice(0, this.head);
-      this.ts.splice(0, this.head);
-      this.head = 0;
+    const c = this.cols;
+    this.acc.drop(c, c.head);
+    c.head++;
+    // Compacting once half the arrays are dead keeps drops amortized O(1) and memory ≤ 2× live.
+    if (c.head * 2 >= c.ts.length) {
+      const dead = c.head;
+      c.ts.splice(0, dead);
+      c.seqs.splice(0, dead);
+      c.ids.splice(0, dead);
+      for (const col of c.nums) col.splice(0, dead);
+      for (const col of c.raws) col?.splice(0, dead);
+      c.head = 0;
     }
   }
 
@@ -80,16 +101,22 @@ class TimeBuffer {
   }
 
   clear(): void {
-    this.evs = [];
-    this.ts = [];
-    this.head = 0;
-    this.snapshot = null;
-    this.listener?.clear();
+    const c = this.cols;
+    c.ts.length = 0;
+    c.seqs.length = 0;
+    c.ids.length = 0;
+    for (const col of c.nums) col.length = 0;
+    for (const col of c.raws) if (col) col.length = 0;
+    c.head = 0;
+    this.acc.clear();
   }
 
-  /** A copy, reused until the next change: callers may keep it (alert payloads) safely. */
-  events(): readonly EdgeEvent[] {
-    return (this.snapshot ??= this.evs.slice(this.head));
+  /** The ids kept, oldest first. */
+  ids(): string[] {
+    const { ids, head } = this.cols;
+    const out: string[] = [];
+    for (let i = Math.max(head, ids.length - WINDOW_IDS); i < ids.length; i++) out.push(ids[i]);
+    return out;
   }
 }
 
@@ -100,18 +127,29 @@ function check(ok: boolean, spec: WindowSpec): void {
 const positive = (v: number): boolean => Number.isFinite(v) && v > 0;
 
 /**
- * A window for one rule group. `cap` defaults to WINDOW_CAP. Events whose time is not a
- * finite number (an unparsable timestamp) are ignored: they have no place in event time.
+ * A window for one rule group, keeping the aggregates `refs` up to date. `cap` defaults to
+ * WINDOW_CAP. Events whose time is not a finite number (an unparsable timestamp) are
+ * ignored: they have no place in event time.
  */
-export function createWindow(spec: WindowSpec, cap: number = WINDOW_CAP, listener: WindowListener | null = null): WindowState {
+export function createWindow(spec: WindowSpec, refs: readonly AggregateRef[] = [], cap: number = WINDOW_CAP): WindowState {
   check(Number.isInteger(cap) && cap > 0, spec);
-  const buf = new TimeBuffer(listener);
-  switch (spec.kind) {
-    case 'sliding': check(positive(spec.ms), spec); return sliding(buf, spec.ms, cap);
-    case 'tumbling': check(positive(spec.ms), spec); return tumbling(buf, spec.ms, cap);
-    case 'count': check(Number.isInteger(spec.n) && spec.n > 0, spec); return count(buf, Math.min(spec.n, cap));
-    case 'session': check(positive(spec.gapMs), spec); return session(buf, spec.gapMs, cap);
-  }
+  const acc = new Accumulator(refs);
+  const buf = new TimeBuffer(acc);
+  const common = {
+    size: () => buf.size,
+    ids: () => buf.ids(),
+    value: (ref: AggregateRef) => acc.value(ref, buf.cols),
+    values: () => acc.values(buf.cols),
+  };
+  const kind = ((): Pick<WindowState, 'add' | 'key'> => {
+    switch (spec.kind) {
+      case 'sliding': check(positive(spec.ms), spec); return sliding(buf, spec.ms, cap);
+      case 'tumbling': check(positive(spec.ms), spec); return tumbling(buf, spec.ms, cap);
+      case 'count': check(Number.isInteger(spec.n) && spec.n > 0, spec); return count(buf, Math.min(spec.n, cap));
+      case 'session': check(positive(spec.gapMs), spec); return session(buf, spec.gapMs, cap);
+    }
+  })();
+  return { add: kind.add, key: kind.key, ...common };
 }
 
 /**
@@ -119,7 +157,7 @@ export function createWindow(spec: WindowSpec, cap: number = WINDOW_CAP, listene
  * still inside that span is inserted in time order; one already outside it is dropped.
  * key(): the oldest event's time (the window's current start), '' when empty.
  */
-function sliding(buf: TimeBuffer, ms: number, cap: number): WindowState {
+function sliding(buf: TimeBuffer, ms: number, cap: number): Pick<WindowState, 'add' | 'key'> {
   let latest = -Infinity;
   return {
     add(e, t) {
@@ -129,7 +167,6 @@ function sliding(buf: TimeBuffer, ms: number, cap: number): WindowState {
       while (buf.size > 0 && buf.oldestTime() <= latest - ms) buf.dropOldest();
       buf.trimTo(cap);
     },
-    events: () => buf.events(),
     key: () => (buf.size > 0 ? iso(buf.oldestTime()) : ''),
   };
 }
@@ -139,7 +176,7 @@ function sliding(buf: TimeBuffer, ms: number, cap: number): WindowState {
  * the current one and starts the next; an event for an older bucket is dropped, since that
  * bucket has already been judged. key(): the bucket's start time, '' before any event.
  */
-function tumbling(buf: TimeBuffer, ms: number, cap: number): WindowState {
+function tumbling(buf: TimeBuffer, ms: number, cap: number): Pick<WindowState, 'add' | 'key'> {
   let bucket: number | null = null;
   return {
     add(e, t) {
@@ -154,7 +191,6 @@ function tumbling(buf: TimeBuffer, ms: number, cap: number): WindowState {
       buf.insert(e, t);
       buf.trimTo(cap);
     },
-    events: () => buf.events(),
     key: () => (bucket === null ? '' : iso(bucket * ms)),
   };
 }
@@ -163,14 +199,13 @@ function tumbling(buf: TimeBuffer, ms: number, cap: number): WindowState {
  * Holds the n events with the newest times (a late event older than all n is dropped at
  * once). key(): the oldest held event's time, '' when empty.
  */
-function count(buf: TimeBuffer, n: number): WindowState {
+function count(buf: TimeBuffer, n: number): Pick<WindowState, 'add' | 'key'> {
   return {
     add(e, t) {
       if (!Number.isFinite(t)) return;
       buf.insert(e, t);
       buf.trimTo(n);
     },
-    events: () => buf.events(),
     key: () => (buf.size > 0 ? iso(buf.oldestTime()) : ''),
   };
 }
@@ -182,7 +217,7 @@ function count(buf: TimeBuffer, n: number): WindowState {
  * session already closed and is dropped. key(): the session's start time — kept even when
  * the cap drops the session's first events, so an alert's id does not drift.
  */
-function session(buf: TimeBuffer, gapMs: number, cap: number): WindowState {
+function session(buf: TimeBuffer, gapMs: number, cap: number): Pick<WindowState, 'add' | 'key'> {
   let start: number | null = null;
   let end = -Infinity;
   return {
@@ -200,7 +235,6 @@ function session(buf: TimeBuffer, gapMs: number, cap: number): WindowState {
       buf.insert(e, t);
       buf.trimTo(cap);
     },
-    events: () => buf.events(),
     key: () => (start === null ? '' : iso(start)),
   };
 }

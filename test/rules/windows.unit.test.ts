@@ -1,7 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { defaultMetadata, type EdgeEvent } from '../../src/events/types.js';
-import { createWindow, WINDOW_CAP } from '../../src/rules/windows.js';
+import { createWindow, WINDOW_CAP, WINDOW_IDS } from '../../src/rules/windows.js';
 import type { WindowState } from '../../src/rules/types.js';
 
 const T0 = Date.parse('2026-11-26T10:00:00.000Z');
@@ -27,7 +27,7 @@ function feed(w: WindowState, ...items: [string, number][]): string[] {
   return ids(w);
 }
 
-const ids = (w: WindowState) => w.events().map((e) => e.id);
+const ids = (w: WindowState) => w.ids();
 
 describe('sliding', () => {
   test('keeps events with time > latest − ms', () => {
@@ -72,9 +72,9 @@ describe('sliding', () => {
   test('memory stays bounded over a long in-order stream', () => {
     const w = createWindow({ kind: 'sliding', ms: 100 });
     for (let i = 0; i < 50_000; i++) w.add(ev(String(i), i), T0 + i);
-    assert.equal(w.events().length, 100);
-    assert.equal(w.events()[0].id, '49900');
-    assert.equal(w.events()[99].id, '49999');
+    assert.equal(w.size(), 100);
+    assert.equal(ids(w)[0], '49900');
+    assert.equal(ids(w)[99], '49999');
   });
 });
 
@@ -154,7 +154,7 @@ describe('session', () => {
   test('a session can outlast its gap many times over', () => {
     const w = createWindow({ kind: 'session', gapMs: 1000 });
     for (let i = 0; i < 100; i++) w.add(ev(String(i), i * 900), T0 + i * 900);
-    assert.equal(w.events().length, 100);
+    assert.equal(w.size(), 100);
     assert.equal(w.key(), iso(T0));
   });
 
@@ -190,10 +190,10 @@ describe('the cap', () => {
     assert.equal(WINDOW_CAP, 10_000);
     const w = createWindow({ kind: 'sliding', ms: 3_600_000 });
     for (let i = 0; i < WINDOW_CAP + 500; i++) w.add(ev(String(i), i), T0 + i);
-    const events = w.events();
-    assert.equal(events.length, WINDOW_CAP);
-    assert.equal(events[0].id, '500');
-    assert.equal(events[events.length - 1].id, String(WINDOW_CAP + 499));
+    assert.equal(w.size(), WINDOW_CAP);
+    assert.equal(w.key(), iso(T0 + 500), 'the oldest kept is the 500th');
+    assert.equal(ids(w).length, WINDOW_IDS, 'ids of the newest only');
+    assert.equal(ids(w).at(-1), String(WINDOW_CAP + 499));
   });
 
   test('every kind respects an injected cap, dropping the oldest', () => {
@@ -204,34 +204,45 @@ describe('the cap', () => {
       { kind: 'session', gapMs: 1e9 },
     ] as const;
     for (const spec of specs) {
-      const w = createWindow(spec, 3);
+      const w = createWindow(spec, [], 3);
       assert.deepEqual(feed(w, ['a', 0], ['b', 1], ['c', 2], ['d', 3], ['e', 4]), ['c', 'd', 'e'], spec.kind);
     }
   });
 
   test('a session keeps its start as key when the cap drops its first events', () => {
-    const w = createWindow({ kind: 'session', gapMs: 1e9 }, 2);
+    const w = createWindow({ kind: 'session', gapMs: 1e9 }, [], 2);
     feed(w, ['a', 0], ['b', 1], ['c', 2]);
     assert.deepEqual(ids(w), ['b', 'c']);
     assert.equal(w.key(), iso(T0));
   });
 
   test('a late event under the cap goes in by time and the oldest goes out', () => {
-    const w = createWindow({ kind: 'sliding', ms: 1e9 }, 3);
+    const w = createWindow({ kind: 'sliding', ms: 1e9 }, [], 3);
     feed(w, ['a', 0], ['c', 20], ['d', 30]);
     assert.deepEqual(feed(w, ['b', 10]), ['b', 'c', 'd']);
   });
 });
 
-describe('events()', () => {
+describe('ids()', () => {
   test('a returned list is not changed by later adds', () => {
     const w = createWindow({ kind: 'count', n: 2 });
     feed(w, ['a', 0], ['b', 1]);
-    const before = w.events();
-    assert.equal(w.events(), before, 'reused while unchanged');
+    const before = ids(w);
     feed(w, ['c', 2]);
-    assert.deepEqual(before.map((e) => e.id), ['a', 'b']);
+    assert.deepEqual(before, ['a', 'b']);
     assert.deepEqual(ids(w), ['b', 'c']);
+  });
+
+  test('only the newest WINDOW_IDS events keep their ids, late ones included', () => {
+    const w = createWindow({ kind: 'sliding', ms: 1e9 });
+    for (let i = 0; i < 300; i++) w.add(ev(String(i), i * 10), T0 + i * 10);
+    const newest = Array.from({ length: WINDOW_IDS }, (_, k) => String(200 + k));
+    assert.deepEqual(ids(w), newest);
+    w.add(ev('deep-late', 5), T0 + 5);
+    assert.equal(w.size(), 301);
+    assert.deepEqual(ids(w), newest, 'a late event older than the newest 100 is not named');
+    w.add(ev('recent-late', 2985), T0 + 2985);
+    assert.deepEqual(ids(w), [...newest.slice(1, 99), 'recent-late', '299'], 'one inside them pushes the oldest named out');
   });
 
   test('events with a non-finite time are ignored', () => {
@@ -252,6 +263,6 @@ describe('invalid specs', () => {
     assert.throws(() => createWindow({ kind: 'count', n: 1.5 }), RangeError);
     assert.throws(() => createWindow({ kind: 'count', n: 0 }), RangeError);
     assert.throws(() => createWindow({ kind: 'session', gapMs: Number.NaN }), RangeError);
-    assert.throws(() => createWindow({ kind: 'count', n: 3 }, 0), RangeError);
+    assert.throws(() => createWindow({ kind: 'count', n: 3 }, [], 0), RangeError);
   });
 });

@@ -1,8 +1,9 @@
-// `edgebus check` (SPEC §1): validate the config, then every rule file (and, later, every
-// device profile); each problem is one `file:line: message` line on stderr.
+// `edgebus check` (SPEC §1): validate the config, then every rule file and every device
+// profile; each problem is one `file:line: message` line on stderr.
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/types.js';
 import { formatIssue, SchemaError, type SchemaIssue } from '../config/validate.js';
+import { loadDevicesDir } from '../devices/loader.js';
 import { loadRulesDir } from '../rules/loader.js';
 import { EXIT_OK, EXIT_USAGE, type Io } from './args.js';
 
@@ -17,8 +18,13 @@ function checkRules(config: Config): CheckResult {
   return { summary: `${rules.length} rule${rules.length === 1 ? '' : 's'} in ${config.rulesDir}`, issues };
 }
 
-/** What is checked after the config, in order. Device profiles (SPEC §6) join here. */
-const CHECKS: readonly ((config: Config) => CheckResult)[] = [checkRules];
+function checkDevices(config: Config): CheckResult {
+  const { profiles, issues } = loadDevicesDir(config.devicesDir);
+  return { summary: `${profiles.length} device${profiles.length === 1 ? '' : 's'} in ${config.devicesDir}`, issues };
+}
+
+/** What is checked after the config, in order; each prints its summary when it has no issues. */
+const CHECKS: readonly ((config: Config) => CheckResult)[] = [checkRules, checkDevices];
 
 export function runCheck(opts: { config?: string }, io: Io): number {
   let config: Config;

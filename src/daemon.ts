@@ -16,6 +16,7 @@ import { redrive, type RedriveOutcome } from './pipeline/redrive.js';
 import { parseReplayFrom, ReplayArgumentError, replayStart, type ReplayFrom } from './store/replay-from.js';
 import { Upstream } from './upstream/upstream.js';
 import { RulesService } from './rules/rules-service.js';
+import { DevicesService } from './devices/devices-service.js';
 import { EventBus } from './util/bus.js';
 import { removeRuntime, writeRuntime } from './util/runtime-file.js';
 import type { Logger } from './util/log.js';
@@ -37,6 +38,7 @@ export class Daemon {
   private metrics: Metrics | null = null;
   private upstream: Upstream | null = null;
   private rules: RulesService | null = null;
+  private devices: DevicesService | null = null;
   private readonly router: TopicRouter;
   private startedAt = 0;
   private dlqSize = 0;
@@ -102,6 +104,11 @@ export class Daemon {
     });
     await this.rules.start();
     const broker = await this.broker.start();
+    this.devices = new DevicesService({
+      devicesDir: config.devicesDir, aedes: localBroker.aedes, appender, log,
+      publishLocal: (topic, payload, opts) => localBroker.publishLocal(topic, payload, opts),
+    });
+    await this.devices.start();
     if (config.upstream) {
       this.upstream = new Upstream({
         config: config.upstream, gatewayId: config.gatewayId, version, store, bus, appender, log,
@@ -220,6 +227,7 @@ export class Daemon {
       clients: this.broker?.connectedClients ?? 0,
       upstream: this.upstream ? await this.upstream.status() : null,
       rules: this.rules?.status() ?? null,
+      devices: this.devices?.status() ?? null,
     };
   }
 
@@ -231,6 +239,7 @@ export class Daemon {
     // New connections are refused first; the group in flight is committed and its
     // PUBACKs sent while the clients are still connected; then they are closed.
     await this.broker?.stopListening();
+    await this.devices?.stop();
     await this.appender?.flushed();
     // Alerts decided from the last group are stored and published while clients are connected.
     await this.rules?.stop();

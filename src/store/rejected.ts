@@ -16,6 +16,8 @@ export type RejectReason =
   | 'invalid-id'
   | 'invalid-status'
   | 'payload-too-large'
+  /** A serial frame its device profile could not decode (SPEC §6): the raw bytes are kept. */
+  | 'undecodable-frame'
   /** Upstream refused the event for good (SPEC §4): the log's seq is kept with it. */
   | 'upstream-refused';
 

@@ -3,11 +3,12 @@
 // backoff, announced online/offline. Each poll reads the profile's registers; the
 // readings go the way every frame's do.
 import modbusSerial from 'modbus-serial';
-import type { ModbusRTU } from 'modbus-serial/ModbusRTU.js';
+import type { ModbusRTU, SerialPortOptions } from 'modbus-serial/ModbusRTU.js';
 import { DeviceEvents, type DeviceSinks, type DeviceStatusInfo } from './device-events.js';
 import { DeviceLink, type DeviceConnection } from './device-link.js';
 import { planReads, readingsOf, type RegisterRead } from './modbus-registers.js';
 import { SILENT_AFTER } from './poller.js';
+import { hangupSafeBinding } from './serial-binding.js';
 import { FrameError, type DeviceProfile } from './types.js';
 
 type Client = ModbusRTU;
@@ -43,7 +44,9 @@ export class ModbusDevice {
   private async connect(path: string): Promise<DeviceConnection> {
     const { serial, poll, options } = this.profile;
     const client: Client = new ModbusClient();
-    await client.connectRTUBuffered(path, { baudRate: serial.baudRate, dataBits: serial.dataBits, parity: serial.parity, stopBits: serial.stopBits, rtscts: serial.rtscts });
+    // modbus-serial hands its options to serialport, binding included (missing from its typings).
+    const portOptions = { baudRate: serial.baudRate, dataBits: serial.dataBits, parity: serial.parity, stopBits: serial.stopBits, rtscts: serial.rtscts, binding: hangupSafeBinding };
+    await client.connectRTUBuffered(path, portOptions as SerialPortOptions);
     client.setID(options.unitId);
     client.setTimeout(poll!.timeoutMs);
     let gone: (reason: string) => void = () => {};

@@ -1,22 +1,22 @@
 // A device that speaks a framed byte stream (SPEC §6: json, csv, kv, nmea, regex, hex):
 // the port is cut into frames, each frame decoded by the profile's format. Commands are
 // written to it; a polled device is asked on a schedule and must answer in time.
-import { SerialPort } from 'serialport';
+import type { SerialPort } from 'serialport';
 import type { Logger } from '../util/log.js';
 import { DeviceEvents, type DeviceSinks, type DeviceStatusInfo } from './device-events.js';
 import { DeviceLink, type DeviceConnection } from './device-link.js';
 import { createFramer } from './framing.js';
 import { createDecoder } from './formats/index.js';
 import { Poller } from './poller.js';
+import { openPort } from './serial-binding.js';
 import { FrameError, type DeviceProfile, type FrameDecoder } from './types.js';
 
 export function openSerial(path: string, profile: DeviceProfile): Promise<SerialPort> {
   const s = profile.serial;
-  const port = new SerialPort({
+  return openPort({
     path, baudRate: s.baudRate, dataBits: s.dataBits, parity: s.parity, stopBits: s.stopBits,
-    rtscts: s.rtscts, xon: s.xon, xoff: s.xoff, autoOpen: false,
+    rtscts: s.rtscts, xon: s.xon, xoff: s.xoff,
   });
-  return new Promise((resolve, reject) => port.open((err) => (err ? reject(err) : resolve(port))));
 }
 
 /** Settles when the port is gone: closed under us (unplugged) or failing to read. */

@@ -28,7 +28,14 @@ export function matchPorts(ports: readonly PortInfo[], match: NonNullable<Serial
 export async function findPort(serial: SerialSpec, list: PortLister = () => SerialPort.list()): Promise<{ path: string } | { missing: string }> {
   if (serial.path !== null) return existsSync(serial.path) ? { path: serial.path } : { missing: `${serial.path} does not exist` };
   const match = serial.match!;
-  const found = matchPorts(await list(), match);
+  let ports: PortInfo[];
+  try {
+    ports = await list();
+  } catch (err) {
+    // serialport lists USB ports through udevadm: a system without it cannot match.
+    return { missing: `cannot list serial ports to match ${JSON.stringify(match)}: ${(err as Error).message}` };
+  }
+  const found = matchPorts(ports, match);
   if (found.length === 0) return { missing: `no port matches ${JSON.stringify(match)}` };
   return { path: found[0].path };
 }

@@ -46,6 +46,8 @@ describe('finding the port', () => {
     assert.deepEqual(await findPort(serial({ match: { serialNumber: 'A10K' } }), async () => PORTS), { path: '/dev/ttyUSB0' });
     const missing = await findPort(serial({ match: { serialNumber: 'nope' } }), async () => PORTS);
     assert.ok('missing' in missing && missing.missing.includes('"serialNumber":"nope"'));
+    const unlisted = await findPort(serial({ match: { vendorId: '0403' } }), async () => { throw new Error('spawn udevadm ENOENT'); });
+    assert.deepEqual(unlisted, { missing: 'cannot list serial ports to match {"vendorId":"0403"}: spawn udevadm ENOENT' });
     tmp.cleanup();
   });
 });

@@ -8,10 +8,10 @@ import { encodeCommand } from './command-encoding.js';
 import type { DeviceSinks, DeviceStatusInfo } from './device-events.js';
 import { loadDevicesDir } from './loader.js';
 import { ModbusDevice } from './modbus-device.js';
+import type { PortDevice } from './port-device.js';
 import { SerialDevice } from './serial-device.js';
 import type { DeviceProfile } from './types.js';
 
-type Device = SerialDevice | ModbusDevice;
 type Deliver = (packet: AedesPublishPacket, done: () => void) => void;
 
 export interface DevicesServiceOptions extends DeviceSinks {
@@ -26,7 +26,7 @@ export interface DevicesStatus {
 }
 
 export class DevicesService {
-  private readonly devices = new Map<string, Device>();
+  private readonly devices = new Map<string, PortDevice>();
   private readonly subscriptions: { topic: string; deliver: Deliver }[] = [];
   private issues: string[] = [];
   commandsWritten = 0;
@@ -40,7 +40,7 @@ export class DevicesService {
     this.issues = issues.map(formatIssue);
     for (const issue of issues) opts.log.error({ file: issue.file, line: issue.line }, `device not loaded: ${formatIssue(issue)}`);
     for (const profile of profiles) {
-      let device: Device;
+      let device: PortDevice;
       try {
         device = profile.format === 'modbus' ? new ModbusDevice(profile, opts) : new SerialDevice(profile, opts);
       } catch (err) {
@@ -56,7 +56,7 @@ export class DevicesService {
     if (profiles.length) opts.log.info({ devices: profiles.map((p) => p.id), dir: opts.devicesDir }, `${profiles.length} serial devices configured`);
   }
 
-  private subscribe(profile: DeviceProfile, device: Device): Promise<void> {
+  private subscribe(profile: DeviceProfile, device: PortDevice): Promise<void> {
     const template = profile.commands!.encode;
     const deliver: Deliver = (packet, done) => {
       done();

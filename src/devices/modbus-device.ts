@@ -4,8 +4,9 @@
 // readings go the way every frame's do.
 import modbusSerial from 'modbus-serial';
 import type { ModbusRTU, SerialPortOptions } from 'modbus-serial/ModbusRTU.js';
-import { DeviceEvents, type DeviceSinks, type DeviceStatusInfo } from './device-events.js';
-import { DeviceLink, type DeviceConnection } from './device-link.js';
+import type { DeviceSinks } from './device-events.js';
+import type { DeviceConnection } from './device-link.js';
+import { PortDevice } from './port-device.js';
 import { planReads, readingsOf, type RegisterRead } from './modbus-registers.js';
 import { SILENT_AFTER } from './poller.js';
 import { hangupSafeBinding } from './serial-binding.js';
@@ -19,29 +20,18 @@ const ModbusClient = modbusSerial as unknown as new () => Client;
 const isTimeout = (err: unknown): boolean => /timed out/i.test((err as Error)?.message ?? '') || (err as { errno?: string })?.errno === 'ETIMEDOUT';
 const isException = (err: unknown): err is { modbusCode: number; message: string } => typeof (err as { modbusCode?: unknown })?.modbusCode === 'number';
 
-export class ModbusDevice {
-  readonly events: DeviceEvents;
-  private readonly link: DeviceLink;
+export class ModbusDevice extends PortDevice {
   private readonly reads: RegisterRead[];
   private timer: NodeJS.Timeout | null = null;
   private busy = false;
   private misses = 0;
 
-  constructor(readonly profile: DeviceProfile, sinks: DeviceSinks) {
-    this.events = new DeviceEvents(profile, sinks);
+  constructor(profile: DeviceProfile, sinks: DeviceSinks) {
+    super(profile, sinks);
     this.reads = planReads(profile.fields);
-    this.link = new DeviceLink({
-      id: profile.id, serial: profile.serial, log: sinks.log,
-      connect: (path) => this.connect(path),
-      onState: (state, reason) => this.events.announce(state, reason),
-    });
   }
 
-  start(): void {
-    this.link.start();
-  }
-
-  private async connect(path: string): Promise<DeviceConnection> {
+  protected async connect(path: string): Promise<DeviceConnection> {
     const { serial, poll, options } = this.profile;
     const client: Client = new ModbusClient();
     // modbus-serial hands its options to serialport, binding included (missing from its typings).
@@ -76,7 +66,7 @@ export class ModbusDevice {
     };
   }
 
-  private detach(): void {
+  protected detach(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
   }
@@ -116,15 +106,5 @@ export class ModbusDevice {
   /** Modbus devices take no free-form commands. */
   write(): boolean {
     return false;
-  }
-
-  status(): DeviceStatusInfo {
-    const { state, path, reason } = this.link.current;
-    return { id: this.profile.id, format: this.profile.format, state, path, reason, lastReading: this.events.lastReading, ...this.events.counters };
-  }
-
-  async stop(): Promise<void> {
-    this.detach();
-    await this.link.stop();
   }
 }

@@ -3,8 +3,9 @@
 // written to it; a polled device is asked on a schedule and must answer in time.
 import type { SerialPort } from 'serialport';
 import type { Logger } from '../util/log.js';
-import { DeviceEvents, type DeviceSinks, type DeviceStatusInfo } from './device-events.js';
-import { DeviceLink, type DeviceConnection } from './device-link.js';
+import type { DeviceSinks } from './device-events.js';
+import type { DeviceConnection } from './device-link.js';
+import { PortDevice } from './port-device.js';
 import { createFramer } from './framing.js';
 import { createDecoder } from './formats/index.js';
 import { Poller } from './poller.js';
@@ -31,28 +32,17 @@ export function portClosed(port: SerialPort, log: Logger, id: string): Promise<s
   });
 }
 
-export class SerialDevice {
-  readonly events: DeviceEvents;
-  private readonly link: DeviceLink;
+export class SerialDevice extends PortDevice {
   private readonly decode: FrameDecoder;
   private port: SerialPort | null = null;
   private poller: Poller | null = null;
 
-  constructor(readonly profile: DeviceProfile, private readonly sinks: DeviceSinks) {
-    this.events = new DeviceEvents(profile, sinks);
+  constructor(profile: DeviceProfile, sinks: DeviceSinks) {
+    super(profile, sinks);
     this.decode = createDecoder(profile);
-    this.link = new DeviceLink({
-      id: profile.id, serial: profile.serial, log: sinks.log,
-      connect: (path) => this.connect(path),
-      onState: (state, reason) => this.events.announce(state, reason),
-    });
   }
 
-  start(): void {
-    this.link.start();
-  }
-
-  private async connect(path: string): Promise<DeviceConnection> {
+  protected async connect(path: string): Promise<DeviceConnection> {
     const port = await openSerial(path, this.profile);
     const closed = portClosed(port, this.sinks.log, this.profile.id);
     const framer = createFramer(this.profile.framing);
@@ -78,7 +68,7 @@ export class SerialDevice {
     };
   }
 
-  private detach(): void {
+  protected detach(): void {
     this.poller?.stop();
     this.poller = null;
     this.port = null;
@@ -104,15 +94,5 @@ export class SerialDevice {
     if (port === null || !port.isOpen) return false;
     port.write(bytes);
     return true;
-  }
-
-  status(): DeviceStatusInfo {
-    const { state, path, reason } = this.link.current;
-    return { id: this.profile.id, format: this.profile.format, state, path, reason, lastReading: this.events.lastReading, ...this.events.counters };
-  }
-
-  async stop(): Promise<void> {
-    this.poller?.stop();
-    await this.link.stop();
   }
 }

@@ -9,7 +9,7 @@ import { describe, it, type TestContext } from 'node:test';
 import type { EdgeEvent } from '../../src/events/types.js';
 import { getDlq, getEvents, getStatus } from '../helpers/api.js';
 import { ROOT, startDaemon, type RunningDaemon } from '../helpers/daemon.js';
-import { connect, publish, type MqttClient } from '../helpers/mqtt.js';
+import { connect, listen, publish } from '../helpers/mqtt.js';
 import { openSimEnd, ptyPair, type PtyPair, type SimEnd } from '../helpers/pty.js';
 import { tempDir } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/wait.js';
@@ -49,13 +49,6 @@ async function readings(d: RunningDaemon, source: string): Promise<EdgeEvent[]> 
   return getEvents(d.httpUrl, { type: 'DeviceData', source });
 }
 
-async function listen(url: string, filter: string): Promise<{ client: MqttClient; got: { topic: string; body: string }[] }> {
-  const client = await connect(url);
-  const got: { topic: string; body: string }[] = [];
-  client.on('message', (topic, payload) => got.push({ topic, body: payload.toString() }));
-  await client.subscribeAsync(filter, { qos: 1 });
-  return { client, got };
-}
 
 const weather = (path: string, extra = ''): string => `
 id: weather-1

@@ -42,3 +42,12 @@ export async function nextMessage(client: MqttClient, topic: string): Promise<()
 export async function endAll(clients: Iterable<MqttClient | undefined>): Promise<void> {
   await Promise.all([...clients].map((c) => (c ? c.endAsync(true).catch(() => {}) : undefined)));
 }
+
+/** Every message on a topic filter, as it arrives, on a client of its own. */
+export async function listen(url: string, filter: string): Promise<{ client: MqttClient; got: { topic: string; body: string }[] }> {
+  const client = await connect(url);
+  const got: { topic: string; body: string }[] = [];
+  client.on('message', (topic, payload) => got.push({ topic, body: payload.toString() }));
+  await client.subscribeAsync(filter, { qos: 1 });
+  return { client, got };
+}

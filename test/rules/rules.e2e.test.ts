@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import type { EdgeEvent } from '../../src/events/types.js';
 import { getEvents, getMetrics, getStatus, metricValue } from '../helpers/api.js';
 import { runCli, startDaemon, writeConfig, type RunningDaemon } from '../helpers/daemon.js';
-import { connect, publish, type MqttClient } from '../helpers/mqtt.js';
+import { connect, listen, publish } from '../helpers/mqtt.js';
 import { tempDir } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -32,14 +32,6 @@ function rulesDir(dir: string, files: Record<string, string>): string {
   return rules;
 }
 
-/** Every message on a topic filter, as it arrives. */
-async function listen(url: string, filter: string): Promise<{ client: MqttClient; got: { topic: string; body: string }[] }> {
-  const client = await connect(url);
-  const got: { topic: string; body: string }[] = [];
-  client.on('message', (topic, payload) => got.push({ topic, body: payload.toString() }));
-  await client.subscribeAsync(filter, { qos: 1 });
-  return { client, got };
-}
 
 async function alertsIn(httpUrl: string, rule: string): Promise<EdgeEvent[]> {
   return (await getEvents(httpUrl, { type: 'Alert', limit: 10_000 })).filter((e) => e.payload.rule === rule);

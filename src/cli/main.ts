@@ -6,6 +6,7 @@ import { EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, processIo, RuntimeFailure, UsageErro
 import { runCheck } from './check.js';
 import { runDlq } from './dlq.js';
 import { runEvents } from './events.js';
+import { runPasswd } from './passwd.js';
 import { runReplay } from './replay.js';
 import { runRules } from './rules.js';
 import { runStart } from './start.js';
@@ -25,6 +26,7 @@ const USAGE = `usage: edgebus <verb> [--config FILE]
                               re-send stored events (needs the running daemon)
   rules test FILE [--since 24h] [--json]
                               what one rule file would have emitted over stored events
+  passwd                      read a password (stdin, or a prompt on a TTY) and print its scrypt hash for broker.users
 `;
 
 const OPTIONS = {
@@ -76,6 +78,9 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       case 'replay':
         await runReplay(loadConfig({ file: v.config }).config, { from: v.from, to: v.to }, io);
         return EXIT_OK;
+      case 'passwd':
+        if (rest.length) throw new UsageError(`passwd takes no arguments\n\n${USAGE}`);
+        return await runPasswd(io);
       default:
         throw new UsageError(`unknown verb ${JSON.stringify(verb)}\n\n${USAGE}`);
     }

@@ -3,6 +3,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config/types.js';
 import { Broker } from './ingest/broker.js';
+import { BrokerAccess } from './ingest/broker-access.js';
 import { TopicRouter } from './ingest/topics.js';
 import { HttpApi, type Health } from './http/server.js';
 import { Metrics } from './http/metrics.js';
@@ -92,9 +93,13 @@ export class Daemon {
       },
     });
     const http = await this.http.start();
+    const access = new BrokerAccess({
+      users: config.broker.users, allowAnonymous: config.broker.allowAnonymous, limits: config.broker.limits, log,
+      onRefusal: (reason) => bus.emit('refused', { reason }),
+    });
     const localBroker = (this.broker = new Broker({
       host: config.broker.host, port: config.broker.port, maxPayload: config.broker.maxPayload,
-      router: this.router, appender,
+      router: this.router, appender, access, tls: config.broker.tls,
     }));
     // Before the broker listens: the rule state is rebuilt from the log first, so the first
     // new reading meets the windows it would have met without the restart.

@@ -8,6 +8,8 @@ import { ConfigSchema, type RawConfig } from './schema.js';
 import type { Config } from './types.js';
 import { parseDuration, parseSize } from './units.js';
 import { lineOf, parseYaml, SchemaError, validateAgainst, type ParsedYaml, type SchemaIssue } from './validate.js';
+import { isPasswordHash } from '../security/password.js';
+import { validTopicFilter } from '../security/topic-acl.js';
 
 export const DEFAULT_CONFIG_FILE = 'edgebus.yaml';
 export const ENV_PREFIX = 'EDGEBUS_';
@@ -82,7 +84,14 @@ function resolveConfig(raw: RawConfig, cwd: string): Config {
     dataDir: resolve(cwd, raw.dataDir),
     rulesDir: resolve(cwd, raw.rulesDir),
     devicesDir: resolve(cwd, raw.devicesDir),
-    broker: { ...raw.broker, maxPayload: parseSize(raw.broker.maxPayload) },
+    broker: {
+      ...raw.broker,
+      maxPayload: parseSize(raw.broker.maxPayload),
+      users: raw.broker.users.map((u) => ({
+        username: u.username, passwordHash: secret(u.passwordHash, u.passwordFile) ?? null, publish: u.publish, subscribe: u.subscribe,
+      })),
+      tls: raw.broker.tls && { ...raw.broker.tls, cert: resolve(cwd, raw.broker.tls.cert), key: resolve(cwd, raw.broker.tls.key), ca: raw.broker.tls.ca && resolve(cwd, raw.broker.tls.ca) },
+    },
     ingest: raw.ingest,
     store: {
       durability: raw.store.durability,
@@ -122,7 +131,42 @@ function crossChecks(raw: RawConfig, file: string, parsed: ParsedYaml | null): S
   if (!LOOPBACK.test(raw.http.host) && !raw.http.token && !raw.http.tokenFile) {
     issues.push({ file, line: parsed && lineOf(parsed, ['http', 'host']), key: 'http.token', message: `required when http.host (${raw.http.host}) is not loopback` });
   }
+  const seen = new Map<string, number>();
+  raw.broker.users.forEach((u, i) => {
+    const at = (...rest: (string | number)[]) => ({ file, line: parsed && lineOf(parsed, ['broker', 'users', i, ...rest]) });
+    if (seen.has(u.username)) issues.push({ ...at('username'), key: `broker.users.${i}.username`, message: `duplicate username ${JSON.stringify(u.username)} (also broker.users.${seen.get(u.username)})` });
+    seen.set(u.username, i);
+    if (u.passwordHash !== undefined && u.passwordFile !== undefined) {
+      issues.push({ ...at('passwordFile'), key: `broker.users.${i}.passwordFile`, message: 'give passwordHash or passwordFile, not both' });
+    } else if (u.passwordHash === undefined && u.passwordFile === undefined && !raw.broker.tls?.ca) {
+      issues.push({ ...at(), key: `broker.users.${i}`, message: 'expected passwordHash or passwordFile (a user without one can only sign in with a client certificate, which needs broker.tls.ca)' });
+    }
+    if (u.passwordHash !== undefined && !isPasswordHash(u.passwordHash)) {
+      issues.push({ ...at('passwordHash'), key: `broker.users.${i}.passwordHash`, message: 'expected a scrypt hash made by `edgebus passwd` (scrypt$N$r$p$salt$key), never the password itself' });
+    }
+    for (const list of ['publish', 'subscribe'] as const) {
+      (u[list] ?? []).forEach((filter, j) => {
+        const why = validTopicFilter(filter);
+        if (why !== null) issues.push({ ...at(list, j), key: `broker.users.${i}.${list}.${j}`, message: `${why}, got ${JSON.stringify(filter)}` });
+      });
+    }
+  });
   return issues;
+}
+
+/** Files that hold secrets must not be readable by every user of the machine. */
+function secretFileWarnings(raw: RawConfig, cwd: string): string[] {
+  const files = [
+    raw.broker.tls?.key, raw.http.tokenFile, raw.upstream?.passwordFile, raw.upstream?.key,
+    ...raw.broker.users.map((u) => u.passwordFile),
+  ].filter((f): f is string => f !== undefined).map((f) => resolve(cwd, f));
+  const out: string[] = [];
+  for (const f of files) {
+    try {
+      if ((statSync(f).mode & 0o004) !== 0) out.push(`${f} is readable by other users and holds a secret; chmod 640 it`);
+    } catch { /* a missing file fails where it is read */ }
+  }
+  return out;
 }
 
 export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
@@ -164,7 +208,9 @@ export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
   const cross = crossChecks(raw, label, parsed);
   if (cross.length) throw new SchemaError(cross);
   try {
-    return { config: resolveConfig(raw, cwd), file, warnings };
+    const config = resolveConfig(raw, cwd);
+    warnings.push(...secretFileWarnings(raw, cwd));
+    return { config, file, warnings };
   } catch (err) {
     throw new SchemaError([{ file: label, line: null, key: '', message: (err as Error).message }]);
   }

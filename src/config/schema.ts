@@ -80,6 +80,11 @@ export const ConfigSchema = Type.Object({
     maxPayload: size('64kB', 'largest accepted payload'),
     allowAnonymous: Type.Boolean({ default: true }),
     users: Type.Array(BrokerUserSchema, { default: [] }),
+    limits: Type.Object({
+      connections: Type.Integer({ minimum: 1, default: 1000, description: 'clients connected at once' }),
+      publishRate: Type.Integer({ minimum: 0, default: 5000, description: 'messages a second one client may publish (0: no limit)' }),
+      topicLevels: Type.Integer({ minimum: 1, maximum: 128, default: 16, description: 'levels in a published topic' }),
+    }, { ...strict, default: {} }),
   }, { ...strict, default: {} }),
   ingest: Type.Array(IngestMappingSchema, {
     default: [

@@ -1,5 +1,5 @@
 // The resolved configuration: defaults applied, durations in ms, sizes in bytes, paths absolute.
-import type { BrokerUser, IngestMapping } from './schema.js';
+import type { IngestMapping } from './schema.js';
 import type { LOG_LEVELS } from './schema.js';
 
 export interface RetryPolicy {
@@ -28,6 +28,15 @@ export interface UpstreamConfig {
   retry: RetryPolicy;
 }
 
+/** A broker user with its hash read (from passwordHash or passwordFile); null: client certificate only. */
+export interface BrokerUserConfig {
+  username: string;
+  passwordHash: string | null;
+  /** Topic filters ({username} allowed); undefined: any topic. */
+  publish?: string[];
+  subscribe?: string[];
+}
+
 export interface Config {
   gatewayId: string;
   dataDir: string;
@@ -39,7 +48,8 @@ export interface Config {
     tls?: { port: number; cert: string; key: string; ca?: string };
     maxPayload: number;
     allowAnonymous: boolean;
-    users: BrokerUser[];
+    users: BrokerUserConfig[];
+    limits: { connections: number; publishRate: number; topicLevels: number };
   };
   ingest: IngestMapping[];
   store: {

@@ -49,6 +49,7 @@ export class Metrics {
   readonly evicted: Counter<'priority'>;
   readonly pruned: Counter;
   readonly ruleAlerts: Counter<'rule' | 'state'>;
+  readonly refusals: Counter<'reason'>;
 
   constructor(src: MetricsSources) {
     const registers = [this.registry];
@@ -107,6 +108,7 @@ export class Metrics {
     this.evicted = new Counter({ name: 'edgebus_store_evicted_total', help: 'Unforwarded events evicted to keep the store under store.maxBytes, by priority', labelNames: ['priority'], registers });
     this.ruleAlerts = new Counter({ name: 'edgebus_rule_alerts_total', help: 'Alerts stored, by rule and state (raised, cleared)', labelNames: ['rule', 'state'], registers });
     this.pruned = new Counter({ name: 'edgebus_store_pruned_total', help: 'Forwarded events pruned past store.retention', registers });
+    this.refusals = new Counter({ name: 'edgebus_broker_refusals_total', help: 'Connections, sign-ins, publishes and subscriptions the broker refused, by reason', labelNames: ['reason'], registers });
     this.attach(src.bus);
   }
 
@@ -128,6 +130,7 @@ export class Metrics {
     bus.on('metrics', 'rejected', (r) => this.rejected.inc({ reason: r.reason }));
     bus.on('metrics', 'storeError', () => this.storeWriteErrors.inc());
     bus.on('metrics', 'pruned', (n) => this.pruned.inc(n));
+    bus.on('metrics', 'refused', (r) => this.refusals.inc({ reason: r.reason }));
     bus.on('metrics', 'alert', (a) => this.ruleAlerts.inc({ rule: a.rule, state: a.state }));
     bus.on('metrics', 'evicted', (e) => {
       for (const [priority, n] of Object.entries(e.byPriority)) if (n > 0) this.evicted.inc({ priority }, n);

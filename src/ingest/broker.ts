@@ -1,14 +1,16 @@
 // The embedded MQTT broker. Aedes keeps its own protections (the $SYS/ guard, drainTimeout,
 // maxTopicLevels); edgebus hooks authorizePublish so a mapped publish is acknowledged only
 // once its event is durable: Aedes sends the PUBACK after this callback, not before.
+import { readFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import { Aedes, type Client, type PublishPacket } from 'aedes';
 import { makeRejected } from '../store/rejected.js';
 import type { Appender } from '../pipeline/appender.js';
+import { BrokerAccess } from './broker-access.js';
 import { normalize } from './normalize.js';
 import type { TopicRouter } from './topics.js';
 
-const SYS_PREFIX = '$SYS/';
 /** A rejected payload past the size limit keeps only its head: enough to diagnose. */
 const OVERSIZE_KEPT_BYTES = 4096;
 
@@ -18,30 +20,56 @@ export interface BrokerOptions {
   maxPayload: number;
   router: TopicRouter;
   appender: Appender;
+  access: BrokerAccess;
+  /** A second listener, over TLS; with `ca`, client certificates signed by it sign their CN in. */
+  tls?: { port: number; cert: string; key: string; ca?: string };
   now?: () => number;
 }
 
 export class Broker {
   readonly aedes: Aedes;
   private readonly server: Server;
+  private readonly tlsServer: TlsServer | null = null;
   private readonly now: () => number;
   private listenerClosed: Promise<void> | null = null;
   private readonly sockets = new Set<Socket>();
 
   constructor(private readonly opts: BrokerOptions) {
     this.now = opts.now ?? Date.now;
-    this.aedes = new Aedes({ authorizePublish: (client, packet, cb) => this.authorizePublish(client, packet, cb) });
-    // Without noDelay a PUBACK waits for the client's next packet (Nagle): ~10 ms at 100 msgs/s.
-    this.server = createServer({ noDelay: true }, (socket) => {
-      this.sockets.add(socket);
-      socket.once('close', () => this.sockets.delete(socket));
-      this.aedes.handle(socket);
+    const access = opts.access;
+    this.aedes = new Aedes({
+      authenticate: (client, username, password, cb) => access.authenticate(client, username, password, cb),
+      authorizePublish: (client, packet, cb) => this.authorizePublish(client, packet, cb),
+      authorizeSubscribe: (client, sub, cb) => access.authorizeSubscribe(client, sub, cb),
     });
+    // Without noDelay a PUBACK waits for the client's next packet (Nagle): ~10 ms at 100 msgs/s.
+    this.server = createServer({ noDelay: true }, (socket) => this.accept(socket));
+    if (opts.tls) {
+      const { cert, key, ca } = opts.tls;
+      this.tlsServer = createTlsServer({
+        cert: readFileSync(cert), key: readFileSync(key), ca: ca ? readFileSync(ca) : undefined,
+        // Certificates are optional: a client without one signs in with a password.
+        requestCert: ca !== undefined, rejectUnauthorized: false,
+      }, (socket) => this.accept(socket));
+      this.tlsServer.on('tlsClientError', () => {});
+    }
+  }
+
+  private accept(socket: Socket): void {
+    socket.setNoDelay(true);
+    if (!this.opts.access.admit((release) => socket.once('close', release))) {
+      socket.destroy();
+      return;
+    }
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+    this.aedes.handle(socket);
   }
 
   private authorizePublish(client: Client | null, packet: PublishPacket, cb: (err?: Error | null) => void): void {
     const topic = packet.topic;
-    if (topic.startsWith(SYS_PREFIX)) return cb(new Error(SYS_PREFIX + ' topic is reserved'));
+    const refused = this.opts.access.checkPublish(client, packet);
+    if (refused !== null) return cb(new Error(`publish refused: ${refused}`));
     const match = this.opts.router.match(topic);
     if (match === null) return cb(null);
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
@@ -65,14 +93,14 @@ export class Broker {
 
   async start(): Promise<AddressInfo> {
     await this.aedes.listen();
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(this.opts.port, this.opts.host, () => {
-        this.server.off('error', reject);
-        resolve();
-      });
-    });
+    await listen(this.server, this.opts.port, this.opts.host);
+    if (this.tlsServer && this.opts.tls) await listen(this.tlsServer, this.opts.tls.port, this.opts.host);
     return this.server.address() as AddressInfo;
+  }
+
+  /** The TLS listener's address, when there is one. */
+  get tlsAddress(): AddressInfo | null {
+    return (this.tlsServer?.address() as AddressInfo | null) ?? null;
   }
 
   /** Publishes on the local broker as the gateway (commands, alerts, rule actions). */
@@ -102,7 +130,11 @@ export class Broker {
   /** Refuses new connections; connected clients keep going until stop(). */
   stopListening(): Promise<void> {
     if (!this.listenerClosed) {
-      this.listenerClosed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+      const tls = this.tlsServer;
+      this.listenerClosed = Promise.all([
+        new Promise<void>((resolve) => this.server.close(() => resolve())),
+        tls ? new Promise<void>((resolve) => tls.close(() => resolve())) : undefined,
+      ]).then(() => undefined);
     }
     return Promise.resolve();
   }
@@ -113,4 +145,14 @@ export class Broker {
     await new Promise<void>((resolve) => this.aedes.close(() => resolve()));
     await this.listenerClosed;
   }
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
 }

@@ -29,6 +29,8 @@ export interface BusEvents {
   pruned: number;
   /** Unforwarded events evicted to stay under store.maxBytes. */
   evicted: EvictionSummary;
+  /** The broker refused a connection, a sign-in, a publish or a subscription (see broker-access.ts). */
+  refused: { reason: string };
   /** A rule's alert was stored (a replayed duplicate is not). */
   alert: { rule: string; state: 'raised' | 'cleared' };
 }

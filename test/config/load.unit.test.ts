@@ -1,6 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load.js';
 import { parseDuration, parseSince, parseSize } from '../../src/config/units.js';
@@ -272,6 +272,47 @@ describe('config errors: file:line: key: message', () => {
     try {
       const { config } = loadConfig({ file, cwd: dir, env: {} });
       assert.deepEqual(config.http, { host: '0.0.0.0', port: 9100, token: 's3cret' });
+    } finally {
+      cleanup();
+    }
+  });
+});
+
+describe('broker users and secrets', () => {
+  const HASH = 'scrypt$16384$8$1$c2FsdHNhbHRzYWx0c2FsdA==$a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2U=';
+
+  test('each user\'s mistakes name the line and key: duplicate, no or two secrets, a password for a hash, bad filters', () => {
+    const { lines, file } = errorsFor([
+      'broker:',
+      '  users:',
+      `    - { username: a, passwordHash: "${HASH}", publish: ["sensors/{username}/#"] }`,
+      `    - { username: a, passwordHash: "${HASH}" }`,
+      '    - { username: b }',
+      `    - { username: c, passwordHash: "${HASH}", passwordFile: ./c.hash }`,
+      '    - { username: d, passwordHash: hunter2 }',
+      `    - { username: e, passwordHash: "${HASH}", subscribe: ["a/#/b"] }`,
+      '',
+    ].join('\n'));
+    const text = lines.join('\n');
+    assert.match(text, new RegExp(`${esc(file)}:4: broker\\.users\\.1\\.username: duplicate username "a"`));
+    assert.match(text, new RegExp(`${esc(file)}:5: broker\\.users\\.2: expected passwordHash or passwordFile`));
+    assert.match(text, /broker\.users\.3\.passwordFile: give passwordHash or passwordFile, not both/);
+    assert.match(text, /broker\.users\.4\.passwordHash: expected a scrypt hash made by `edgebus passwd`/);
+    assert.match(text, /broker\.users\.5\.subscribe\.0: # must be the last level, got "a\/#\/b"/);
+    assert.ok(!text.includes('hunter2'), 'a password put where a hash belongs is not echoed back');
+  });
+
+  test('a hash from a file; secret files readable by everyone are warned about; limits have defaults', () => {
+    const { dir, file, cleanup } = withFile('edgebus.yaml', 'broker:\n  users:\n    - { username: a, passwordFile: ./a.hash }\nhttp:\n  tokenFile: ./token\n');
+    try {
+      chmodSync(file, 0o600);
+      writeFileSync(join(dir, 'a.hash'), HASH + '\n', { mode: 0o600 });
+      writeFileSync(join(dir, 'token'), 'tok\n', { mode: 0o644 });
+      const { config, warnings } = loadConfig({ file, cwd: dir, env: {} });
+      assert.equal(config.broker.users[0].passwordHash, HASH);
+      assert.equal(config.http.token, 'tok');
+      assert.deepEqual(config.broker.limits, { connections: 1000, publishRate: 5000, topicLevels: 16 });
+      assert.deepEqual(warnings, [`${join(dir, 'token')} is readable by other users and holds a secret; chmod 640 it`]);
     } finally {
       cleanup();
     }

@@ -11,6 +11,7 @@ import type { UpstreamConfig } from '../config/types.js';
 import type { Logger } from '../util/log.js';
 import { Backoff } from './backoff.js';
 import { acceptEveryPubackRefusal, refusalCode, refusalReason } from './puback-refusals.js';
+import { redactUrl } from '../util/redact.js';
 
 /** The link is down, or went down before the broker acknowledged a publish. Retry later. */
 export class LinkDownError extends Error {
@@ -418,18 +419,6 @@ function refusesMqtt5(attempt: Attempt): boolean {
 
 function isTopicName(topic: string): boolean {
   return topic.length > 0 && !topic.includes('+') && !topic.includes('#') && !topic.includes('\0');
-}
-
-/** The URL without credentials, for logs. */
-function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    u.username = '';
-    u.password = '';
-    return u.toString();
-  } catch {
-    return '<unparsable url>';
-  }
 }
 
 function toError(err: unknown): Error {

@@ -8,6 +8,7 @@ import type { Logger } from '../util/log.js';
 import { commandDraft, commandTopic } from './commands.js';
 import { Forwarder, type ForwarderCounters } from './forwarder.js';
 import { UpstreamLink, type UpstreamCommand } from './link.js';
+import { redactUrl } from '../util/redact.js';
 
 export interface UpstreamOptions {
   config: UpstreamConfig;
@@ -57,11 +58,11 @@ export class Upstream {
     const { bus, log } = this.opts;
     await this.forwarder.init();
     this.link.on('up', ({ protocolVersion }) => {
-      log.info({ url: this.opts.config.url, protocolVersion, backlog: this.forwarder.backlog }, 'upstream connected');
+      log.info({ url: redactUrl(this.opts.config.url), protocolVersion, backlog: this.forwarder.backlog }, 'upstream connected');
       this.forwarder.linkUp();
     });
     this.link.on('down', ({ reason }) => {
-      log.warn({ url: this.opts.config.url, reason, backlog: this.forwarder.backlog }, 'upstream link down; events are kept until it returns');
+      log.warn({ url: redactUrl(this.opts.config.url), reason, backlog: this.forwarder.backlog }, 'upstream link down; events are kept until it returns');
       this.forwarder.linkDown();
     });
     this.link.on('retry', () => this.reconnects++);
@@ -96,7 +97,7 @@ export class Upstream {
   async status(): Promise<UpstreamStatus> {
     const c = this.forwarder.counters;
     return {
-      url: this.opts.config.url,
+      url: redactUrl(this.opts.config.url),
       connected: this.link.connected,
       protocolVersion: this.link.connected ? this.link.protocolVersion : null,
       acknowledgedThrough: this.forwarder.acknowledgedThrough,

@@ -2,6 +2,7 @@
 import { Daemon } from '../daemon.js';
 import { loadConfig } from '../config/load.js';
 import { createLogger } from '../util/log.js';
+import { SdNotify } from '../util/sd-notify.js';
 import { EXIT_OK, EXIT_RUNTIME } from './args.js';
 
 export async function runStart(opts: { config?: string }): Promise<number> {
@@ -10,10 +11,15 @@ export async function runStart(opts: { config?: string }): Promise<number> {
   for (const w of warnings) log.warn(w);
   log.debug({ config: file ?? 'built-in defaults' }, 'starting');
   const daemon = new Daemon(config, log, file);
+  // Type=notify under systemd: READY=1 once serving, WATCHDOG=1 while alive, STOPPING=1 on a signal.
+  const notify = SdNotify.fromEnv();
+  const notifyFailed = (err: unknown): void => log.debug({ err }, 'sd_notify failed');
   let stopping: Promise<number> | null = null;
   const stop = (signal: string): Promise<number> => {
     stopping ??= (async () => {
       log.info({ signal }, 'stopping');
+      notify?.stop();
+      await notify?.stopping().catch(notifyFailed);
       try {
         await daemon.stop();
         return EXIT_OK;
@@ -28,7 +34,9 @@ export async function runStart(opts: { config?: string }): Promise<number> {
   exitOn('SIGTERM');
   exitOn('SIGINT');
   try {
-    await daemon.start();
+    const { broker, http } = await daemon.start();
+    notify?.ready(`edgebus ready: broker mqtt://${broker.address}:${broker.port}, http http://${http.address}:${http.port}, data ${config.dataDir}, upstream ${config.upstream?.url ?? 'none (store-only)'}`).catch(notifyFailed);
+    notify?.startWatchdog(notifyFailed);
   } catch (err) {
     log.fatal({ err }, 'start failed');
     await daemon.stop().catch(() => {});

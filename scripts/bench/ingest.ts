@@ -1,7 +1,9 @@
 // Ingest benchmark (npm run bench:ingest): the same QoS 1 load against bare Aedes, edgebus
-// with fsync durability and mosquitto, alternated round by round on one machine, because
+// (fsync durability unless --durability write) and mosquitto, alternated round by round on
+// one machine, because
 // single runs swing ±20–30 % (PERF-NOTES) and only side-by-side ratios are meaningful.
-// Then an open-loop latency phase, peak RSS and the group-commit batch size.
+// Then an open-loop latency phase, peak RSS, the group-commit batch size and the SD-card
+// wear (disk bytes written per event against the encoded event size).
 import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { cleanupAll, installCleanupHandlers, wasInterrupted } from './lib/children.js';
@@ -47,13 +49,13 @@ async function run(opts: BenchOptions): Promise<void> {
   for (let round = 1; round <= opts.rounds; round++) {
     say(`\nround ${round}/${opts.rounds}: throughput (closed loop, ${opts.connections} × ${opts.window} in flight)`);
     for (const name of rotate(targets, round - 1)) {
-      const r = await throughputRound(name, round, shape, profileDir);
+      const r = await throughputRound(name, round, shape, profileDir, opts.durability);
       tput.push(r);
       say(formatThroughputRound(r));
     }
     say(`round ${round}/${opts.rounds}: latency (open loop, ${opts.rate} msgs/s)`);
     for (const name of rotate(['aedes', 'edgebus'] as const, round - 1)) {
-      const r = await latencyRound(name, round, shape, opts.rate);
+      const r = await latencyRound(name, round, shape, opts.rate, opts.durability);
       lat.push(r);
       say(formatLatencyRound(r));
     }

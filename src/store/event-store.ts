@@ -26,6 +26,15 @@ export class StoreVersionError extends Error {
   }
 }
 
+/** A record the store cannot do without is unreadable (quarantine.ts moves such a store aside). */
+export class StoreCorruptError extends Error {
+  readonly code = 'EDGEBUS_STORE_CORRUPT';
+  constructor(what: string) {
+    super(`Corruption: ${what}`);
+    this.name = 'StoreCorruptError';
+  }
+}
+
 export class EventStore {
   readonly db: Db;
   /** seq → CBOR event (the wire encoding). */
@@ -77,6 +86,10 @@ export class EventStore {
     await store.db.open();
     try {
       await store.checkSchemaVersion();
+      // Reads both ends of the log: LevelDB opens without reading its tables, so a damaged
+      // table would otherwise only surface later, in the middle of the start.
+      await store.firstSeq();
+      await store.lastSeq();
     } catch (err) {
       await store.db.close();
       throw err;
@@ -91,6 +104,7 @@ export class EventStore {
       return;
     }
     const version = Number(found);
+    if (!Number.isInteger(version) || version < 1) throw new StoreCorruptError(`unreadable schema version record ${JSON.stringify(found.slice(0, 40))}`);
     if (version > STORE_SCHEMA_VERSION) throw new StoreVersionError(version);
     // Older versions migrate here, one step at a time, when a later release changes the layout.
   }

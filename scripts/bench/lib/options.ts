@@ -12,11 +12,15 @@ export interface BenchOptions {
   /** Write a V8 CPU profile of the edgebus child during its throughput rounds. */
   profile: boolean;
   mosquitto: boolean;
+  /** edgebus `store.durability`: fsync (the default, as shipped) or write. */
+  durability: 'fsync' | 'write';
 }
 
 const USAGE = `usage: npm run bench:ingest -- [--rounds N] [--seconds S] [--warmup S] [--connections N]
        [--window N] [--rate MSGS_PER_S] [--profile] [--no-mosquitto]
-env:   BENCH_ROUNDS BENCH_SECONDS BENCH_WARMUP BENCH_CONNECTIONS BENCH_WINDOW BENCH_RATE BENCH_PROFILE=1`;
+       [--durability fsync|write]
+env:   BENCH_ROUNDS BENCH_SECONDS BENCH_WARMUP BENCH_CONNECTIONS BENCH_WINDOW BENCH_RATE BENCH_PROFILE=1
+       BENCH_DURABILITY`;
 
 const NUMERIC = {
   rounds: { env: 'BENCH_ROUNDS', default: 3, min: 1, max: 50, integer: true },
@@ -35,7 +39,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
     options: {
       rounds: { type: 'string' }, seconds: { type: 'string' }, warmup: { type: 'string' },
       connections: { type: 'string' }, window: { type: 'string' }, rate: { type: 'string' },
-      profile: { type: 'boolean' }, 'no-mosquitto': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      profile: { type: 'boolean' }, 'no-mosquitto': { type: 'boolean' }, durability: { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   });
@@ -53,10 +57,15 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
     }
     return n;
   };
+  const durability = values.durability ?? env.BENCH_DURABILITY ?? 'fsync';
+  if (durability !== 'fsync' && durability !== 'write') {
+    throw new Error(`--durability (or BENCH_DURABILITY) must be fsync or write, got ${JSON.stringify(durability)}\n${USAGE}`);
+  }
   return {
     rounds: num('rounds'), seconds: num('seconds'), warmup: num('warmup'),
     connections: num('connections'), window: num('window'), rate: num('rate'),
     profile: values.profile ?? env.BENCH_PROFILE === '1',
     mosquitto: !(values['no-mosquitto'] ?? false),
+    durability,
   };
 }

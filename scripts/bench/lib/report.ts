@@ -9,7 +9,7 @@ import type { LatencyRound, ThroughputRound } from './rounds.js';
 import { median } from './stats.js';
 import type { TargetName } from './targets.js';
 
-export const GOALS = { edgebusVsAedes: 0.6, p99Ms: 20, peakRssMiB: 80, eventsPerWrite: 100 } as const;
+export const GOALS = { edgebusVsAedes: 0.6, p99Ms: 20, peakRssMiB: 80, eventsPerWrite: 100, diskVsEncoded: 3 } as const;
 
 export interface TargetThroughput {
   medianMsgsPerSecond: number;
@@ -46,6 +46,8 @@ export interface Summary {
   ratios: { edgebusVsAedes: number; floorVsAedes: number | null; edgebusVsFloor: number | null; mosquittoVsAedes: number | null };
   latency: Partial<Record<TargetName, TargetLatency>>;
   eventsPerWrite: { median: number; rounds: number[] };
+  /** edgebus, full load: medians over rounds, per 1,000 events. */
+  sdWear: { durability: 'fsync' | 'write'; diskBytesPer1000: number; encodedBytesPer1000: number; ratio: number; rounds: number[] };
   checks: Check[];
   rounds: { throughput: ThroughputRound[]; latency: LatencyRound[] };
   profile: ProfileSummary | null;
@@ -93,6 +95,14 @@ export function summarise(startedAt: Date, options: BenchOptions, mosquittoSkipp
   };
   const perWrite = tput.filter((r) => r.eventsPerWrite !== null).map((r) => r.eventsPerWrite as number);
   const eventsPerWrite = { median: median(perWrite), rounds: perWrite.map((v) => Math.round(v)) };
+  const wearRounds = tput.filter((r) => r.diskBytesPerEvent !== null && r.encodedBytesPerEvent !== null);
+  const diskPerEvent = median(wearRounds.map((r) => r.diskBytesPerEvent as number));
+  const encodedPerEvent = median(wearRounds.map((r) => r.encodedBytesPerEvent as number));
+  const sdWear = {
+    durability: options.durability,
+    diskBytesPer1000: diskPerEvent * 1000, encodedBytesPer1000: encodedPerEvent * 1000, ratio: diskPerEvent / encodedPerEvent,
+    rounds: wearRounds.map((r) => Math.round(((r.diskBytesPerEvent as number) / (r.encodedBytesPerEvent as number)) * 100) / 100),
+  };
   const edgebusRss = Math.max(throughput.edgebus?.peakRssMiB ?? 0, latency.edgebus?.peakRssMiB ?? 0);
   const p99 = latency.edgebus?.medianP99Ms ?? Number.NaN;
   const checks: Check[] = [
@@ -100,11 +110,12 @@ export function summarise(startedAt: Date, options: BenchOptions, mosquittoSkipp
     { what: `edgebus p99 at ${options.rate} msgs/s (ms)`, value: p99, goal: `<= ${GOALS.p99Ms}`, pass: p99 <= GOALS.p99Ms },
     { what: 'edgebus peak RSS (MiB)', value: edgebusRss, goal: `<= ${GOALS.peakRssMiB}`, pass: edgebusRss <= GOALS.peakRssMiB },
     { what: 'events per LevelDB write', value: eventsPerWrite.median, goal: `>= ${GOALS.eventsPerWrite}`, pass: eventsPerWrite.median >= GOALS.eventsPerWrite },
+    { what: `disk / encoded bytes (${options.durability})`, value: sdWear.ratio, goal: `<= ${GOALS.diskVsEncoded}`, pass: sdWear.ratio <= GOALS.diskVsEncoded },
   ];
   return {
     startedAt: startedAt.toISOString(),
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', node: process.version },
-    options, mosquittoSkipped, throughput, ratios, latency, eventsPerWrite, checks,
+    options, mosquittoSkipped, throughput, ratios, latency, eventsPerWrite, sdWear, checks,
     rounds: { throughput: tput, latency: lat }, profile,
   };
 }
@@ -115,7 +126,8 @@ const pad = (s: string, w: number) => s.padStart(w);
 
 export function formatThroughputRound(r: ThroughputRound): string {
   const perWrite = r.eventsPerWrite === null ? '' : `  ${f0(r.eventsPerWrite)} events/write`;
-  return `  round ${r.round}  ${r.target.padEnd(9)} ${pad(f0(r.msgsPerSecond), 8)} msgs/s  broker ${f2(r.targetCores)} cores  loadgen ${f2(r.loadgenCores)}  machine ${f2(r.machineCores)} cores  VmHWM ${r.peakRssMiB.toFixed(1)} MiB${perWrite}${r.unacked ? `  (${r.unacked} unacked at end)` : ''}`;
+  const wear = r.diskBytesPerEvent === null ? '' : `  disk ${f0(r.diskBytesPerEvent)} B/event (encoded ${f0(r.encodedBytesPerEvent ?? Number.NaN)})`;
+  return `  round ${r.round}  ${r.target.padEnd(9)} ${pad(f0(r.msgsPerSecond), 8)} msgs/s  broker ${f2(r.targetCores)} cores  loadgen ${f2(r.loadgenCores)}  machine ${f2(r.machineCores)} cores  VmHWM ${r.peakRssMiB.toFixed(1)} MiB${perWrite}${wear}${r.unacked ? `  (${r.unacked} unacked at end)` : ''}`;
 }
 
 export function formatLatencyRound(r: LatencyRound): string {
@@ -148,6 +160,11 @@ export function formatSummary(s: Summary): string {
     lines.push(`  ${name.padEnd(10)} ${rss.toFixed(1)} MiB`);
   }
   lines.push('', `events per LevelDB write (edgebus, full load): median ${f0(s.eventsPerWrite.median)}  (rounds: ${s.eventsPerWrite.rounds.join(' / ')})`);
+  const w = s.sdWear;
+  lines.push('', `SD-card wear (edgebus, store.durability ${w.durability}, /proc/<pid>/io write_bytes over the measured window, compaction included)`);
+  lines.push(`  disk bytes written per 1,000 events  ${pad(f0(w.diskBytesPer1000), 10)}`);
+  lines.push(`  encoded bytes per 1,000 events       ${pad(f0(w.encodedBytesPer1000), 10)}   (average stored CBOR value)`);
+  lines.push(`  ratio                                ${pad(f2(w.ratio), 10)}   (rounds: ${w.rounds.join(' / ')})`);
   lines.push('', 'checks');
   for (const c of s.checks) lines.push(`  ${c.pass ? 'PASS' : 'FAIL'}  ${c.what.padEnd(38)} ${pad(f2(c.value), 9)}   goal ${c.goal}`);
   return lines.join('\n');

@@ -3,6 +3,7 @@
 import { performance } from 'node:perf_hooks';
 import { cpuSeconds, machineBusySeconds } from './children.js';
 import type { LoadSpec } from './load-protocol.js';
+import { diskWriteBytes } from './sd-wear.js';
 import { scrapeStoreCounters, type StoreCounters } from './prom.js';
 import { runLoad } from './run-load.js';
 import { startTarget, type TargetName } from './targets.js';
@@ -26,6 +27,10 @@ export interface ThroughputRound {
   peakRssMiB: number;
   /** Events appended per LevelDB batch write; edgebus only. */
   eventsPerWrite: number | null;
+  /** edgebus only: bytes written to disk (/proc/<pid>/io write_bytes) per event in the measured window. */
+  diskBytesPerEvent: number | null;
+  /** edgebus only: average encoded (CBOR) size of the stored events, read from the store after the run. */
+  encodedBytesPerEvent: number | null;
   unacked: number;
 }
 
@@ -47,6 +52,7 @@ class Readings {
   private cpu = 0;
   private machine = 0;
   private at = 0;
+  private written = 0;
   private counters: Promise<StoreCounters | Error> | null = null;
 
   constructor(private readonly pid: number, private readonly metricsUrl: string | null) {}
@@ -55,6 +61,7 @@ class Readings {
     this.cpu = cpuSeconds(this.pid);
     this.machine = machineBusySeconds();
     this.at = performance.now();
+    if (this.metricsUrl !== null) this.written = diskWriteBytes(this.pid);
     // Settled into a value now so that an abandoned scrape never becomes an unhandled rejection.
     if (this.metricsUrl !== null) this.counters = scrapeStoreCounters(this.metricsUrl).catch((e: unknown) => e as Error);
   }
@@ -67,17 +74,24 @@ class Readings {
     return (this.machine - earlier.machine) / ((this.at - earlier.at) / 1000);
   }
 
-  async eventsPerWriteSince(earlier: Readings): Promise<number | null> {
+  /** Events and group commits since `earlier`, and the bytes written to disk meanwhile. */
+  async storeSince(earlier: Readings): Promise<{ eventsPerWrite: number; diskBytesPerEvent: number } | null> {
     if (this.counters === null || earlier.counters === null) return null;
     const [a, b] = await Promise.all([earlier.counters, this.counters]);
     if (a instanceof Error) throw a;
     if (b instanceof Error) throw b;
-    return (b.events - a.events) / Math.max(1, b.writes - a.writes);
+    const events = b.events - a.events;
+    return {
+      eventsPerWrite: events / Math.max(1, b.writes - a.writes),
+      diskBytesPerEvent: (this.written - earlier.written) / Math.max(1, events),
+    };
   }
 }
 
-export async function throughputRound(name: TargetName, round: number, shape: LoadShape, cpuProfileDir: string | null): Promise<ThroughputRound> {
-  const target = await startTarget(name, { cpuProfileDir: name === 'edgebus' ? cpuProfileDir : null });
+export async function throughputRound(name: TargetName, round: number, shape: LoadShape, cpuProfileDir: string | null,
+  durability: 'fsync' | 'write' = 'fsync'): Promise<ThroughputRound> {
+  const target = await startTarget(name, { cpuProfileDir: name === 'edgebus' ? cpuProfileDir : null, durability, measureStoredSize: true });
+  let r: ThroughputRound;
   try {
     const before = new Readings(target.pid, target.metricsUrl);
     const after = new Readings(target.pid, target.metricsUrl);
@@ -86,23 +100,30 @@ export async function throughputRound(name: TargetName, round: number, shape: Lo
       warmupSeconds: shape.warmup, seconds: shape.seconds, rate: null, clientPrefix: `bench-${name}-r${round}`,
     };
     const result = await runLoad(spec, { onMeasuring: () => before.take(), onMeasured: () => after.take() });
-    return {
+    const store = await after.storeSince(before);
+    r = {
       round, target: name,
       msgsPerSecond: result.msgsPerSecond,
       targetCores: after.coresSince(before),
       loadgenCores: result.loadgenCores,
       machineCores: after.machineCoresSince(before),
       peakRssMiB: target.peakRssMiB(),
-      eventsPerWrite: await after.eventsPerWriteSince(before),
+      eventsPerWrite: store?.eventsPerWrite ?? null,
+      diskBytesPerEvent: store?.diskBytesPerEvent ?? null,
+      encodedBytesPerEvent: null,
       unacked: result.unacked,
     };
   } finally {
     await target.stop();
   }
+  // Read once the daemon has stopped (LevelDB's lock) and before its data dir is removed.
+  r.encodedBytesPerEvent = target.storedSize()?.bytesPerEvent ?? null;
+  return r;
 }
 
-export async function latencyRound(name: TargetName, round: number, shape: LoadShape, rate: number): Promise<LatencyRound> {
-  const target = await startTarget(name, { cpuProfileDir: null });
+export async function latencyRound(name: TargetName, round: number, shape: LoadShape, rate: number,
+  durability: 'fsync' | 'write' = 'fsync'): Promise<LatencyRound> {
+  const target = await startTarget(name, { cpuProfileDir: null, durability });
   try {
     const result = await runLoad({
       port: target.brokerPort, connections: shape.connections, window: shape.window,

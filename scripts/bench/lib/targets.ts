@@ -5,6 +5,7 @@ import { createConnection, createServer, type AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
+import { storedEventSize, type StoredSize } from './sd-wear.js';
 import { makeTempDir, peakRssMiB, removeTempDir, stop, track, waitForLine, type Tracked } from './children.js';
 
 export type TargetName = 'aedes' | 'floor' | 'edgebus' | 'mosquitto';
@@ -25,6 +26,8 @@ export interface Target {
   /** Reads VmHWM while the process is still alive. */
   peakRssMiB: () => number;
   stop: () => Promise<void>;
+  /** edgebus only: the average stored event size, read from its store once it has stopped. */
+  storedSize: () => StoredSize | null;
 }
 
 export interface TargetOptions {
@@ -32,6 +35,10 @@ export interface TargetOptions {
   cpuProfileDir: string | null;
   /** edgebus only: rule files (name → YAML) written to its rulesDir before it starts. */
   rules?: Readonly<Record<string, string>>;
+  /** edgebus only: `store.durability` (default fsync). */
+  durability?: 'fsync' | 'write';
+  /** edgebus only: on stop, read the average stored event size before the data dir goes. */
+  measureStoredSize?: boolean;
 }
 
 export function startTarget(name: TargetName, opts: TargetOptions): Promise<Target> {
@@ -50,15 +57,16 @@ function readyPorts(line: string): { brokerPort: number; httpPort?: number } | u
   return { brokerPort: rec.brokerPort, httpPort: typeof rec.httpPort === 'number' ? rec.httpPort : undefined };
 }
 
-function asTarget(name: TargetName, t: Tracked, brokerPort: number, metricsUrl: string | null, after: () => void = () => {}): Target {
+function asTarget(name: TargetName, t: Tracked, brokerPort: number, metricsUrl: string | null,
+  after: () => void | Promise<void> = () => {}, storedSize: () => StoredSize | null = () => null): Target {
   const pid = t.child.pid;
   if (pid === undefined) throw new Error(`${name}: no pid`);
   return {
-    name, pid, brokerPort, metricsUrl,
+    name, pid, brokerPort, metricsUrl, storedSize,
     peakRssMiB: () => peakRssMiB(pid),
     stop: async () => {
       const exit = await stop(t);
-      after();
+      await after();
       if (exit.code !== 0 && exit.signal !== 'SIGTERM') process.stderr.write(`note: ${name} exited with code ${exit.code} signal ${exit.signal}\n${t.output()}\n`);
     },
   };
@@ -97,7 +105,7 @@ async function startEdgebus(opts: TargetOptions): Promise<Target> {
     devicesDir: join(dir, 'devices'),
     broker: { host: '127.0.0.1', port: 0 },
     http: { host: '127.0.0.1', port: 0 },
-    store: { durability: 'fsync' },
+    store: { durability: opts.durability ?? 'fsync' },
     // info: the ready line (with the ports) is logged at that level.
     log: { level: 'info', format: 'json' },
   }));
@@ -109,7 +117,15 @@ async function startEdgebus(opts: TargetOptions): Promise<Target> {
   try {
     const ports = await waitForLine(t, readyPorts, READY_TIMEOUT_MS, 'the edgebus ready line');
     if (ports.httpPort === undefined) throw new Error('edgebus ready line has no httpPort');
-    return asTarget('edgebus', t, ports.brokerPort, `http://127.0.0.1:${ports.httpPort}/metrics`, () => removeTempDir(dir));
+    let size: StoredSize | null = null;
+    const after = async (): Promise<void> => {
+      try {
+        if (opts.measureStoredSize) size = await storedEventSize(join(dir, 'data'));
+      } finally {
+        removeTempDir(dir);
+      }
+    };
+    return asTarget('edgebus', t, ports.brokerPort, `http://127.0.0.1:${ports.httpPort}/metrics`, after, () => size);
   } catch (err) {
     await stop(t);
     removeTempDir(dir);

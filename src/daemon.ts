@@ -7,11 +7,14 @@ import { BrokerAccess } from './ingest/broker-access.js';
 import { TopicRouter } from './ingest/topics.js';
 import { HttpApi, type Health } from './http/server.js';
 import { Metrics } from './http/metrics.js';
+import { History, historyIntervalMs } from './http/history.js';
+import { IngestRate } from './http/rate.js';
 import { heartbeatDraft } from './jobs/heartbeat.js';
 import { maintainStore } from './jobs/store-maintenance.js';
 import { Scheduler } from './jobs/scheduler.js';
 import { Appender } from './pipeline/appender.js';
-import { EventStore, storeDir } from './store/event-store.js';
+import type { EventStore } from './store/event-store.js';
+import { openOrQuarantine, quarantineDraft } from './store/quarantine.js';
 import { countRejected, purgeRejected } from './store/rejected.js';
 import { redrive, type RedriveOutcome } from './pipeline/redrive.js';
 import { parseReplayFrom, ReplayArgumentError, replayStart, type ReplayFrom } from './store/replay-from.js';
@@ -30,11 +33,14 @@ export interface DaemonAddresses {
 
 export class Daemon {
   readonly bus = new EventBus();
+  /** Events appended per second over the last minute, for `status`. */
+  private readonly ingestRate = new IngestRate().attachedTo(this.bus, 'status');
   private health: Health = 'starting';
   private store: EventStore | null = null;
   private appender: Appender | null = null;
   private broker: Broker | null = null;
   private http: HttpApi | null = null;
+  private history: History | null = null;
   private scheduler: Scheduler | null = null;
   private metrics: Metrics | null = null;
   private upstream: Upstream | null = null;
@@ -57,7 +63,9 @@ export class Daemon {
   async start(): Promise<DaemonAddresses> {
     const { config, log, bus } = this;
     this.startedAt = Date.now();
-    const store = (this.store = await EventStore.open(storeDir(config.dataDir)));
+    // A corrupt or unreadable store is moved aside and a fresh one opened (SPEC §8).
+    const opened = await openOrQuarantine(config.dataDir, log);
+    const store = (this.store = opened.store);
     this.dlqSize = [...(await countRejected(store)).values()].reduce((a, b) => a + b, 0);
     const appender = (this.appender = new Appender({
       store, bus, gatewayId: config.gatewayId, durability: config.store.durability,
@@ -67,6 +75,7 @@ export class Daemon {
     }));
     await appender.init();
     this.watchPipeline();
+    if (opened.quarantined) await appender.append(quarantineDraft(config.gatewayId, opened.quarantined, Date.now()));
     this.metrics = new Metrics({
       store, bus, lastSeq: () => appender.seq, dlqSize: () => this.dlqSize,
       upstream: () => {
@@ -79,9 +88,19 @@ export class Daemon {
         };
       },
     });
+    // The dashboard's last hour: the same upstream figures as status(), sampled on a timer.
+    const history = (this.history = new History({
+      bus, intervalMs: historyIntervalMs(),
+      sample: async () => ({
+        backlog: this.upstream?.forwarder.backlog ?? 0,
+        upstreamConnected: this.upstream ? this.upstream.link.connected : null,
+        storeBytes: await store.approximateBytes(),
+      }),
+    }));
+    history.start();
     this.http = new HttpApi({
       host: config.http.host, port: config.http.port, token: config.http.token, store, metrics: this.metrics,
-      health: () => this.health, status: () => this.status(), log,
+      health: () => this.health, status: () => this.status(), history: () => history.snapshot(), log,
       actions: {
         dlqRetry: (ids) => this.dlqRetry(ids),
         dlqPurge: async (ids) => {
@@ -227,6 +246,8 @@ export class Daemon {
       uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
       lastSeq: appender?.seq ?? 0,
       stagedEvents: appender?.stagedCount() ?? 0,
+      ingestRatePerSecond: Math.round(this.ingestRate.perSecond() * 100) / 100,
+      storeEvents: await this.storeEvents(),
       storeBytes: this.store ? await this.store.approximateBytes() : 0,
       dlqEvents: this.dlqSize,
       clients: this.broker?.connectedClients ?? 0,
@@ -236,10 +257,18 @@ export class Daemon {
     };
   }
 
+  /** Events in the log (first seq to last): one bounded read. */
+  private async storeEvents(): Promise<number> {
+    if (this.store === null || this.appender === null) return 0;
+    const first = await this.store.firstSeq();
+    return first === 0 ? 0 : this.appender.seq - first + 1;
+  }
+
   /** Stop accepting, flush the group commit, close the store. Safe to call twice. */
   async stop(): Promise<void> {
     if (this.health === 'stopping') return;
     this.health = 'stopping';
+    this.history?.stop();
     await this.scheduler?.stop();
     // New connections are refused first; the group in flight is committed and its
     // PUBACKs sent while the clients are still connected; then they are closed.

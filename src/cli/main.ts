@@ -10,6 +10,7 @@ import { runPasswd } from './passwd.js';
 import { runReplay } from './replay.js';
 import { runRules } from './rules.js';
 import { runStart } from './start.js';
+import { runStatus } from './status.js';
 
 const USAGE = `usage: edgebus <verb> [--config FILE]
 
@@ -18,6 +19,7 @@ const USAGE = `usage: edgebus <verb> [--config FILE]
   events [--since 10m|ISO] [--until ISO] [--source ID] [--type T]
          [--from-seq N] [--from-id ID] [--limit N] [--json]
                               print stored events in log order
+  status [--json]             the running daemon's state
   dlq list [--limit N] [--json]
                               list rejected payloads and events upstream refused
   dlq retry [ID…]             send entries (all without ids) through the daemon again
@@ -69,6 +71,10 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
           since: v.since, until: v.until, source: v.source, type: v.type,
           fromSeq: v['from-seq'], fromId: v['from-id'], limit: v.limit, json: v.json,
         }, io);
+        return EXIT_OK;
+      case 'status':
+        if (rest.length) throw new UsageError(`status takes no arguments\n\n${USAGE}`);
+        await runStatus(loadConfig({ file: v.config }).config, { json: v.json }, io);
         return EXIT_OK;
       case 'dlq':
         await runDlq(loadConfig({ file: v.config }).config, rest[0], rest.slice(1), { json: v.json, limit: v.limit }, io);

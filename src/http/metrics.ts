@@ -60,7 +60,7 @@ export class Metrics {
     this.storeWrites = new Counter({ name: 'edgebus_store_writes_total', help: 'LevelDB batch writes (group commits)', registers });
     this.storeWriteErrors = new Counter({ name: 'edgebus_store_write_errors_total', help: 'Group commits that failed; their publishes were not acknowledged', registers });
     this.stage = new Histogram({
-      name: 'edgebus_stage_seconds', help: 'Time spent per pipeline stage, per commit group', labelNames: ['stage'], registers,
+      name: 'edgebus_stage_seconds', help: 'Time spent per pipeline stage: commit (batch write) and ack (submission to acknowledgement) per commit group, rules (evaluation of one group), forward (upstream batch publish to PUBACK)', labelNames: ['stage'], registers,
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
     });
     new Gauge({
@@ -141,6 +141,8 @@ export class Metrics {
       this.stage.observe({ stage: 'commit' }, c.writeSeconds);
       this.stage.observe({ stage: 'ack' }, c.ackSeconds);
     });
+    bus.on('metrics', 'rulesEvaluated', (r) => this.stage.observe({ stage: 'rules' }, r.seconds));
+    bus.on('metrics', 'batchAcknowledged', (b) => this.stage.observe({ stage: 'forward' }, b.seconds));
   }
 
   text(): Promise<string> {

@@ -1,4 +1,5 @@
-// The daemon's HTTP API (SPEC §7): health, metrics, status, events, rejected payloads.
+// The daemon's HTTP API (SPEC §7): health, metrics, status, events, rejected payloads,
+// and the dashboard page with its history.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { timingSafeEqual, createHash } from 'node:crypto';
@@ -7,6 +8,7 @@ import { FILTER_NAMES, FilterError, parseEventFilters, type EventFilterText } fr
 import { listRejected } from '../store/rejected.js';
 import type { EventStore } from '../store/event-store.js';
 import type { Metrics } from './metrics.js';
+import { DASHBOARD_CSP, DASHBOARD_HTML } from './dashboard-page.js';
 import type { Logger } from '../util/log.js';
 
 export type Health = 'starting' | 'ok' | 'stopping' | 'store-unavailable';
@@ -30,6 +32,8 @@ export interface HttpOptions {
   metrics: Metrics;
   health: () => Health;
   status: () => Promise<object>;
+  /** The dashboard's recent past (`GET /api/history`); absent: 404. */
+  history?: () => object;
   actions: HttpActions;
   log: Logger;
 }
@@ -70,10 +74,13 @@ export class HttpApi {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
-  private authorized(req: IncomingMessage): boolean {
+  private authorized(req: IncomingMessage, url: URL): boolean {
     if (!this.tokenDigest) return true;
     const header = req.headers.authorization ?? '';
-    const given = header.startsWith('Bearer ') ? header.slice(7) : '';
+    let given = header.startsWith('Bearer ') ? header.slice(7) : '';
+    // The dashboard page alone may be opened as `/?token=…` (a browser cannot send the
+    // header on navigation); the page then sends the header on its own fetches.
+    if (given === '' && url.pathname === '/' && req.method !== 'POST') given = url.searchParams.get('token') ?? '';
     // Compare digests: constant time, and equal lengths whatever was sent.
     return timingSafeEqual(digest(given), this.tokenDigest);
   }
@@ -84,10 +91,20 @@ export class HttpApi {
       const health = this.opts.health();
       return send(res, health === 'ok' ? 200 : 503, { status: health });
     }
-    if (!this.authorized(req)) return send(res, 401, { error: 'missing or wrong bearer token' });
+    if (!this.authorized(req, url)) return send(res, 401, { error: 'missing or wrong bearer token' });
     if (req.method === 'POST') return this.post(url.pathname, req, res);
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: 'method not allowed' });
     switch (url.pathname) {
+      case '/':
+        res.writeHead(200, {
+          'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store',
+          'content-security-policy': DASHBOARD_CSP, 'referrer-policy': 'no-referrer', 'x-content-type-options': 'nosniff',
+        });
+        res.end(req.method === 'HEAD' ? undefined : DASHBOARD_HTML);
+        return;
+      case '/api/history':
+        if (!this.opts.history) return send(res, 404, { error: 'no history kept' });
+        return send(res, 200, this.opts.history());
       case '/metrics': {
         const text = await this.opts.metrics.text();
         res.writeHead(200, { 'content-type': this.opts.metrics.contentType });

@@ -71,12 +71,14 @@ export class RulesService {
     const rebuilt = await this.rebuild();
     this.engine.armAbsence();
     opts.bus.on('rules', 'appended', (events) => {
+      const started = performance.now();
       try {
         this.engine.process(events);
       } catch (err) {
         // A bug in a rule's evaluation must not stop the pipeline that called us.
         opts.log.error({ err }, 'rule evaluation failed');
       }
+      opts.bus.emit('rulesEvaluated', { events: events.length, seconds: (performance.now() - started) / 1000 });
     });
     this.snapshotTimer = setInterval(() => void this.saveSnapshot(), SNAPSHOT_MS);
     this.snapshotTimer.unref();

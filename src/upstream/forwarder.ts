@@ -361,11 +361,14 @@ export class Forwarder {
     batch.sending = true;
     batch.attempts++;
     const gen = this.generation;
+    const sentAt = performance.now();
     this.publishNumbered(batch.number, batch.items).then((outcome) => {
       if (gen !== this.generation) return;
       batch.sending = false;
-      if (outcome.ok) this.acknowledged(batch);
-      else this.refused(batch, outcome);
+      if (outcome.ok) {
+        this.opts.bus.emit('batchAcknowledged', { events: batch.items.length, seconds: (performance.now() - sentAt) / 1000 });
+        this.acknowledged(batch);
+      } else this.refused(batch, outcome);
     }, (err: unknown) => {
       // The link dropped: linkDown() rewinds everything, this batch included.
       if (gen === this.generation) this.opts.log.debug({ err, batch: batch.number }, 'upstream batch not acknowledged');

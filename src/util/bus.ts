@@ -33,6 +33,10 @@ export interface BusEvents {
   refused: { reason: string };
   /** A rule's alert was stored (a replayed duplicate is not). */
   alert: { rule: string; state: 'raised' | 'cleared' };
+  /** The rules engine evaluated one commit group's events (seconds of evaluation). */
+  rulesEvaluated: { events: number; seconds: number };
+  /** Upstream acknowledged a batch: seconds from its publish to the PUBACK. */
+  batchAcknowledged: { events: number; seconds: number };
 }
 
 type Listener<K extends keyof BusEvents> = (payload: BusEvents[K]) => void;

@@ -1,0 +1,105 @@
+// `edgebus status [--json]`: the running daemon's state, from its `/api/status` (SPEC §1):
+// the JSON as the API returns it, or a compact summary for a person.
+import type { Config } from '../config/types.js';
+import type { DevicesStatus } from '../devices/devices-service.js';
+import type { RulesStatus } from '../rules/rules-service.js';
+import type { UpstreamStatus } from '../upstream/upstream.js';
+import { readRuntime } from '../util/runtime-file.js';
+import { RuntimeFailure, type Io } from './args.js';
+
+/** What `/api/status` answers (src/daemon.ts `status()`); fields a newer daemon adds pass through. */
+export interface DaemonStatus {
+  version: string;
+  gatewayId: string;
+  state: string;
+  uptimeSeconds: number;
+  lastSeq: number;
+  stagedEvents: number;
+  ingestRatePerSecond?: number;
+  storeEvents?: number;
+  storeBytes: number;
+  dlqEvents: number;
+  clients: number;
+  upstream: UpstreamStatus | null;
+  rules: RulesStatus | null;
+  devices: DevicesStatus | null;
+}
+
+export async function runStatus(config: Config, opts: { json?: boolean }, io: Io): Promise<void> {
+  const runtime = readRuntime(config.dataDir);
+  if (runtime === null) {
+    throw new RuntimeFailure(`no edgebus daemon is running for dataDir ${config.dataDir}; start it with \`edgebus start\``);
+  }
+  const host = runtime.http.host === '0.0.0.0' || runtime.http.host === '::' ? '127.0.0.1' : runtime.http.host;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${runtime.http.port}/api/status`;
+  const headers: Record<string, string> = config.http.token ? { authorization: `Bearer ${config.http.token}` } : {};
+  let body: string;
+  try {
+    const res = await fetch(url, { headers, signal: AbortSignal.timeout(10_000) });
+    body = await res.text();
+    if (!res.ok) throw new Error(`HTTP ${res.status} ${body.trim()}`);
+  } catch (err) {
+    throw new RuntimeFailure(`the daemon (pid ${runtime.pid}) did not answer at ${url}: ${(err as Error).message}`);
+  }
+  if (opts.json) {
+    io.out(body.endsWith('\n') ? body : body + '\n');
+    return;
+  }
+  io.out(formatStatus(JSON.parse(body) as DaemonStatus));
+}
+
+export function formatStatus(s: DaemonStatus): string {
+  const lines: string[] = [];
+  const row = (label: string, value: string): void => {
+    lines.push(`${(label + ':').padEnd(10)}${value}`);
+  };
+  row('edgebus', `${s.version}  gateway ${s.gatewayId}  ${s.state}  up ${duration(s.uptimeSeconds)}  ${s.clients} client${s.clients === 1 ? '' : 's'}`);
+  row('ingest', `${rate(s.ingestRatePerSecond ?? 0)} msgs/s (last minute)${s.stagedEvents ? `, ${s.stagedEvents} staged` : ''}`);
+  const stored = s.storeEvents === undefined ? '' : `${s.storeEvents} events, `;
+  row('store', `${stored}last seq ${s.lastSeq}, ${bytes(s.storeBytes)}`);
+  const up = s.upstream;
+  if (up === null) row('upstream', 'none (store-only)');
+  else {
+    row('upstream', `${up.url}  ${up.connected ? `connected (MQTT ${up.protocolVersion ?? '?'})` : 'down'}`);
+    lines.push(`${''.padEnd(10)}backlog ${up.backlog} events, oldest unsent ${duration(up.oldestUnsentSeconds)}, forwarded ${up.forwarded} in ${up.batches} batches, ${up.retries} retries`);
+  }
+  row('dlq', `${s.dlqEvents} entr${s.dlqEvents === 1 ? 'y' : 'ies'}`);
+  const rules = s.rules;
+  if (rules !== null) {
+    const alerts = Object.entries(rules.alerts).map(([id, c]) => `${id} ${c.raised} raised/${c.cleared} cleared`);
+    row('rules', `${rules.loaded} loaded${rules.issues.length ? `, ${rules.issues.length} with issues (edgebus check)` : ''}${alerts.length ? `; alerts: ${alerts.join(', ')}` : ''}`);
+  }
+  const devices = s.devices;
+  if (devices !== null) {
+    const list = devices.devices.map((d) => `${d.id} ${d.state}${d.reason ? ` (${d.reason})` : ''}`);
+    row('devices', `${list.length ? list.join(', ') : 'none'}${devices.issues.length ? `; ${devices.issues.length} profile issues` : ''}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+function duration(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s}s`;
+  const d = Math.floor(s / 86_400);
+  const h = Math.floor((s % 86_400) / 3_600);
+  const m = Math.floor((s % 3_600) / 60);
+  if (d) return `${d}d ${h}h`;
+  if (h) return `${h}h ${m}m`;
+  return `${m}m ${s % 60}s`;
+}
+
+function rate(perSecond: number): string {
+  return perSecond >= 10 ? perSecond.toFixed(0) : perSecond.toFixed(2);
+}
+
+function bytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB'];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(1)} ${units[i]}`;
+}

@@ -8,18 +8,11 @@ import { getStatus } from '../helpers/api.js';
 import { runCli, spawnDaemon, writeConfig, type ChildDaemon } from '../helpers/daemon.js';
 import { connect, publish } from '../helpers/mqtt.js';
 import { freePort } from '../helpers/ports.js';
+import { hotRule } from '../helpers/rules.js';
 import { tempDir } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/wait.js';
 
-const HOT = `
-id: hot
-match: { type: DeviceData, sensor: temperature }
-where: { value: { gt: 30 } }
-groupBy: source
-window: { sliding: 10m }
-having: { count: { gte: 1 } }
-emit: { severity: warning, message: "{group} hot" }
-`;
+const HOT = hotRule({ count: 1 });
 
 describe('edgebus status', () => {
   let tmp: ReturnType<typeof tempDir>;

@@ -9,6 +9,7 @@ import { after, describe, it } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startDaemon, type RunningDaemon } from '../helpers/daemon.js';
 import { connect, publish, type MqttClient } from '../helpers/mqtt.js';
+import { hotRule } from '../helpers/rules.js';
 import { tempDir } from '../helpers/tmp.js';
 
 // The browser globals used by the functions evaluated in the page (no DOM lib in this project).
@@ -24,16 +25,7 @@ const CHROMIUM = process.env.EDGEBUS_CHROMIUM ?? '/usr/bin/chromium';
 const TIMEOUT = 15_000;
 
 // A message with markup: the page must show it as text.
-const HOT = `
-id: hot
-match: { type: DeviceData, sensor: temperature }
-where: { value: { gt: 30 } }
-groupBy: source
-window: { sliding: 10m }
-having: { count: { gte: 3 } }
-emit: { severity: warning, message: "{group} <b>hot</b>: max {max(value)}" }
-clear: { where: { value: { lt: 28 } } }
-`;
+const HOT = hotRule({ count: 3, message: '{group} <b>hot</b>: max {max(value)}', clear: true });
 
 async function launch(): Promise<Browser> {
   if (!existsSync(CHROMIUM)) {

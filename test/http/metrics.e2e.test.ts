@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { getMetrics, metricValue } from '../helpers/api.js';
 import { startDaemon, type RunningDaemon } from '../helpers/daemon.js';
 import { connect, publish, type MqttClient } from '../helpers/mqtt.js';
+import { hotRule } from '../helpers/rules.js';
 import { tempDir } from '../helpers/tmp.js';
 import { startUpstreamBroker, type UpstreamBroker } from '../helpers/upstream-broker.js';
 import { waitFor } from '../helpers/wait.js';
@@ -29,15 +30,7 @@ const SPEC_METRICS = [
   'edgebus_stage_seconds',
 ];
 
-const HOT = `
-id: hot
-match: { type: DeviceData, sensor: temperature }
-where: { value: { gt: 30 } }
-groupBy: source
-window: { sliding: 10m }
-having: { count: { gte: 2 } }
-emit: { severity: warning, message: "{group} hot" }
-`;
+const HOT = hotRule({ count: 2 });
 
 const FAST_RETRY = { initialDelay: '50ms', maxDelay: '300ms', multiplier: 2, jitter: true, maxAttempts: 2 };
 

@@ -1,7 +1,7 @@
 // The dashboard's recent past (SPEC §7, `GET /api/history`): a sample every 10 s of the
 // ingest rate, the upstream backlog and link state and the store size, kept for an hour in
 // a fixed ring, plus the last alerts. Memory is bounded whatever the daemon's uptime.
-import type { EventBus } from '../util/bus.js';
+import type { EventBus, StoredAlert } from '../util/bus.js';
 
 export const HISTORY_INTERVAL_MS = 10_000;
 export const HISTORY_SAMPLES = 360;
@@ -21,14 +21,7 @@ export interface HistorySample extends HistoryFigures {
   ingestRate: number;
 }
 
-export interface HistoryAlert {
-  time: string;
-  rule: string;
-  state: 'raised' | 'cleared';
-  group: string | null;
-  severity: string | null;
-  message: string | null;
-}
+export type HistoryAlert = StoredAlert;
 
 export interface HistorySnapshot {
   intervalMs: number;
@@ -65,20 +58,8 @@ export class History {
     this.now = opts.now ?? Date.now;
     this.lastAt = this.now();
     opts.bus.on(OWNER, 'committed', (c) => (this.committed += c.events));
-    // Stored alerts carry their message; the bus 'alert' event only rule and state.
-    opts.bus.on(OWNER, 'appended', (events) => {
-      for (const e of events) {
-        if (e.type !== 'Alert') continue;
-        const p = e.payload;
-        this.alerts.unshift({
-          time: e.timestamp,
-          rule: String(p.rule),
-          state: p.state === 'cleared' ? 'cleared' : 'raised',
-          group: typeof p.group === 'string' ? p.group : null,
-          severity: typeof p.severity === 'string' ? p.severity : null,
-          message: typeof p.message === 'string' ? p.message : null,
-        });
-      }
+    opts.bus.on(OWNER, 'alert', (a) => {
+      this.alerts.unshift({ ...a });
       if (this.alerts.length > HISTORY_ALERTS) this.alerts.length = HISTORY_ALERTS;
     });
   }

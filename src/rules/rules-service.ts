@@ -135,7 +135,11 @@ export class RulesService {
     const c = this.fired.get(a.rule.id) ?? { raised: 0, cleared: 0 };
     c[a.state]++;
     this.fired.set(a.rule.id, c);
-    this.opts.bus.emit('alert', { rule: a.rule.id, state: a.state });
+    const { payload, timestamp } = a.draft;
+    this.opts.bus.emit('alert', {
+      rule: a.rule.id, state: a.state, group: a.group, time: timestamp,
+      severity: String(payload.severity), message: String(payload.message),
+    });
   }
 
   status(): RulesStatus {

@@ -32,11 +32,22 @@ export interface BusEvents {
   /** The broker refused a connection, a sign-in, a publish or a subscription (see broker-access.ts). */
   refused: { reason: string };
   /** A rule's alert was stored (a replayed duplicate is not). */
-  alert: { rule: string; state: 'raised' | 'cleared' };
+  alert: StoredAlert;
   /** The rules engine evaluated one commit group's events (seconds of evaluation). */
   rulesEvaluated: { events: number; seconds: number };
   /** Upstream acknowledged a batch: seconds from its publish to the PUBACK. */
   batchAcknowledged: { events: number; seconds: number };
+}
+
+/** An alert as the dashboard and metrics see it once stored. */
+export interface StoredAlert {
+  rule: string;
+  state: 'raised' | 'cleared';
+  group: string;
+  severity: string;
+  message: string;
+  /** The alert event's timestamp. */
+  time: string;
 }
 
 type Listener<K extends keyof BusEvents> = (payload: BusEvents[K]) => void;

@@ -1,16 +1,13 @@
 // The dashboard history (src/http/history.ts): a bounded ring of samples, the ingest rate
-// from 'committed' events, and the last alerts from stored Alert events.
+// from 'committed' events, and the last alerts from the bus's stored-alert events.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { EdgeEvent } from '../../src/events/types.js';
 import { History, HISTORY_ALERTS, HISTORY_SAMPLES, historyIntervalMs } from '../../src/http/history.js';
-import { EventBus } from '../../src/util/bus.js';
+import { EventBus, type StoredAlert } from '../../src/util/bus.js';
 
 const commit = (events: number) => ({ events, duplicates: 0, rejected: 0, staged: 0, writeSeconds: 0, ackSeconds: 0 });
-const alert = (i: number): EdgeEvent => ({
-  id: `a${i}`, type: 'Alert', source: 'gw', timestamp: new Date(i * 1000).toISOString(), seq: i,
-  payload: { rule: 'hot', group: 'gh-1', state: i % 2 ? 'cleared' : 'raised', severity: 'warning', message: `m${i}` },
-  metadata: { correlationId: null, causationId: null, version: '1', priority: 'high', ttl: null },
+const alert = (i: number): StoredAlert => ({
+  time: new Date(i * 1000).toISOString(), rule: 'hot', group: 'gh-1', state: i % 2 ? 'cleared' : 'raised', severity: 'warning', message: `m${i}`,
 });
 
 describe('History', () => {
@@ -38,12 +35,12 @@ describe('History', () => {
   it('keeps the last alerts newest first, with their messages, and stops listening on stop()', () => {
     const bus = new EventBus();
     const h = new History({ bus, sample: () => ({ backlog: 0, upstreamConnected: true, storeBytes: 0 }) });
-    bus.emit('appended', Array.from({ length: HISTORY_ALERTS + 10 }, (_, i) => alert(i + 1)));
+    for (let i = 1; i <= HISTORY_ALERTS + 10; i++) bus.emit('alert', alert(i));
     const { alerts } = h.snapshot();
     assert.equal(alerts.length, HISTORY_ALERTS);
     assert.deepEqual(alerts[0], { time: new Date((HISTORY_ALERTS + 10) * 1000).toISOString(), rule: 'hot', state: 'raised', group: 'gh-1', severity: 'warning', message: `m${HISTORY_ALERTS + 10}` });
     h.stop();
-    bus.emit('appended', [alert(999)]);
+    bus.emit('alert', alert(999));
     assert.equal(h.snapshot().alerts[0].message, `m${HISTORY_ALERTS + 10}`);
   });
 

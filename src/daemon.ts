@@ -247,7 +247,7 @@ export class Daemon {
       lastSeq: appender?.seq ?? 0,
       stagedEvents: appender?.stagedCount() ?? 0,
       ingestRatePerSecond: Math.round(this.ingestRate.perSecond() * 100) / 100,
-      storeEvents: await this.storeEvents(),
+      storeEvents: this.store && appender ? await this.store.eventCount(appender.seq) : 0,
       storeBytes: this.store ? await this.store.approximateBytes() : 0,
       dlqEvents: this.dlqSize,
       clients: this.broker?.connectedClients ?? 0,
@@ -258,12 +258,6 @@ export class Daemon {
   }
 
   /** Events in the log (first seq to last): one bounded read. */
-  private async storeEvents(): Promise<number> {
-    if (this.store === null || this.appender === null) return 0;
-    const first = await this.store.firstSeq();
-    return first === 0 ? 0 : this.appender.seq - first + 1;
-  }
-
   /** Stop accepting, flush the group commit, close the store. Safe to call twice. */
   async stop(): Promise<void> {
     if (this.health === 'stopping') return;

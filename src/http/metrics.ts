@@ -66,8 +66,7 @@ export class Metrics {
     new Gauge({
       name: 'edgebus_store_events', help: 'Events in the log', registers,
       collect: async function (this: Gauge) {
-        const first = await src.store.firstSeq();
-        this.set(first === 0 ? 0 : src.lastSeq() - first + 1);
+        this.set(await src.store.eventCount(src.lastSeq()));
       },
     });
     new Gauge({

@@ -120,6 +120,12 @@ export class EventStore {
     return keys.length ? parseSeqKey(keys[0]) : 0;
   }
 
+  /** Events held, from the first stored seq to `lastSeq` (evictions leave gaps it counts). */
+  async eventCount(lastSeq: number): Promise<number> {
+    const first = await this.firstSeq();
+    return first === 0 ? 0 : lastSeq - first + 1;
+  }
+
   /**
    * Closes and reopens the handle. After a failed write LevelDB may keep appending behind
    * a torn record of its write-ahead log, which recovery would then drop: reopening

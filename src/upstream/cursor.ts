@@ -28,3 +28,46 @@ export async function writeProgress(store: EventStore, cursor: number, batchNumb
     { type: 'put', key: BATCH_KEY, value: String(batchNumber) },
   ]);
 }
+
+/** How long a moved cursor waits to be saved: one meta write for many acknowledged batches. */
+const SAVE_AFTER_MS = 250;
+
+/** Saves the forwarder's progress at most every SAVE_AFTER_MS, and once more at stop. */
+export class ProgressSaver {
+  private timer: NodeJS.Timeout | null = null;
+  private saved: number;
+  private stopped = false;
+
+  constructor(
+    private readonly store: EventStore,
+    private readonly progress: () => { cursor: number; batchNumber: number },
+    private readonly onError: (err: unknown) => void,
+    savedCursor: number,
+  ) {
+    this.saved = savedCursor;
+  }
+
+  /** The cursor moved: save it soon. */
+  schedule(): void {
+    if (this.timer !== null || this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.save().catch(this.onError);
+    }, SAVE_AFTER_MS);
+  }
+
+  private async save(): Promise<void> {
+    const { cursor, batchNumber } = this.progress();
+    if (cursor === this.saved) return;
+    await writeProgress(this.store, cursor, batchNumber);
+    this.saved = cursor;
+  }
+
+  /** No more scheduled saves; what is unsaved is saved now. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.save();
+  }
+}

@@ -16,7 +16,7 @@ import type { EventBus } from '../util/bus.js';
 import { Backoff } from './backoff.js';
 import { CONTENT_TYPES, encodeBatch, type BatchItem } from './batch-encoding.js';
 import { BatchPacker } from './batch-packing.js';
-import { readBatchNumber, readCursor, writeProgress } from './cursor.js';
+import { ProgressSaver, readBatchNumber, readCursor } from './cursor.js';
 import { deadLetterRefused, type Refusal } from './dead-letter.js';
 import { Resender } from './resender.js';
 import type { PublishOutcome } from './link.js';
@@ -73,13 +73,11 @@ interface Batch {
 }
 
 /** Persisting the cursor more often than this only adds SD-card writes. */
-const CURSOR_SAVE_MS = 250;
 
 export class Forwarder {
   readonly counters: ForwarderCounters = { forwarded: 0, batches: 0, retries: 0, expired: 0, deadLettered: 0 };
   private readonly now: () => number;
   private cursor = 0;
-  private savedCursor = 0;
   private batchNumber = 0;
   /** Highest seq below which every drain batch is acknowledged. */
   private drainedThrough = 0;
@@ -100,7 +98,7 @@ export class Forwarder {
   private waitingSince: number | null = null;
   private lingerTimer: NodeJS.Timeout | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
-  private saveTimer: NodeJS.Timeout | null = null;
+  private saver: ProgressSaver | null = null;
   private stopped = false;
   private idleWaiters: (() => void)[] = [];
   /** Seqs of the batch being isolated that went to the DLQ. */
@@ -120,8 +118,10 @@ export class Forwarder {
   }
 
   async init(): Promise<void> {
-    this.cursor = this.savedCursor = this.drainedThrough = await readCursor(this.opts.store);
+    this.cursor = this.drainedThrough = await readCursor(this.opts.store);
     this.batchNumber = await readBatchNumber(this.opts.store);
+    this.saver = new ProgressSaver(this.opts.store, () => ({ cursor: this.cursor, batchNumber: this.batchNumber }),
+      (err) => this.opts.log.error({ err }, 'saving the upstream cursor failed'), this.cursor);
     this.rewind();
   }
 
@@ -179,8 +179,8 @@ export class Forwarder {
   async stop(): Promise<void> {
     this.stopped = true;
     this.generation++;
-    for (const t of [this.lingerTimer, this.retryTimer, this.saveTimer]) if (t) clearTimeout(t);
-    await this.saveCursor();
+    for (const t of [this.lingerTimer, this.retryTimer]) if (t) clearTimeout(t);
+    await this.saver?.stop();
   }
 
   private rewind(): void {
@@ -402,7 +402,7 @@ export class Forwarder {
     if (through <= this.cursor) return;
     this.cursor = through;
     for (const s of this.sentAhead) if (s <= through) this.sentAhead.delete(s);
-    this.scheduleSave();
+    this.saver?.schedule();
     if (this.backlog === 0) {
       const waiters = this.idleWaiters;
       this.idleWaiters = [];
@@ -466,20 +466,5 @@ export class Forwarder {
     if (known) return;
     this.counters.deadLettered++;
     this.opts.bus.emit('rejected', record);
-  }
-
-  private scheduleSave(): void {
-    if (this.saveTimer !== null || this.stopped) return;
-    this.saveTimer = setTimeout(() => {
-      this.saveTimer = null;
-      void this.saveCursor().catch((err: unknown) => this.opts.log.error({ err }, 'saving the upstream cursor failed'));
-    }, CURSOR_SAVE_MS);
-  }
-
-  private async saveCursor(): Promise<void> {
-    if (this.cursor === this.savedCursor) return;
-    const cursor = this.cursor;
-    await writeProgress(this.opts.store, cursor, this.batchNumber);
-    this.savedCursor = cursor;
   }
 }

@@ -6,6 +6,7 @@ import type { RulesStatus } from '../rules/rules-service.js';
 import type { UpstreamStatus } from '../upstream/upstream.js';
 import { readRuntime } from '../util/runtime-file.js';
 import { RuntimeFailure, type Io } from './args.js';
+import { getText } from './store-access.js';
 
 /** What `/api/status` answers (src/daemon.ts `status()`); fields a newer daemon adds pass through. */
 export interface DaemonStatus {
@@ -26,21 +27,10 @@ export interface DaemonStatus {
 }
 
 export async function runStatus(config: Config, opts: { json?: boolean }, io: Io): Promise<void> {
-  const runtime = readRuntime(config.dataDir);
-  if (runtime === null) {
+  if (readRuntime(config.dataDir) === null) {
     throw new RuntimeFailure(`no edgebus daemon is running for dataDir ${config.dataDir}; start it with \`edgebus start\``);
   }
-  const host = runtime.http.host === '0.0.0.0' || runtime.http.host === '::' ? '127.0.0.1' : runtime.http.host;
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${runtime.http.port}/api/status`;
-  const headers: Record<string, string> = config.http.token ? { authorization: `Bearer ${config.http.token}` } : {};
-  let body: string;
-  try {
-    const res = await fetch(url, { headers, signal: AbortSignal.timeout(10_000) });
-    body = await res.text();
-    if (!res.ok) throw new Error(`HTTP ${res.status} ${body.trim()}`);
-  } catch (err) {
-    throw new RuntimeFailure(`the daemon (pid ${runtime.pid}) did not answer at ${url}: ${(err as Error).message}`);
-  }
+  const body = await getText(config, '/api/status');
   if (opts.json) {
     io.out(body.endsWith('\n') ? body : body + '\n');
     return;

@@ -47,12 +47,12 @@ export function requireDaemon(config: Config, what: string): void {
   if (readRuntime(config.dataDir) === null) throw new RuntimeFailure(`${what} needs the running daemon (none found for dataDir ${config.dataDir}); start it with \`edgebus start\``);
 }
 
-/** POST a JSON body to the running daemon's API and return the response. */
-async function request(config: Config, path: string, body: object | null): Promise<Response> {
+/** POST a JSON body (GET with none) to the running daemon's API and return the response. */
+async function request(config: Config, path: string, body: object | null, timeoutMs?: number): Promise<Response> {
   const url = apiUrl(config, path);
   const headers: Record<string, string> = config.http.token ? { authorization: `Bearer ${config.http.token}` } : {};
   try {
-    if (body === null) return await fetch(url, { headers });
+    if (body === null) return await fetch(url, { headers, signal: timeoutMs === undefined ? undefined : AbortSignal.timeout(timeoutMs) });
     return await fetch(url, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(body) });
   } catch (err) {
     throw new RuntimeFailure(`the daemon's API at ${url} did not answer: ${(err as Error).message}`);
@@ -65,6 +65,14 @@ export async function postJson<T>(config: Config, path: string, body: object): P
   if (res.status === 400) throw new UsageError(answer.error ?? 'bad request');
   if (!res.ok) throw new RuntimeFailure(`${path}: HTTP ${res.status} ${answer.error ?? ''}`);
   return answer;
+}
+
+/** GET a short answer (not a stream) from the running daemon's API, as text. */
+export async function getText(config: Config, path: string): Promise<string> {
+  const res = await request(config, path, null, 10_000);
+  const body = await res.text();
+  if (!res.ok) throw new RuntimeFailure(`${path}: HTTP ${res.status} ${body.trim()}`);
+  return body;
 }
 
 /** POST to the running daemon's API, reading its answer as NDJSON lines. */

@@ -67,15 +67,19 @@ export class BrokerAccess {
     this.opts.log.warn({ reason, clientId: client?.id ?? null, address: client?.conn && 'remoteAddress' in client.conn ? client.conn.remoteAddress : undefined, ...detail }, `broker refused: ${reason}`);
   }
 
-  /** A socket's connection slot: taken when it connects, given back when it closes. */
-  admit(release: (done: () => void) => void): boolean {
+  /** Takes a connection slot for a new socket; false when none is left. */
+  admit(): boolean {
     if (this.connections >= this.opts.limits.connections) {
       this.refuse('too-many-connections', null, { limit: this.opts.limits.connections });
       return false;
     }
     this.connections++;
-    release(() => this.connections--);
     return true;
+  }
+
+  /** An admitted socket closed. */
+  leave(): void {
+    this.connections--;
   }
 
   authenticate(client: Client, username: string | undefined, password: Buffer | undefined, done: (err: AuthenticateError | null, ok: boolean) => void): void {

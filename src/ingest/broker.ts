@@ -57,10 +57,12 @@ export class Broker {
 
   private accept(socket: Socket): void {
     socket.setNoDelay(true);
-    if (!this.opts.access.admit((release) => socket.once('close', release))) {
+    const access = this.opts.access;
+    if (!access.admit()) {
       socket.destroy();
       return;
     }
+    socket.once('close', () => access.leave());
     this.sockets.add(socket);
     socket.once('close', () => this.sockets.delete(socket));
     this.aedes.handle(socket);

@@ -25,6 +25,13 @@ import { EventBus } from './util/bus.js';
 import { removeRuntime, writeRuntime } from './util/runtime-file.js';
 import type { Logger } from './util/log.js';
 import { version } from './version.js';
+import { readClockLog, writeStopMark, type ClockLog } from './store/clock-log.js';
+import { bootId, uptimeMs } from './time/boot.js';
+import { GatewayClock, type ClockChange } from './time/clock.js';
+import { clockQuality } from './time/quality.js';
+import { startingPoint } from './time/start.js';
+import { SyncSource } from './time/sync.js';
+import { ClockWatch } from './time/watch.js';
 
 export interface DaemonAddresses {
   broker: AddressInfo;
@@ -33,9 +40,12 @@ export interface DaemonAddresses {
 
 export class Daemon {
   readonly bus = new EventBus();
-  /** Events appended per second over the last minute, for `status`. */
-  private readonly ingestRate = new IngestRate().attachedTo(this.bus, 'status');
+  /** Events appended per second over the last minute, for `status` (on the gateway clock once started). */
+  private ingestRate: IngestRate | null = null;
   private health: Health = 'starting';
+  private clock: GatewayClock | null = null;
+  private clockWatch: ClockWatch | null = null;
+  private lastClockChange: ClockChange | null = null;
   private store: EventStore | null = null;
   private appender: Appender | null = null;
   private broker: Broker | null = null;
@@ -62,20 +72,27 @@ export class Daemon {
 
   async start(): Promise<DaemonAddresses> {
     const { config, log, bus } = this;
-    this.startedAt = Date.now();
     // A corrupt or unreadable store is moved aside and a fresh one opened (SPEC §8).
     const opened = await openOrQuarantine(config.dataDir, log);
     const store = (this.store = opened.store);
     this.dlqSize = [...(await countRejected(store)).values()].reduce((a, b) => a + b, 0);
+    const clockLog = await readClockLog(store);
+    const sync = new SyncSource(config.clock.sync);
+    const clock = (this.clock = await startClock(clockLog, sync, log));
+    this.startedAt = clock.now();
+    this.ingestRate = new IngestRate(60, () => clock.now()).attachedTo(bus, 'status');
     const appender = (this.appender = new Appender({
       store, bus, gatewayId: config.gatewayId, durability: config.store.durability,
       reorderWindow: config.store.reorderWindow, dedupWindow: config.store.dedupWindow,
+      clock, timeline: clockLog.timeline,
       // The broker is built after the appender (it submits to it): bind its sockets late.
       settling: { begin: () => this.broker?.settling.begin(), end: () => this.broker?.settling.end() },
     }));
     await appender.init();
     this.watchPipeline();
-    if (opened.quarantined) await appender.append(quarantineDraft(config.gatewayId, opened.quarantined, Date.now()));
+    this.clockWatch = new ClockWatch({ clock, sync, onChange: (change) => this.clockChanged(change) });
+    this.clockWatch.start();
+    if (opened.quarantined) await appender.append(quarantineDraft(config.gatewayId, opened.quarantined, clock.now()));
     this.metrics = new Metrics({
       store, bus, lastSeq: () => appender.seq, dlqSize: () => this.dlqSize,
       upstream: () => {
@@ -90,7 +107,7 @@ export class Daemon {
     });
     // The dashboard's last hour: the same upstream figures as status(), sampled on a timer.
     const history = (this.history = new History({
-      bus, intervalMs: historyIntervalMs(),
+      bus, intervalMs: historyIntervalMs(), now: () => clock.now(), wall: Date.now,
       sample: async () => ({
         backlog: this.upstream?.forwarder.backlog ?? 0,
         upstreamConnected: this.upstream ? this.upstream.link.connected : null,
@@ -115,10 +132,10 @@ export class Daemon {
     const access = new BrokerAccess({
       users: config.broker.users, allowAnonymous: config.broker.allowAnonymous, limits: config.broker.limits, log,
       onRefusal: (reason) => bus.emit('refused', { reason }),
-    });
+    }, () => clock.now());
     const localBroker = (this.broker = new Broker({
       host: config.broker.host, port: config.broker.port, maxPayload: config.broker.maxPayload,
-      router: this.router, appender, access, tls: config.broker.tls,
+      router: this.router, appender, access, tls: config.broker.tls, now: () => clock.now(),
     }));
     // Before the broker listens: the rule state is rebuilt from the log first, so the first
     // new reading meets the windows it would have met without the restart.
@@ -129,7 +146,7 @@ export class Daemon {
     await this.rules.start();
     const broker = await this.broker.start();
     this.devices = new DevicesService({
-      devicesDir: config.devicesDir, aedes: localBroker.aedes, appender, log,
+      devicesDir: config.devicesDir, aedes: localBroker.aedes, appender, log, now: () => clock.now(),
       publishLocal: (topic, payload, opts) => localBroker.publishLocal(topic, payload, opts),
     });
     await this.devices.start();
@@ -151,7 +168,7 @@ export class Daemon {
     this.scheduler.add({ name: 'heartbeat', schedule: config.schedules.heartbeat, run: () => this.heartbeat() });
     this.addrs = { broker, http };
     writeRuntime(config.dataDir, {
-      pid: process.pid, startedAt: new Date(this.startedAt).toISOString(),
+      pid: process.pid, startedAt: new Date().toISOString(),
       http: { host: http.address, port: http.port }, broker: { host: broker.address, port: broker.port },
     });
     this.health = 'ok';
@@ -163,6 +180,17 @@ export class Daemon {
       upstream: config.upstream?.url ?? 'none (store-only)', durability: config.store.durability, lastSeq: appender.seq,
     }, `edgebus ready: broker mqtt://${broker.address}:${broker.port}, http http://${http.address}:${http.port}, data ${config.dataDir}, upstream ${config.upstream?.url ?? 'none (store-only)'}`);
     return this.addrs;
+  }
+
+  /** The wall clock stepped, or its quality changed (see time/watch.ts). */
+  private clockChanged(change: ClockChange): void {
+    this.lastClockChange = change;
+    this.appender?.clockChanged(change);
+    if (change.kind === 'step') this.scheduler?.replan();
+    this.bus.emit('clockChanged', change);
+    const fields = { delta: Math.round(change.delta), quality: change.quality, previous: change.previous, from: isoOrNumber(change.from), to: isoOrNumber(change.to) };
+    if (change.kind === 'step') this.log.warn(fields, `wall clock stepped by ${formatDelta(change.delta)}; durations run on the gateway clock and are unaffected`);
+    else this.log.info(fields, `wall clock is now ${change.quality}`);
   }
 
   private watchPipeline(): void {
@@ -225,7 +253,7 @@ export class Daemon {
     if (appender === null || this.health !== 'ok') return;
     const up = this.upstream ? await this.upstream.status() : null;
     await appender.append(heartbeatDraft(this.config.gatewayId, {
-      uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
+      uptimeSeconds: this.uptimeSeconds(),
       lastSeq: appender.seq,
       storeBytes: this.store ? await this.store.approximateBytes() : 0,
       dlqEvents: this.dlqSize,
@@ -234,7 +262,21 @@ export class Daemon {
       backlog: up?.backlog ?? 0,
       oldestUnsentSeconds: up?.oldestUnsentSeconds ?? 0,
       forwarded: up?.forwarded ?? 0,
-    }, Date.now()));
+    }, appender.clock.now()));
+  }
+
+  private uptimeSeconds(): number {
+    return this.clock === null ? 0 : Math.round((this.clock.now() - this.startedAt) / 1000);
+  }
+
+  private clockStatus(): object | null {
+    const clock = this.clock;
+    if (clock === null) return null;
+    const last = this.lastClockChange;
+    return {
+      quality: clock.quality, wall: new Date(clock.wall()).toISOString(), sync: this.config.clock.sync,
+      lastChange: last === null ? null : { kind: last.kind, delta: Math.round(last.delta), quality: last.quality, secondsAgo: Math.round((clock.now() - last.at) / 1000) },
+    };
   }
 
   async status(): Promise<object> {
@@ -243,10 +285,11 @@ export class Daemon {
       version,
       gatewayId: this.config.gatewayId,
       state: this.health,
-      uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
+      uptimeSeconds: this.uptimeSeconds(),
       lastSeq: appender?.seq ?? 0,
       stagedEvents: appender?.stagedCount() ?? 0,
-      ingestRatePerSecond: Math.round(this.ingestRate.perSecond() * 100) / 100,
+      ingestRatePerSecond: Math.round((this.ingestRate?.perSecond() ?? 0) * 100) / 100,
+      clock: this.clockStatus(),
       storeEvents: this.store && appender ? await this.store.eventCount(appender.seq) : 0,
       storeBytes: this.store ? await this.store.approximateBytes() : 0,
       dlqEvents: this.dlqSize,
@@ -257,11 +300,11 @@ export class Daemon {
     };
   }
 
-  /** Events in the log (first seq to last): one bounded read. */
   /** Stop accepting, flush the group commit, close the store. Safe to call twice. */
   async stop(): Promise<void> {
     if (this.health === 'stopping') return;
     this.health = 'stopping';
+    this.clockWatch?.stop();
     this.history?.stop();
     await this.scheduler?.stop();
     // New connections are refused first; the group in flight is committed and its
@@ -276,9 +319,50 @@ export class Daemon {
     await this.upstream?.stop();
     await this.appender?.close();
     await this.http?.stop();
+    await this.leaveClockMark();
     await this.store?.close();
     if (this.addrs) removeRuntime(this.config.dataDir);
     this.bus.removeOwner('daemon');
     this.log.info({ lastSeq: this.appender?.seq ?? 0 }, 'edgebus stopped');
   }
+
+  /** Where the gateway clock stands at a clean stop: the next start carries on from it. */
+  private async leaveClockMark(): Promise<void> {
+    const clock = this.clock;
+    if (clock === null || this.store === null) return;
+    const g = clock.now();
+    try {
+      await writeStopMark(this.store, { boot: clock.boot, uptime: clock.uptimeAt(g), g, wall: clock.wall(), quality: clock.quality });
+    } catch (err) {
+      this.log.warn({ err }, 'could not record the gateway clock at stop');
+    }
+  }
+}
+
+/**
+ * The gateway clock for this run, carried on from what the store recorded (time/start.ts).
+ * The OS is asked once, before anything is stamped, whether the wall clock is synchronised.
+ */
+async function startClock(clockLog: ClockLog, sync: SyncSource, log: Logger): Promise<GatewayClock> {
+  const synced = await sync.refresh();
+  const boot = bootId();
+  const uptime = uptimeMs();
+  const wall = Date.now();
+  const { g, continuity } = startingPoint({ last: clockLog.last, highest: clockLog.highest, boot, uptime, wall, synced: synced === true });
+  const clock = new GatewayClock({ g, wall, quality: clockQuality(wall, synced, false), boot, uptime });
+  if (continuity === 'unknown-downtime') log.info({ quality: clock.quality }, 'gateway clock: started after a reboot whose length the wall clock cannot tell; it carries on from where the store left it');
+  return clock;
+}
+
+function formatDelta(ms: number): string {
+  const a = Math.abs(ms);
+  const sign = ms < 0 ? '-' : '+';
+  if (a >= 86_400_000) return `${sign}${(a / 86_400_000).toFixed(1)} d`;
+  if (a >= 3_600_000) return `${sign}${(a / 3_600_000).toFixed(1)} h`;
+  if (a >= 60_000) return `${sign}${(a / 60_000).toFixed(1)} min`;
+  return `${sign}${(a / 1000).toFixed(1)} s`;
+}
+
+function isoOrNumber(ms: number): string | number {
+  return Number.isFinite(ms) && ms >= 0 && ms < 253_402_300_800_000 ? new Date(ms).toISOString() : ms;
 }

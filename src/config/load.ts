@@ -9,6 +9,7 @@ import type { Config } from './types.js';
 import { parseDuration, parseSize } from './units.js';
 import { lineOf, parseYaml, SchemaError, validateAgainst, type ParsedYaml, type SchemaIssue } from './validate.js';
 import { isPasswordHash } from '../security/password.js';
+import type { SyncSetting } from '../time/sync.js';
 import { validTopicFilter } from '../security/topic-acl.js';
 
 export const DEFAULT_CONFIG_FILE = 'edgebus.yaml';
@@ -118,6 +119,7 @@ function resolveConfig(raw: RawConfig, cwd: string): Config {
       retry: { ...up.retry, initialDelay: parseDuration(up.retry.initialDelay), maxDelay: parseDuration(up.retry.maxDelay) },
     },
     http: { host: raw.http.host, port: raw.http.port, token: secret(raw.http.token, raw.http.tokenFile) },
+    clock: { sync: raw.clock.sync as SyncSetting },
     schedules: raw.schedules,
     log: raw.log,
   };

@@ -106,6 +106,9 @@ export const ConfigSchema = Type.Object({
     token: Type.Optional(Type.String({ minLength: 1 })),
     tokenFile: filePath('file holding the token'),
   }, { ...strict, default: {} }),
+  clock: Type.Object({
+    sync: Type.String({ format: 'clock-sync', default: 'auto', description: 'how to tell that the wall clock is synchronised' }),
+  }, { ...strict, default: {} }),
   schedules: Type.Object({
     prune: Type.String({ format: 'cron', default: '*/5 * * * *' }),
     heartbeat: Type.String({ format: 'cron', default: '* * * * *' }),

@@ -1,6 +1,7 @@
 // The resolved configuration: defaults applied, durations in ms, sizes in bytes, paths absolute.
 import type { IngestMapping } from './schema.js';
 import type { LOG_LEVELS } from './schema.js';
+import type { SyncSetting } from '../time/sync.js';
 
 export interface RetryPolicy {
   initialDelay: number;
@@ -61,6 +62,7 @@ export interface Config {
   };
   upstream?: UpstreamConfig;
   http: { host: string; port: number; token?: string };
+  clock: { sync: SyncSetting };
   schedules: { prune: string; heartbeat: string };
   log: { level: (typeof LOG_LEVELS)[number]; format: 'auto' | 'json' | 'pretty' };
 }

@@ -5,6 +5,7 @@ import cron from 'node-cron';
 import { isMap, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type { TSchema } from '@sinclair/typebox';
 import { DURATION_HINT, DURATION_PATTERN, SIZE_HINT, SIZE_PATTERN } from './units.js';
+import { isSyncSetting } from '../time/sync.js';
 
 export interface SchemaIssue {
   file: string;
@@ -29,12 +30,14 @@ const FORMAT_HINTS: Record<string, string> = {
   duration: DURATION_HINT,
   size: SIZE_HINT,
   cron: 'a cron expression such as "*/5 * * * *"',
+  'clock-sync': 'auto, always, never or file:PATH',
 };
 
 const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, allowUnionTypes: true, verbose: true });
 ajv.addFormat('duration', { type: 'string', validate: new RegExp(DURATION_PATTERN) });
 ajv.addFormat('size', { type: 'string', validate: new RegExp(SIZE_PATTERN) });
 ajv.addFormat('cron', { type: 'string', validate: (s: string) => cron.validate(s) });
+ajv.addFormat('clock-sync', { type: 'string', validate: isSyncSetting });
 
 const compiled = new WeakMap<TSchema, ValidateFunction>();
 function compile(schema: TSchema): ValidateFunction {

@@ -11,6 +11,7 @@ export interface DeviceSinks {
   appender: Appender;
   publishLocal: (topic: string, payload: Buffer, opts: { qos: 0 | 1; retain: boolean }) => Promise<void>;
   log: Logger;
+  /** The gateway clock: a reading's receive time. Default: the wall clock. */
   now?: () => number;
 }
 
@@ -64,7 +65,7 @@ export class DeviceEvents {
       });
     }
     const last = decoded.readings[decoded.readings.length - 1];
-    this.lastReading = { sensor: last.sensor, value: last.value, unit: last.unit, at: new Date(now).toISOString() };
+    this.lastReading = { sensor: last.sensor, value: last.value, unit: last.unit, at: new Date().toISOString() };
   }
 
   /** A frame that did not decode: kept with its bytes and the reason. */
@@ -72,7 +73,7 @@ export class DeviceEvents {
     this.counters.frames++;
     this.counters.rejected++;
     this.sinks.log.debug({ device: this.profile.id, reason: rejection.detail }, 'frame rejected');
-    this.sinks.appender.submitRejected(makeRejected(this.topic, raw, rejection, this.profile.id, this.now()), () => {});
+    this.sinks.appender.submitRejected(makeRejected(this.topic, raw, rejection, this.profile.id), () => {});
   }
 
   /** DeviceStatus, stored and published retained on devices/<id>/status, once per change. */

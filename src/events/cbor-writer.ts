@@ -4,6 +4,7 @@
 // standard CBOR that cbor-x (and any decoder) reads back. cbor-x's own encoder cost
 // ~2 µs per event here, a third of the gateway's budget per message.
 import type { EdgeEvent, JsonValue } from './types.js';
+import type { ClockQuality } from '../time/quality.js';
 
 const F32 = new Float32Array(1);
 
@@ -191,16 +192,20 @@ export class CborWriter {
     if (e.location !== undefined) { this.raw(K.location); this.map(e.location as unknown as { [key: string]: JsonValue }); }
     if (e.network !== undefined) { this.raw(K.network); this.map(e.network); }
     const m = e.metadata;
-    if (m.correlationId === null && m.causationId === null && m.version === '1' && m.ttl === null && (m.priority === 'normal' || m.priority === 'high')) {
-      this.raw(m.priority === 'normal' ? K.metadataNormal : K.metadataHigh);
+    if (m.correlationId === null && m.causationId === null && m.version === '1' && m.ttl === null && m.receivedAt === undefined
+      && (m.priority === 'normal' || m.priority === 'high')) {
+      this.raw(metadataBlock(m.priority, m.clock));
       return;
     }
     this.raw(K.metadata);
+    this.head(5, 5 + (m.clock !== undefined ? 1 : 0) + (m.receivedAt !== undefined ? 1 : 0));
     this.raw(K.correlationId); this.value(m.correlationId);
     this.raw(K.causationId); this.value(m.causationId);
     this.raw(K.version); this.text(m.version);
     this.raw(K.priority); this.text(m.priority);
     this.raw(K.ttl); this.value(m.ttl);
+    if (m.clock !== undefined) { this.raw(K.clock); this.text(m.clock); }
+    if (m.receivedAt !== undefined) { this.raw(K.receivedAt); this.text(m.receivedAt); }
   }
 
   /** The bytes written since `start`; valid until the next reset(). */
@@ -217,10 +222,17 @@ function bytesOf(write: (w: CborWriter) => void): Uint8Array {
   return Uint8Array.from(w.since(0));
 }
 const key = (name: string) => bytesOf((w) => w.text(name));
-const metadataBlock = (priority: string) => bytesOf((w) => {
-  w.text('metadata');
-  w.map({ correlationId: null, causationId: null, version: '1', priority, ttl: null });
-});
+
+/** The metadata most events carry (no ids, no ttl, normal or high), written once per clock quality. */
+function blocksFor(priority: string): Record<ClockQuality | 'none', Uint8Array> {
+  const block = (clock: ClockQuality | undefined) => bytesOf((w) => {
+    w.text('metadata');
+    w.map({ correlationId: null, causationId: null, version: '1', priority, ttl: null, clock });
+  });
+  return { none: block(undefined), synced: block('synced'), unsynced: block('unsynced'), stepped: block('stepped') };
+}
+const METADATA_BLOCKS = { normal: blocksFor('normal'), high: blocksFor('high') };
+const metadataBlock = (priority: 'normal' | 'high', clock: ClockQuality | undefined): Uint8Array => METADATA_BLOCKS[priority][clock ?? 'none'];
 
 const K = {
   id: key('id'), type: key('type'), source: key('source'), timestamp: key('timestamp'), seq: key('seq'),
@@ -228,9 +240,8 @@ const K = {
   /** "sensor": a map of 5, then its "type" key. */
   sensorType: bytesOf((w) => { w.text('sensor'); w.raw(Uint8Array.of(0xa5)); w.text('type'); }),
   device: key('device'), location: key('location'), network: key('network'),
-  /** "metadata": a map of 5. */
-  metadata: bytesOf((w) => { w.text('metadata'); w.raw(Uint8Array.of(0xa5)); }),
+  /** "metadata"; its map head follows. */
+  metadata: key('metadata'),
   correlationId: key('correlationId'), causationId: key('causationId'), version: key('version'), priority: key('priority'), ttl: key('ttl'),
-  metadataNormal: metadataBlock('normal'),
-  metadataHigh: metadataBlock('high'),
+  clock: key('clock'), receivedAt: key('receivedAt'),
 };

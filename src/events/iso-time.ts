@@ -1,13 +1,21 @@
 // Epoch ms → "YYYY-MM-DDTHH:mm:ss.sssZ", as Date.prototype.toISOString prints it for years
-// 0–9999, without a Date per call: every reading's timestamp goes through here.
+// 0–9999, without a Date per call: every reading's timestamp goes through here. And back:
+// the gateway's own timestamps are read by arithmetic, as every rule and read does.
 const TWO: string[] = Array.from({ length: 100 }, (_, i) => String(i).padStart(2, '0'));
 const THREE: string[] = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'));
 
+// Two remembered conversions: a reading is converted on the gateway's monotonic clock at
+// receipt and on the wall clock at append, and both repeat within a millisecond under load.
 let lastMs = NaN;
 let lastText = '';
+let prevMs = NaN;
+let prevText = '';
 
 export function isoTime(ms: number): string {
   if (ms === lastMs) return lastText;
+  if (ms === prevMs) return prevText;
+  prevMs = lastMs;
+  prevText = lastText;
   const days = Math.floor(ms / 86_400_000);
   let rest = ms - days * 86_400_000;
   const h = Math.floor(rest / 3_600_000);
@@ -29,4 +37,21 @@ export function isoTime(ms: number): string {
   lastMs = ms;
   lastText = `${TWO[Math.floor(y / 100)]}${TWO[y % 100]}-${TWO[m]}-${TWO[d]}T${TWO[h]}:${TWO[mi]}:${TWO[s]}.${THREE[milli]}Z`;
   return lastText;
+}
+
+/** `2026-11-26T01:02:03.456Z` (the form isoTime writes) → epoch ms by arithmetic; NaN otherwise. */
+function canonicalIsoMs(t: string): number {
+  if (t.length !== 24 || t.charCodeAt(23) !== 90 /* Z */ || t.charCodeAt(10) !== 84 /* T */) return Number.NaN;
+  const d = (i: number) => t.charCodeAt(i) - 48;
+  const year = d(0) * 1000 + d(1) * 100 + d(2) * 10 + d(3);
+  const month = d(5) * 10 + d(6);
+  const day = d(8) * 10 + d(9);
+  const ms = ((d(11) * 10 + d(12)) * 3600 + (d(14) * 10 + d(15)) * 60 + d(17) * 10 + d(18)) * 1000 + d(20) * 100 + d(21) * 10 + d(22);
+  return Date.UTC(year, month - 1, day) + ms;
+}
+
+/** An event's ISO time in epoch ms: the canonical form without Date.parse; NaN when unreadable. */
+export function parseIsoTime(t: string): number {
+  const fast = canonicalIsoMs(t);
+  return fast === fast ? fast : Date.parse(t);
 }

@@ -1,5 +1,6 @@
 // The event model of SPEC §3. Every event in the store, on the CLI, upstream and on
 // local alert topics has this shape.
+import type { ClockQuality } from '../time/quality.js';
 
 export const EVENT_TYPES = ['DeviceData', 'DeviceStatus', 'Alert', 'Command', 'SystemEvent', 'BusinessEvent'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
@@ -38,6 +39,10 @@ export interface EventMetadata {
   priority: Priority;
   /** Seconds after `timestamp` past which the event is not forwarded. */
   ttl: number | null;
+  /** How far the gateway's wall clock could be trusted when the event was received (set at append; absent on events stored before clocks were recorded). */
+  clock?: ClockQuality;
+  /** When the gateway received it, on its wall clock: only when the publisher's own time (`timestamp`) differs from that by more than a second. */
+  receivedAt?: string;
 }
 
 export interface EdgeEvent {
@@ -64,14 +69,31 @@ export interface EventDraft extends Omit<EdgeEvent, 'seq' | 'id'> {
   deviceSeq: number | null;
   /** True when `id` came from the publisher: it must be checked against the id index. */
   explicitId: boolean;
-  /** Gateway receive time (epoch ms). */
+  /** Receive time on the gateway clock (see time/clock.ts), ms. */
   receivedAt: number;
+  /**
+   * The publisher's own time (epoch ms) when it gave one; absent or null: the timestamp is
+   * the gateway's, and the appender writes it from `receivedAt` on the wall clock.
+   */
+  publisherTime?: number | null;
 }
 
 export const EVENT_VERSION = '1';
 
 export function defaultMetadata(priority: Priority = 'normal'): EventMetadata {
   return { correlationId: null, causationId: null, version: EVENT_VERSION, priority, ttl: null };
+}
+
+/** The event of a draft that has been appended: the contract's fields only. */
+export function eventOf(d: EventDraft & { seq: number; id: string }): EdgeEvent {
+  // The stored field order (see CborWriter.event), so JSON and CBOR read alike.
+  const e = { id: d.id, type: d.type, source: d.source, timestamp: d.timestamp, seq: d.seq, payload: d.payload } as EdgeEvent;
+  if (d.sensor !== undefined) e.sensor = d.sensor;
+  if (d.device !== undefined) e.device = d.device;
+  if (d.location !== undefined) e.location = d.location;
+  if (d.network !== undefined) e.network = d.network;
+  e.metadata = d.metadata;
+  return e;
 }
 
 export function isPriority(v: unknown): v is Priority {

@@ -36,7 +36,10 @@ export interface HistoryOptions {
   bus: EventBus;
   sample: () => Promise<HistoryFigures> | HistoryFigures;
   intervalMs?: number;
+  /** The gateway clock, for rates; default: the wall clock. */
   now?: () => number;
+  /** The wall clock, for the samples' times; default: `now`. */
+  wall?: () => number;
 }
 
 const OWNER = 'history';
@@ -52,10 +55,12 @@ export class History {
   private sampling = false;
   readonly intervalMs: number;
   private readonly now: () => number;
+  private readonly wall: () => number;
 
   constructor(private readonly opts: HistoryOptions) {
     this.intervalMs = opts.intervalMs ?? HISTORY_INTERVAL_MS;
     this.now = opts.now ?? Date.now;
+    this.wall = opts.wall ?? this.now;
     this.lastAt = this.now();
     opts.bus.on(OWNER, 'committed', (c) => (this.committed += c.events));
     opts.bus.on(OWNER, 'alert', (a) => {
@@ -87,7 +92,7 @@ export class History {
       const ingestRate = Math.round((this.committed / seconds) * 100) / 100;
       this.committed = 0;
       this.lastAt = t;
-      this.ring[this.next] = { t, ingestRate, ...figures };
+      this.ring[this.next] = { t: this.wall(), ingestRate, ...figures };
       this.next = (this.next + 1) % HISTORY_SAMPLES;
       this.count = Math.min(this.count + 1, HISTORY_SAMPLES);
     } catch {

@@ -10,6 +10,7 @@ export class IngestRate {
   /** Before a whole window has passed, the rate is over the time since this started. */
   private readonly since: number;
 
+  /** `now`: the gateway clock (a wall clock stepped back would zero the rate until it caught up). */
   constructor(private readonly windowSeconds = 60, private readonly now: () => number = Date.now) {
     this.since = now();
     this.counts = new Float64Array(windowSeconds);

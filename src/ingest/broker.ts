@@ -23,6 +23,7 @@ export interface BrokerOptions {
   access: BrokerAccess;
   /** A second listener, over TLS; with `ca`, client certificates signed by it sign their CN in. */
   tls?: { port: number; cert: string; key: string; ca?: string };
+  /** The gateway clock: a reading's receive time. Default: the wall clock. */
   now?: () => number;
 }
 
@@ -79,7 +80,7 @@ export class Broker {
     const clientId = client?.id ?? null;
     if (payload.length > this.opts.maxPayload) {
       const detail = `payload of ${payload.length} bytes exceeds broker.maxPayload (${this.opts.maxPayload}); first ${OVERSIZE_KEPT_BYTES} bytes kept`;
-      const record = makeRejected(topic, payload.subarray(0, OVERSIZE_KEPT_BYTES), { reason: 'payload-too-large', detail }, clientId, now);
+      const record = makeRejected(topic, payload.subarray(0, OVERSIZE_KEPT_BYTES), { reason: 'payload-too-large', detail }, clientId);
       return this.opts.appender.submitRejected(record, cb);
     }
     let result: ReturnType<typeof normalize>;
@@ -90,7 +91,7 @@ export class Broker {
       result = { ok: false, rejection: { reason: 'invalid-payload', detail: `internal error: ${(err as Error).message}` } };
     }
     if (result.ok) this.opts.appender.submitEvent(result.draft, cb);
-    else this.opts.appender.submitRejected(makeRejected(topic, payload, result.rejection, clientId, now), cb);
+    else this.opts.appender.submitRejected(makeRejected(topic, payload, result.rejection, clientId), cb);
   }
 
   async start(): Promise<AddressInfo> {

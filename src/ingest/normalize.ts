@@ -145,6 +145,7 @@ function applyEnvelope(obj: Record<string, unknown>, draft: EventDraft): void {
     const ms = parseTimestamp(obj.ts);
     if (ms === null) reject('invalid-timestamp', `${TIMESTAMP_HINT}, got ${shown(obj.ts)}`);
     draft.timestamp = isoTime(ms);
+    draft.publisherTime = ms;
   }
   // Most payloads carry no metadata: the draft shares a frozen default until one does.
   let meta = draft.metadata;
@@ -218,6 +219,8 @@ function parseJsonObject(text: string): Record<string, unknown> {
 }
 
 /**
+ * @param receivedAt the gateway clock at receipt. Until the appender stamps it with the wall
+ * clock, a draft without the publisher's `ts` carries that reading as its timestamp.
  * @param opts.scanner false forces the general path for readings (the tests prove the
  * two paths give the same event).
  */
@@ -232,6 +235,7 @@ export function normalize(match: TopicMatch, payload: Buffer, receivedAt: number
     deviceSeq: null,
     explicitId: false,
     receivedAt,
+    publisherTime: null,
   };
   try {
     // A UTF-8 byte order mark before the text is ignored, as RFC 8259 §8.1 allows.
@@ -271,6 +275,7 @@ function fromScanned(match: TopicMatch, r: ScannedReading, draft: EventDraft): v
     const ms = parseTimestamp(r.ts);
     if (ms === null) reject('invalid-timestamp', `${TIMESTAMP_HINT}, got ${shown(r.ts)}`);
     draft.timestamp = isoTime(ms);
+    draft.publisherTime = ms;
   }
   const value = has & KEY.value ? r.value : null;
   const unit = has & KEY.unit ? r.unit : null;

@@ -1,5 +1,12 @@
-// Built-in jobs on node-cron schedules (SPEC §2 `schedules`). A job never overlaps itself,
-// and a failing run is logged, never fatal.
+// Built-in jobs on cron schedules (SPEC §2 `schedules`). node-cron reads the expressions and
+// says when the next slot is; the waiting is done here, because node-cron's own runner
+// walks every slot a forward step of the wall clock skipped (a 1970 → today step froze a
+// process for minutes) and sleeps through a step back until the old slot comes round.
+//
+// Here a job sleeps at most MAX_SLEEP_MS (monotonic timers), then asks the wall clock
+// again: a slot that has come is run once, however many a step skipped, and the next slot
+// is planned from the wall clock as it reads then. A step (see time/watch.ts) re-plans at
+// once. A job never overlaps itself, and a failing run is logged, never fatal.
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from '../util/log.js';
 
@@ -9,24 +16,100 @@ export interface Job {
   run: () => Promise<unknown>;
 }
 
-export class Scheduler {
-  private readonly tasks: ScheduledTask[] = [];
+/** How long a job sleeps before looking at the wall clock again. */
+const MAX_SLEEP_MS = 10_000;
 
-  constructor(private readonly log: Logger) {}
+export interface SchedulerOptions {
+  /** The wall clock; default Date.now. */
+  wall?: () => number;
+  /** The next slot of a schedule after the wall clock's now, epoch ms; default node-cron's. */
+  nextSlot?: (schedule: string, pattern: ScheduledTask | null) => number;
+}
+
+interface Planned {
+  job: Job;
+  pattern: ScheduledTask | null;
+  /** The slot it waits for (wall clock). */
+  due: number;
+  timer: NodeJS.Timeout | null;
+  running: boolean;
+  runs: number;
+}
+
+export class Scheduler {
+  private readonly jobs: Planned[] = [];
+  private readonly wall: () => number;
+  private readonly nextSlot: (schedule: string, pattern: ScheduledTask | null) => number;
+  private stopped = false;
+
+  constructor(private readonly log: Logger, opts: SchedulerOptions = {}) {
+    this.wall = opts.wall ?? Date.now;
+    this.nextSlot = opts.nextSlot ?? ((_, pattern) => pattern!.getNextRuns(1)[0].getTime());
+  }
 
   add(job: Job): void {
-    const task = cron.schedule(job.schedule, async () => {
-      try {
-        const result = await job.run();
-        this.log.debug({ job: job.name, result }, 'job done');
-      } catch (err) {
-        this.log.error({ err, job: job.name }, 'job failed');
-      }
-    }, { name: job.name, noOverlap: true });
-    this.tasks.push(task);
+    // Never started: the task is only node-cron's reading of the expression.
+    const pattern = cron.createTask(job.schedule, () => undefined, { name: job.name });
+    const p: Planned = { job, pattern, due: 0, timer: null, running: false, runs: 0 };
+    this.jobs.push(p);
+    this.plan(p);
+  }
+
+  /** Runs of each job so far, by name. */
+  runs(): Record<string, number> {
+    return Object.fromEntries(this.jobs.map((p) => [p.job.name, p.runs]));
+  }
+
+  /** The wall clock stepped: every job plans its next slot from the wall clock as it reads now. */
+  replan(): void {
+    for (const p of this.jobs) this.plan(p);
+  }
+
+  private plan(p: Planned): void {
+    if (this.stopped) return;
+    if (p.timer) clearTimeout(p.timer);
+    p.due = this.nextSlot(p.job.schedule, p.pattern);
+    this.sleep(p);
+  }
+
+  private sleep(p: Planned): void {
+    const wait = Math.min(Math.max(0, p.due - this.wall()), MAX_SLEEP_MS);
+    p.timer = setTimeout(() => this.wake(p), wait);
+    p.timer.unref();
+  }
+
+  private wake(p: Planned): void {
+    p.timer = null;
+    if (this.stopped) return;
+    const now = this.wall();
+    if (now < p.due) {
+      // Not yet; but a wall clock set back since the plan would make the slot far off.
+      if (p.due - now > MAX_SLEEP_MS) return this.plan(p);
+      return this.sleep(p);
+    }
+    // Due (once, however many slots a step skipped): run unless the last run is still going.
+    if (!p.running) void this.run(p);
+    this.plan(p);
+  }
+
+  private async run(p: Planned): Promise<void> {
+    p.running = true;
+    p.runs++;
+    try {
+      const result = await p.job.run();
+      this.log.debug({ job: p.job.name, result }, 'job done');
+    } catch (err) {
+      this.log.error({ err, job: p.job.name }, 'job failed');
+    } finally {
+      p.running = false;
+    }
   }
 
   async stop(): Promise<void> {
-    for (const t of this.tasks.splice(0)) await t.destroy();
+    this.stopped = true;
+    for (const p of this.jobs.splice(0)) {
+      if (p.timer) clearTimeout(p.timer);
+      await p.pattern?.destroy();
+    }
   }
 }

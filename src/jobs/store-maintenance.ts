@@ -1,11 +1,13 @@
-// The prune job (SPEC §2 `schedules.prune`): expires remembered ids, prunes forwarded
-// events past `store.retention`, and — after a long outage — evicts the oldest unforwarded
-// events, lowest priority first, to keep the store under `store.maxBytes`. An eviction loses
-// data, so it is never silent: a SystemEvent says what went, and it is forwarded at high
-// priority once the link returns.
+// The prune job (SPEC §2 `schedules.prune`): prunes forwarded events past `store.retention`
+// (by receive time on the gateway clock: a wall clock stepped by a month ages nothing),
+// evicts — after a long outage — the oldest unforwarded events, lowest priority first, to
+// keep the store under `store.maxBytes`, then drops the id entries and clock segments of
+// what is gone. An eviction loses data, so it is never silent: a SystemEvent says what
+// went, and it is forwarded at high priority once the link returns.
 import { isoTime } from '../events/iso-time.js';
 import { defaultMetadata, type EventDraft } from '../events/types.js';
 import type { Appender } from '../pipeline/appender.js';
+import { deleteSegments } from '../store/clock-log.js';
 import type { EventStore } from '../store/event-store.js';
 import { evictToFit, pruneForwarded, type EvictionSummary } from '../store/retention.js';
 import type { EventBus } from '../util/bus.js';
@@ -21,28 +23,31 @@ export interface MaintenanceOptions {
   maxBytes: number;
   /** Highest seq safe upstream; the last seq when the gateway is store-only. */
   forwardedThrough: () => number;
-  now?: () => number;
 }
 
 export interface MaintenanceResult {
-  idsExpired: unknown;
+  idsPruned: number;
   pruned: number;
   eviction: EvictionSummary | null;
 }
 
 export async function maintainStore(opts: MaintenanceOptions): Promise<MaintenanceResult> {
   const { store, appender, bus, log } = opts;
-  const now = (opts.now ?? Date.now)();
-  const idsExpired = await appender.idIndex.prune(now);
+  const now = appender.clock.now();
   const { pruned } = await pruneForwarded(store, { forwardedThrough: opts.forwardedThrough(), retentionMs: opts.retentionMs, now });
   if (pruned > 0) bus.emit('pruned', pruned);
   const eviction = await evictToFit(store, { maxBytes: opts.maxBytes, forwardedThrough: opts.forwardedThrough() });
   if (eviction.evicted > 0) {
     bus.emit('evicted', eviction);
     log.warn({ ...eviction }, `store over store.maxBytes: evicted ${eviction.evicted} unforwarded events, lowest priority first`);
-    await appender.append(evictionNotice(opts.gatewayId, eviction, now));
+    await appender.append(evictionNotice(opts.gatewayId, eviction, appender.clock.now()));
   }
-  return { idsExpired, pruned, eviction: eviction.evicted > 0 || eviction.forwarded > 0 ? eviction : null };
+  // Read before the log's head: an empty log then means everything up to here was pruned.
+  const next = appender.committedSeq + 1;
+  const first = (await store.firstSeq()) || next;
+  const idsPruned = await appender.idIndex.prune(first);
+  await deleteSegments(store, appender.timeline.dropBefore(first));
+  return { idsPruned, pruned, eviction: eviction.evicted > 0 || eviction.forwarded > 0 ? eviction : null };
 }
 
 function evictionNotice(gatewayId: string, e: EvictionSummary, now: number): EventDraft {

@@ -10,8 +10,12 @@
 import { performance } from 'node:perf_hooks';
 import { CborWriter } from '../events/cbor-writer.js';
 import { decodeValue, encodeValue } from '../events/codec.js';
-import { defaultMetadata, type EdgeEvent, type EventDraft } from '../events/types.js';
-import { ulid } from '../events/ulid.js';
+import { defaultMetadata, type EdgeEvent, type EventDraft, type EventMetadata, type JsonObject } from '../events/types.js';
+import { ulidGenerator } from '../events/ulid.js';
+import { putSegment, readClockLog } from '../store/clock-log.js';
+import { GatewayClock, STEP_THRESHOLD_MS, type ClockChange } from '../time/clock.js';
+import type { ClockQuality } from '../time/quality.js';
+import type { ClockSegment, Timeline } from '../time/timeline.js';
 import type { EventStore } from '../store/event-store.js';
 import type { WriteBatch } from '../store/write-batch.js';
 import { isoTime } from '../events/iso-time.js';
@@ -36,6 +40,11 @@ export interface AppenderOptions {
   durability: 'fsync' | 'write';
   reorderWindow: number;
   dedupWindow: number;
+  /** The gateway clock; default: the wall clock, never stepped (tests). */
+  clock?: GatewayClock;
+  /** The clock's segments as the store holds them; default: read from the store at init. */
+  timeline?: Timeline;
+  /** With no `clock`: the clock's readings (tests). */
   now?: () => number;
   /**
    * Brackets the acknowledgement of a whole group: the broker corks its sockets so the
@@ -51,12 +60,34 @@ export class StoreUnavailableError extends Error {
   }
 }
 
+/** A publisher's own time this close to the gateway's is taken as the gateway's (no `receivedAt`). */
+const RECEIVED_AT_TOLERANCE_MS = STEP_THRESHOLD_MS;
+
+/** Gateway-made event ids, from the gateway clock. */
+const ulid = ulidGenerator();
+
+/** Frozen shared metadata (normalize's defaults) → the same with each clock quality. */
+const withQuality = new WeakMap<EventMetadata, Partial<Record<ClockQuality, EventMetadata>>>();
+
+function metadataWithClock(meta: EventMetadata, clock: ClockQuality): EventMetadata {
+  if (!Object.isFrozen(meta)) {
+    meta.clock = clock;
+    return meta;
+  }
+  let variants = withQuality.get(meta);
+  if (variants === undefined) withQuality.set(meta, (variants = {}));
+  return (variants[clock] ??= Object.freeze({ ...meta, clock }));
+}
+
 export class Appender {
   private readonly store: EventStore;
   private readonly bus: EventBus;
   private readonly sequencer: Sequencer;
   private readonly ids: IdIndex;
   private readonly now: () => number;
+  readonly clock: GatewayClock;
+  private timelineOf: Timeline | null;
+  private started = false;
   private readonly writer = new CborWriter();
   /** Scratch list of the sequencer's decisions for one submission. */
   private readonly ops: SequencerOp[] = [];
@@ -76,7 +107,9 @@ export class Appender {
   constructor(private readonly opts: AppenderOptions) {
     this.store = opts.store;
     this.bus = opts.bus;
-    this.now = opts.now ?? Date.now;
+    this.clock = opts.clock ?? GatewayClock.fixed(opts.now);
+    this.now = () => this.clock.now();
+    this.timelineOf = opts.timeline ?? null;
     this.sequencer = new Sequencer({ reorderWindow: opts.reorderWindow, dedupWindow: opts.dedupWindow });
     this.ids = new IdIndex(opts.store, opts.dedupWindow);
     this.spare = [opts.store.newWriteBatch()];
@@ -97,6 +130,12 @@ export class Appender {
     return this.ids;
   }
 
+  /** The clock's segments over the log, the current one last (after init). */
+  get timeline(): Timeline {
+    if (this.timelineOf === null) throw new Error('appender not initialised');
+    return this.timelineOf;
+  }
+
   stagedCount(): number {
     return this.sequencer.stagedCount();
   }
@@ -114,7 +153,88 @@ export class Appender {
     const deadline = this.now() + this.opts.reorderWindow;
     for await (const bytes of this.store.pending.values()) staged.push({ draft: decodeValue<EventDraft>(bytes), deadline });
     this.sequencer.load(states, staged);
+    // After a failed write the segments in memory may be ahead of the disk: re-read them.
+    if (this.timelineOf === null) this.timelineOf = (await readClockLog(this.store)).timeline;
+    else if (this.started) this.timelineOf.reset((await readClockLog(this.store)).timeline.segments);
+    const stepped = await this.startSegment();
+    this.started = true;
     this.armReleaseTimer();
+    if (stepped !== null) await this.append(stepped);
+  }
+
+  /**
+   * Every start of the daemon begins a clock segment (its boot and boot clock let the next
+   * start carry the gateway clock on). Within one boot the offset to the wall clock should
+   * be what it was: if not, the clock was stepped while the daemon was down, which is
+   * recorded like a step seen while running. After a failed write, a segment is begun
+   * only if the clock moved on meanwhile.
+   */
+  private async startSegment(): Promise<EventDraft | null> {
+    const timeline = this.timeline;
+    const clock = this.clock;
+    const prev = timeline.last;
+    const fromSeq = this.lastSeq + 1;
+    if (this.started && prev !== null && prev.offset === clock.offset && prev.quality === clock.quality) return null;
+    const g = this.now();
+    const seg: ClockSegment = {
+      fromSeq, cause: this.started ? 'step' : 'start', boot: clock.boot, uptime: clock.uptimeAt(g), g, offset: clock.offset, quality: clock.quality,
+    };
+    const batch = this.store.newWriteBatch();
+    putSegment(this.store, batch, timeline.add(seg));
+    await batch.write(this.opts.durability === 'fsync');
+    const sameRun = prev !== null && prev.boot !== null && prev.boot === clock.boot && prev.uptime !== null && seg.uptime !== null;
+    if (this.started || !sameRun || Math.abs(clock.offset - prev.offset) < STEP_THRESHOLD_MS) return null;
+    const from = g + prev.offset;
+    const to = g + clock.offset;
+    return this.clockStepDraft({ kind: 'step', at: g, from, to, delta: to - from, quality: clock.quality, previous: prev.quality }, fromSeq);
+  }
+
+  /**
+   * The clock stepped, or its quality changed (see ClockWatch): a segment begins with the
+   * next seq, in the group being built, and a step is recorded as a SystemEvent in it.
+   */
+  clockChanged(change: ClockChange): void {
+    if (this.closed || this.recovering || this.timelineOf === null) return;
+    const fromSeq = this.lastSeq + 1;
+    const seg = this.timeline.add({
+      fromSeq, cause: change.kind, boot: this.clock.boot, uptime: this.clock.uptimeAt(change.at), g: change.at,
+      offset: this.clock.offset, quality: this.clock.quality,
+    });
+    putSegment(this.store, this.current.batch, seg);
+    if (change.kind === 'step') this.putEvent(this.current, this.clockStepDraft(change, fromSeq));
+    this.current.acks.push(() => {});
+    this.schedule();
+  }
+
+  /**
+   * `clock-step`: the gateway-stamped timestamps of events fromSeq..toSeq (the clock's run
+   * before the step) are off by `delta` ms; readers add it for corrected times. High
+   * priority: after an outage it reaches upstream ahead of the backlog it corrects.
+   */
+  private clockStepDraft(change: ClockChange, fromSeq: number): EventDraft {
+    const runStart = this.runStartSeq(fromSeq);
+    const draft = this.noticeDraft({
+      kind: 'clock-step', from: isoTimeOrNull(change.from), to: isoTimeOrNull(change.to), delta: Math.round(change.delta),
+      quality: change.quality, previousQuality: change.previous,
+      fromSeq: runStart < fromSeq ? runStart : null, toSeq: runStart < fromSeq ? fromSeq - 1 : null,
+    }, change.at);
+    draft.metadata = defaultMetadata('high');
+    return draft;
+  }
+
+  /** The first seq of the clock run that `seq` belongs to. */
+  private runStartSeq(seq: number): number {
+    const segs = this.timeline.segments;
+    let start = seq;
+    for (let i = segs.length - 1; i >= 0; i--) {
+      const s = segs[i];
+      if (s.fromSeq > seq) continue;
+      start = s.fromSeq;
+      const prev = i > 0 ? segs[i - 1] : null;
+      const continues = prev !== null && (s.cause !== 'start' || (s.boot !== null && s.boot === prev.boot && s.uptime !== null && prev.uptime !== null));
+      if (!continues) break;
+    }
+    return start;
   }
 
   submit(item: Submission, ack: Ack): void {
@@ -143,6 +263,19 @@ export class Appender {
     putRejected(this.store, this.current.batch, record);
     this.current.rejected.push(record);
     this.current.acks.push(ack);
+    this.schedule();
+  }
+
+  /**
+   * A publish known to be a redelivery of one already submitted: acknowledged with the
+   * group being built, so never before the original is durable (the original is in that
+   * group or in the one being written). Counted as a duplicate.
+   */
+  submitDuplicate(source: string, ack: Ack): void {
+    if (this.refuse(ack)) return;
+    this.current.duplicates++;
+    this.current.acks.push(ack);
+    this.bus.emit('duplicate', { source, id: null });
     this.schedule();
   }
 
@@ -232,7 +365,9 @@ export class Appender {
     const seq = ++this.lastSeq;
     const event = d as EventDraft & { seq: number };
     event.seq = seq;
+    // Gateway-made ids carry the gateway clock: they sort in log order whatever the wall clock does.
     event.id ??= ulid(d.receivedAt);
+    this.stamp(d);
     // The batch copies the bytes at put: the writer's buffer is reused from the start.
     this.writer.reset();
     this.writer.event(event as EdgeEvent);
@@ -243,8 +378,30 @@ export class Appender {
     if (d.explicitId) {
       this.ids.put(group.batch, event.id, seq, d.receivedAt);
       group.ids.push(event.id);
+      group.lastIdSeq = seq;
     }
     group.appended.push(event as EdgeEvent);
+  }
+
+  /**
+   * Times on the wall clock, from the gateway clock and the current segment: a timestamp
+   * the gateway makes is written here (so a step between receipt and append cannot tear it
+   * from its segment), a publisher's own time is kept with `metadata.receivedAt` beside it
+   * when the two differ, and every event records the clock's quality.
+   */
+  private stamp(d: EventDraft): void {
+    const seg = this.timeline.last!;
+    const wall = d.receivedAt + seg.offset;
+    const own = d.publisherTime;
+    if (own === null || own === undefined) {
+      const ts = isoTime(wall);
+      if (d.sensor !== undefined && d.sensor.timestamp === d.timestamp) d.sensor.timestamp = ts;
+      d.timestamp = ts;
+    } else if (Math.abs(own - wall) > RECEIVED_AT_TOLERANCE_MS) {
+      d.metadata = { ...d.metadata, clock: seg.quality, receivedAt: isoTime(wall) };
+      return;
+    }
+    d.metadata = metadataWithClock(d.metadata, seg.quality);
   }
 
   /** The writes that belong to the group as a whole: stream segments, source states, marks. */
@@ -261,7 +418,7 @@ export class Appender {
         batch.put(this.store.prefix.times + timeKey(now), seqKey(group.appended[0].seq));
         this.lastTimeMark = now;
       }
-      this.ids.putGroup(batch, now, group.ids);
+      this.ids.putGroup(batch, group.lastIdSeq, group.ids);
     }
   }
 
@@ -311,7 +468,7 @@ export class Appender {
     }
   }
 
-  private noticeDraft(notice: SystemNotice, now: number): EventDraft {
+  private noticeDraft(notice: SystemNotice | JsonObject, now: number): EventDraft {
     return {
       id: null,
       type: 'SystemEvent',
@@ -399,4 +556,8 @@ export class Appender {
     this.idle = [];
     for (const w of waiters) w();
   }
+}
+
+function isoTimeOrNull(ms: number): string | null {
+  return Number.isFinite(ms) && ms >= 0 && ms < 253_402_300_800_000 ? isoTime(ms) : null;
 }

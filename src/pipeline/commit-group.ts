@@ -10,8 +10,9 @@ export class CommitGroup {
   readonly acks: Ack[] = [];
   readonly appended: EdgeEvent[] = [];
   readonly rejected: RejectedRecord[] = [];
-  /** Publisher ids recorded, for their expiry. */
+  /** Publisher ids recorded, for their pruning, and the seq of the last event that had one. */
   readonly ids: string[] = [];
+  lastIdSeq = 0;
   /** Per source: the stream segment this group appends. */
   readonly segments = new Map<string, { firstVersion: number; seqs: number[] }>();
   duplicates = 0;

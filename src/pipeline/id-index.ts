@@ -1,9 +1,11 @@
-// Idempotency keys: the id a publisher gave an event → its seq and receive time. An id is a
-// duplicate while its entry is younger than the dedup window; the prune job deletes the
-// entries that have expired, a commit group at a time. Ids the gateway derives need no
-// entry: `<source>:<epoch>:<seq>` ids are checked by the sequencer, ULIDs are unique.
+// Idempotency keys: the id a publisher gave an event → its seq and receive time (gateway
+// clock). An id is a duplicate while its entry is younger than the dedup window; the entry
+// itself stays as long as its event does, so `--from-id` finds every stored event. The
+// prune job deletes entries with the events they point at, a commit group at a time. Ids
+// the gateway derives need no entry: `<source>:<epoch>:<seq>` ids are checked by the
+// sequencer, and ULIDs are unique.
 import type { EventStore } from '../store/event-store.js';
-import { seqKey, timeKey } from '../store/keys.js';
+import { parseSeqKey, seqKey } from '../store/keys.js';
 import type { WriteBatch } from '../store/write-batch.js';
 
 const RECENT_CAPACITY = 65_536;
@@ -11,7 +13,6 @@ const RECENT_CAPACITY = 65_536;
 export class IdIndex {
   /** Ids appended lately, including those whose write is still in flight. */
   private readonly recent = new Map<string, number>();
-  private lastGroupKey = '';
 
   constructor(private readonly store: EventStore, private readonly dedupWindow: number) {}
 
@@ -35,14 +36,14 @@ export class IdIndex {
     if (this.recent.size > RECENT_CAPACITY) this.recent.delete(this.recent.keys().next().value!);
   }
 
-  /** One expiry record per commit group: its receive time → the ids it recorded. */
-  putGroup(batch: WriteBatch, now: number, ids: string[]): void {
+  /**
+   * One record per commit group, keyed by the seq of its last id-carrying event: the ids it
+   * recorded go once the log no longer holds that seq. Seqs, not times: keys that cannot
+   * collide or run backwards whatever the clock does.
+   */
+  putGroup(batch: WriteBatch, lastSeq: number, ids: string[]): void {
     if (ids.length === 0) return;
-    let key = timeKey(now);
-    // Two groups in the same millisecond must not overwrite each other's record.
-    if (key <= this.lastGroupKey) key = this.lastGroupKey + '+';
-    this.lastGroupKey = key;
-    batch.put(this.store.prefix.idGroups + key, ids.join('\n'));
+    batch.put(this.store.prefix.idGroups + seqKey(lastSeq), ids.join('\n'));
   }
 
   /** After a failed write the in-memory view may hold ids that never became durable. */
@@ -50,11 +51,14 @@ export class IdIndex {
     this.recent.clear();
   }
 
-  /** Deletes id entries older than the dedup window. Returns how many were deleted. */
-  async prune(now: number): Promise<number> {
-    const cutoff = timeKey(now - this.dedupWindow);
+  /**
+   * Deletes the entries of ids whose events are gone (every seq below `firstSeq`, the log's
+   * first). An entry that points at a later event (an id used again after its dedup window)
+   * stays. Returns how many were deleted.
+   */
+  async prune(firstSeq: number): Promise<number> {
     let deleted = 0;
-    const it = this.store.idGroups.iterator({ lt: cutoff });
+    const it = this.store.idGroups.iterator({ lt: seqKey(firstSeq) });
     try {
       for (;;) {
         const entries = await it.nextv(64);
@@ -62,11 +66,9 @@ export class IdIndex {
         const batch = this.store.batch();
         const ids = entries.flatMap(([, value]) => value.split('\n'));
         const current = await this.store.ids.getMany(ids);
-        const limit = now - this.dedupWindow;
         for (let i = 0; i < ids.length; i++) {
-          // An id seen again after it expired points at its newer event now: keep that entry.
           const value = current[i];
-          if (value === undefined || Number(value.slice(value.indexOf(':') + 1)) > limit) continue;
+          if (value === undefined || parseSeqKey(value.slice(0, value.indexOf(':'))) >= firstSeq) continue;
           batch.del(ids[i], { sublevel: this.store.ids });
           this.recent.delete(ids[i]);
           deleted++;

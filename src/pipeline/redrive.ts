@@ -45,8 +45,7 @@ export async function redrive(opts: RedriveOptions, ids: readonly string[] | nul
 async function toPipeline(opts: RedriveOptions, record: RejectedRecord): Promise<RedriveOutcome> {
   const match = opts.router.match(record.topic);
   if (match === null) return { id: record.id, ok: false, detail: `no ingest mapping matches ${record.topic} any more` };
-  const now = Date.now();
-  const result = normalize(match, Buffer.from(record.payload, 'base64'), now);
+  const result = normalize(match, Buffer.from(record.payload, 'base64'), opts.appender.clock.now());
   if (!result.ok) return { id: record.id, ok: false, detail: `${result.rejection.reason}: ${result.rejection.detail}` };
   const stored = await opts.appender.append(result.draft);
   return { id: record.id, ok: true, detail: stored ? 'appended to the log' : 'already in the log (duplicate id)' };

@@ -32,7 +32,9 @@ export interface AlertFacts {
   ids: readonly string[];
   /** The event templates read paths from; null for an absence. */
   event: EdgeEvent | null;
+  /** When it was decided, on the gateway clock and on the wall clock. */
   now: number;
+  wall?: number;
 }
 
 export function alertId(rule: string, group: string, key: string, state: AlertState): string {
@@ -53,7 +55,7 @@ export function buildAlert(gatewayId: string, f: AlertFacts): AlertIntent {
     id: alertId(rule.id, f.group, f.key, f.state),
     type: 'Alert',
     source: gatewayId,
-    timestamp: isoTime(f.now),
+    timestamp: isoTime(f.wall ?? f.now),
     payload,
     metadata: {
       correlationId: ids[0] ?? null,

@@ -3,13 +3,16 @@
 // whether the event raises or clears an alert. What it decides leaves as AlertIntents, in
 // order, for the caller to store and deliver — the engine itself never writes.
 //
-// Time: windows, `for`, sequences and cooldowns run on event time (the event's timestamp),
-// so a replay of the log decides what the live run decided. Absence runs on the gateway
-// clock (a silent sensor sends no timestamps), or on event time while replaying.
+// Time: windows, `for`, sequences and cooldowns run on event time — the gateway clock at
+// receipt, less the age the publisher's own time gave the reading (time/timeline.ts) — read
+// from the stored event alone, so a replay of the log decides what the live run decided,
+// and a step of the wall clock moves nothing. Absence runs on the gateway clock (a silent
+// sensor sends no timestamps), or on event time while replaying.
 import type { EdgeEvent } from '../events/types.js';
 import { computeAggregates } from './aggregates.js';
 import { buildAlert, type AlertIntent, type AlertState } from './alerts.js';
 import { eventTime } from './event-time.js';
+import { timerDelay } from '../util/timer-delay.js';
 import { groupKey } from './group-key.js';
 import { matcher, RuleIndex } from './rule-index.js';
 import { createWindow, WINDOW_CAP } from './windows.js';
@@ -19,6 +22,10 @@ export interface EngineOptions {
   gatewayId: string;
   /** The gateway clock, for absence. */
   now?: () => number;
+  /** An event's time on the gateway clock; default: its timestamp. */
+  timeOf?: (e: EdgeEvent) => number;
+  /** A gateway-clock reading as wall-clock time, for an alert's timestamp; default: the same. */
+  wallOf?: (g: number) => number;
   onAlert: (alert: AlertIntent) => void;
 }
 
@@ -74,12 +81,16 @@ export class RuleEngine {
   private states = new Map<string, RuleState>();
   private index = new RuleIndex<RuleState>([]);
   private readonly now: () => number;
+  private readonly timeOf: (e: EdgeEvent) => number;
+  private readonly wallOf: (g: number) => number;
   /** While replaying, absence runs on event time and arms no timers. */
   private replayClock: number | null = null;
   private timersArmed = false;
 
   constructor(private readonly opts: EngineOptions) {
     this.now = opts.now ?? Date.now;
+    this.timeOf = opts.timeOf ?? eventTime;
+    this.wallOf = opts.wallOf ?? ((g) => g);
   }
 
   get rules(): CompiledRule[] {
@@ -123,7 +134,7 @@ export class RuleEngine {
   /** Replays stored events: the same decisions, absence on event time, no timers. */
   replay(events: readonly EdgeEvent[]): void {
     for (const e of events) {
-      this.replayClock = eventTime(e);
+      this.replayClock = this.timeOf(e);
       try {
         this.processOne(e);
       } finally {
@@ -141,7 +152,7 @@ export class RuleEngine {
     const candidates = this.index.candidates(e);
     const n = candidates.length;
     if (n === 0) return;
-    const t = eventTime(e);
+    const t = this.timeOf(e);
     const alertOf = e.type === 'Alert' ? e.payload.rule : undefined;
     for (let i = 0; i < n; i++) {
       const state = candidates[i].value;
@@ -238,7 +249,7 @@ export class RuleEngine {
         g.step = 0;
         g.steps = [];
         if (this.cooled(state, g, t)) {
-          const aggregates = computeAggregates(state.rule.aggregates, events, eventTime);
+          const aggregates = computeAggregates(state.rule.aggregates, events, this.timeOf);
           this.raise(state, key, g, String(events[0].seq), aggregates, events.map((s) => s.id), e, t);
           // A sequence is an incident in itself: nothing holds it open to be cleared.
           this.setActive(state, g, false);
@@ -253,7 +264,7 @@ export class RuleEngine {
   }
 
   private record(rule: CompiledRule, g: GroupState, e: EdgeEvent): Record<string, number | null> {
-    return g.window !== null ? g.window.values() : computeAggregates(rule.aggregates, [e], eventTime);
+    return g.window !== null ? g.window.values() : computeAggregates(rule.aggregates, [e], this.timeOf);
   }
 
   private setStreak(state: RuleState, g: GroupState, start: number | null, first: EdgeEvent | null): void {
@@ -271,7 +282,7 @@ export class RuleEngine {
   /** A rule without a window aggregates over the one event; usually it names none. */
   private single(rule: CompiledRule, e: EdgeEvent): AggregateReader {
     if (rule.having.length === 0 && (rule.clear === null || rule.clear.having.length === 0)) return NOTHING;
-    const values = computeAggregates(rule.aggregates, [e], eventTime);
+    const values = computeAggregates(rule.aggregates, [e], this.timeOf);
     return (ref) => values[ref.key] ?? null;
   }
 
@@ -289,7 +300,7 @@ export class RuleEngine {
   private emit(state: RuleState, group: string, alertState: AlertState, key: string, aggregates: Record<string, number | null>,
     ids: readonly string[], event: EdgeEvent | null): void {
     this.opts.onAlert(buildAlert(this.opts.gatewayId, {
-      rule: state.rule, group, state: alertState, key, aggregates, ids, event, now: this.clock(),
+      rule: state.rule, group, state: alertState, key, aggregates, ids, event, now: this.clock(), wall: this.wallOf(this.clock()),
     }));
   }
 
@@ -322,11 +333,13 @@ export class RuleEngine {
     g.timer = setTimeout(() => {
       g.timer = null;
       if (g.active || g.lastEvent === null || this.states.get(state.rule.id) !== state) return;
+      // A delay past setTimeout's range was clamped: not due yet, wait again.
+      if (this.now() < g.lastSeen + state.rule.absentMs!) return this.armGroup(state, key, g);
       this.setActive(state, g, true);
       const last = g.lastEvent;
       // Keyed by the last event seen: a restart that finds the group still silent makes the same id.
       this.emit(state, key, 'raised', `absent-after-${last.seq}`, {}, [last.id], null);
-    }, Math.max(0, due));
+    }, timerDelay(due));
     g.timer.unref();
   }
 

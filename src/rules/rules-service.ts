@@ -51,7 +51,18 @@ export class RulesService {
       appender: opts.appender, publish: opts.publish, log: opts.log,
       onStored: (a) => this.count(a),
     });
-    this.engine = new RuleEngine({ gatewayId: opts.gatewayId, onAlert: (a) => this.outbox.push(a) });
+    this.engine = this.newEngine();
+  }
+
+  /** An engine on the gateway clock, reading event times through the clock's timeline. */
+  private newEngine(): RuleEngine {
+    const { appender } = this.opts;
+    return new RuleEngine({
+      gatewayId: this.opts.gatewayId, onAlert: (a) => this.outbox.push(a),
+      now: () => appender.clock.now(),
+      timeOf: (e) => appender.timeline.eventTime(e),
+      wallOf: (g) => appender.timeline.wallOf(g),
+    });
   }
 
   async start(): Promise<void> {
@@ -95,10 +106,11 @@ export class RulesService {
    * what they were; what it decides again has the ids it had, and the id index drops them.
    */
   private async rebuild(): Promise<number> {
-    const since = Date.now() - rebuildHorizonMs(this.engine.rules);
+    const { appender } = this.opts;
+    const receivedSince = appender.clock.now() - rebuildHorizonMs(this.engine.rules);
     let n = 0;
     let chunk: EdgeEvent[] = [];
-    for await (const e of readEvents(this.opts.store, { since })) {
+    for await (const e of readEvents(this.opts.store, { receivedSince }, appender.timeline)) {
       chunk.push(e);
       if (chunk.length === REPLAY_CHUNK) {
         this.engine.replay(chunk);
@@ -112,7 +124,7 @@ export class RulesService {
 
   /** `replay --to rules`: stored events from `fromSeq` through a fresh engine with the same rules. */
   async replay(fromSeq: number, toSeq: number, progress: (n: number) => void): Promise<number> {
-    const engine = new RuleEngine({ gatewayId: this.opts.gatewayId, onAlert: (a) => this.outbox.push(a) });
+    const engine = this.newEngine();
     engine.setRules(this.engine.rules);
     let n = 0;
     let chunk: EdgeEvent[] = [];

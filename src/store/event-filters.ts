@@ -12,9 +12,11 @@ export interface EventFilterText {
   fromSeq?: string;
   fromId?: string;
   limit?: string;
+  /** "1" / "true": add `correctedTimestamp` to each event */
+  corrected?: string;
 }
 
-export const FILTER_NAMES: readonly (keyof EventFilterText)[] = ['since', 'until', 'source', 'type', 'fromSeq', 'fromId', 'limit'];
+export const FILTER_NAMES: readonly (keyof EventFilterText)[] = ['since', 'until', 'source', 'type', 'fromSeq', 'fromId', 'limit', 'corrected'];
 
 export class FilterError extends Error {
   constructor(message: string) {
@@ -49,5 +51,9 @@ export function parseEventFilters(f: EventFilterText, now = Date.now()): EventQu
   if (f.fromSeq !== undefined) q.fromSeq = positiveInt('from-seq', f.fromSeq);
   if (f.fromId !== undefined) q.fromId = f.fromId;
   if (f.limit !== undefined) q.limit = positiveInt('limit', f.limit);
+  if (f.corrected !== undefined) {
+    if (!['1', 'true', '0', 'false'].includes(f.corrected)) throw new FilterError(`--corrected: expected true or false, got ${JSON.stringify(f.corrected)}`);
+    q.corrected = f.corrected === '1' || f.corrected === 'true';
+  }
   return q;
 }

@@ -7,8 +7,14 @@ import { ClassicLevel } from 'classic-level';
 import type { AbstractSublevel } from 'abstract-level';
 import { parseSeqKey } from './keys.js';
 import { createWriteBatch, type WriteBatch } from './write-batch.js';
+import { migrate } from './migrate.js';
 
-export const STORE_SCHEMA_VERSION = 1;
+/**
+ * 2: the gateway clock. Receive marks, id entries and source states hold gateway-clock
+ * times (equal to the wall clock at the upgrade, so nothing is rewritten for them); the
+ * `clock` sublevel holds the clock's segments; `idgroups` is keyed by seq (see migrate.ts).
+ */
+export const STORE_SCHEMA_VERSION = 2;
 
 /** The LevelDB directory inside the data dir; a corrupt store is moved aside beside it. */
 export function storeDir(dataDir: string): string {
@@ -39,9 +45,9 @@ export class EventStore {
   readonly db: Db;
   /** seq → CBOR event (the wire encoding). */
   readonly log: Sublevel<Uint8Array>;
-  /** event id → seq key: duplicate checks and reads from an id. */
+  /** publisher's event id → `<seq key>:<receive time>`: duplicate checks and reads from an id. */
   readonly ids: Sublevel<string>;
-  /** commit receive time → the ids that commit appended: expiry of the id index. */
+  /** seq key of a commit's last id-carrying event → the ids that commit recorded: their pruning. */
   readonly idGroups: Sublevel<string>;
   /** source NUL version → seq key: each source's stream. */
   readonly streams: Sublevel<string>;
@@ -49,16 +55,18 @@ export class EventStore {
   readonly sources: Sublevel<Uint8Array>;
   /** source NUL epoch NUL device seq → CBOR draft waiting in the reorder buffer. */
   readonly pending: Sublevel<Uint8Array>;
-  /** receive time → first seq appended in that commit: reads from a timestamp. */
+  /** receive time (gateway clock) → first seq appended in that commit: retention, reads from a time. */
   readonly times: Sublevel<string>;
   /** seq key → '': the high and critical events, which overtake the backlog upstream. */
   readonly urgent: Sublevel<string>;
   /** ULID → CBOR RejectedRecord. */
   readonly rejected: Sublevel<Uint8Array>;
+  /** seq key → JSON ClockSegment: the wall clock's offset and quality over the log. */
+  readonly clock: Sublevel<string>;
   /** schema version, cursors, prune marks. */
   readonly meta: Sublevel<string>;
   /** Each sublevel's key prefix, for the appender's raw write batch. */
-  readonly prefix: Readonly<Record<'log' | 'ids' | 'idGroups' | 'streams' | 'sources' | 'pending' | 'times' | 'urgent' | 'rejected', string>>;
+  readonly prefix: Readonly<Record<'log' | 'ids' | 'idGroups' | 'streams' | 'sources' | 'pending' | 'times' | 'urgent' | 'rejected' | 'clock', string>>;
 
   private constructor(readonly dir: string) {
     this.db = new ClassicLevel<string, string>(dir, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
@@ -72,11 +80,12 @@ export class EventStore {
     this.times = this.db.sublevel<string, string>('times', {});
     this.urgent = this.db.sublevel<string, string>('urgent', {});
     this.rejected = this.db.sublevel<string, Uint8Array>('rejected', bin);
+    this.clock = this.db.sublevel<string, string>('clock', {});
     this.meta = this.db.sublevel<string, string>('meta', {});
     this.prefix = {
       log: this.log.prefix, ids: this.ids.prefix, idGroups: this.idGroups.prefix, streams: this.streams.prefix,
       sources: this.sources.prefix, pending: this.pending.prefix, times: this.times.prefix, urgent: this.urgent.prefix,
-      rejected: this.rejected.prefix,
+      rejected: this.rejected.prefix, clock: this.clock.prefix,
     };
   }
 
@@ -106,7 +115,7 @@ export class EventStore {
     const version = Number(found);
     if (!Number.isInteger(version) || version < 1) throw new StoreCorruptError(`unreadable schema version record ${JSON.stringify(found.slice(0, 40))}`);
     if (version > STORE_SCHEMA_VERSION) throw new StoreVersionError(version);
-    // Older versions migrate here, one step at a time, when a later release changes the layout.
+    if (version < STORE_SCHEMA_VERSION) await migrate(this, version, STORE_SCHEMA_VERSION);
   }
 
   /** The highest seq in the log, 0 when empty. */
@@ -135,7 +144,7 @@ export class EventStore {
     await this.db.close();
     await this.db.open();
     // Closing the handle closes its sublevels, and they do not reopen with it.
-    for (const sub of [this.log, this.ids, this.idGroups, this.streams, this.sources, this.pending, this.times, this.urgent, this.rejected, this.meta]) {
+    for (const sub of [this.log, this.ids, this.idGroups, this.streams, this.sources, this.pending, this.times, this.urgent, this.rejected, this.clock, this.meta]) {
       await sub.open();
     }
   }

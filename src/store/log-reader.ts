@@ -1,17 +1,25 @@
-// Reads of the log: by seq range, by source from a stream version, from a timestamp,
-// from an event id. Each read is a bounded iterator, never the whole log in memory.
+// Reads of the log: by seq range, by source from a stream version, from a time, from an
+// event id. Each read is a bounded iterator, never the whole log in memory. Times a reader
+// names are wall-clock times, matched against corrected timestamps (see time/timeline.ts);
+// the receive-time marks that find where to start are on the gateway clock.
 import { decodeEvent } from '../events/codec.js';
+import { isoTime } from '../events/iso-time.js';
 import type { EdgeEvent, EventType } from '../events/types.js';
+import { Timeline } from '../time/timeline.js';
 import type { EventStore } from './event-store.js';
 import { parseSeqKey, SEP, SEP_END, seqKey, streamKey, timeKey } from './keys.js';
 
 export interface EventQuery {
   fromSeq?: number;
   toSeq?: number;
-  /** epoch ms: events whose timestamp is at or after this */
+  /** epoch ms: events whose (corrected) timestamp is at or after this */
   since?: number;
-  /** epoch ms: events whose timestamp is at or before this */
+  /** epoch ms: events whose (corrected) timestamp is at or before this */
   until?: number;
+  /** gateway clock: start with the events received at or after this (rule rebuilds) */
+  receivedSince?: number;
+  /** each event also carries `correctedTimestamp` */
+  corrected?: boolean;
   source?: string;
   /** with `source`: start at this stream version (1 = the source's first event) */
   fromVersion?: number;
@@ -24,6 +32,16 @@ export interface EventQuery {
 /** Device clocks drift: a `since` read starts this much before the receive-time index says. */
 export const TIMESTAMP_SKEW_MS = 5 * 60_000;
 const CHUNK = 256;
+/** How far past a gateway-made id's time the scan for it goes (a commit is sealed after receipt). */
+const ULID_SCAN_MS = 60_000;
+
+/** An event as a reader shows it with corrected times: the stored event and `correctedTimestamp`. */
+export type CorrectedEvent = EdgeEvent & { correctedTimestamp?: string };
+
+export function withCorrectedTime(e: EdgeEvent, timeline: Timeline): CorrectedEvent {
+  const t = timeline.correctedTime(e);
+  return { ...e, correctedTimestamp: Number.isFinite(t) ? isoTime(t) : e.timestamp };
+}
 
 export class UnknownEventIdError extends Error {
   constructor(id: string) {
@@ -53,44 +71,63 @@ export async function seqOfId(store: EventStore, id: string): Promise<number | n
       }
     }
   }
-  if (ULID.test(id)) {
-    let ms = 0;
-    for (let i = 0; i < 10; i++) ms = ms * 32 + ULID_ALPHABET.indexOf(id[i]);
-    const from = await store.times.values({ lte: timeKey(Math.max(0, ms - 1000)), reverse: true, limit: 1 }).all();
-    const to = await store.times.values({ gt: timeKey(ms + 1000), limit: 1 }).all();
-    const toSeq = to.length ? parseSeqKey(to[0]) : undefined;
-    for await (const values of valuesFrom(store, from.length ? parseSeqKey(from[0]) : 1, toSeq)) {
-      for (const v of values) {
-        const e = decodeEvent(v);
-        if (e.id === id) return e.seq;
-      }
+  if (ULID.test(id)) return seqOfUlid(store, id);
+  return null;
+}
+
+/**
+ * A gateway-made ULID's time is the gateway clock at receipt, so the receive-time marks
+ * say where to look: from the commit sealed at or before it, up to a minute past it.
+ * Gateway ULIDs grow with the log, so the scan stops at the first one past a second later.
+ */
+async function seqOfUlid(store: EventStore, id: string): Promise<number | null> {
+  const ms = ulidTime(id);
+  const from = await store.times.values({ lte: timeKey(ms), reverse: true, limit: 1 }).all();
+  const to = await store.times.values({ gt: timeKey(ms + ULID_SCAN_MS), limit: 1 }).all();
+  const toSeq = to.length ? parseSeqKey(to[0]) : undefined;
+  for await (const values of valuesFrom(store, from.length ? parseSeqKey(from[0]) : 1, toSeq)) {
+    for (const v of values) {
+      const e = decodeEvent(v);
+      if (e.id === id) return e.seq;
+      if (ULID.test(e.id) && ulidTime(e.id) > ms + 1_000) return null;
     }
   }
   return null;
 }
 
-async function startSeq(store: EventStore, q: EventQuery): Promise<number> {
+function ulidTime(id: string): number {
+  let ms = 0;
+  for (let i = 0; i < 10; i++) ms = ms * 32 + ULID_ALPHABET.indexOf(id[i]);
+  return ms;
+}
+
+/** The first seq of the commits received at or after `g` on the gateway clock. */
+async function seqReceivedSince(store: EventStore, g: number): Promise<number | null> {
+  if (g === Infinity) return null;
+  const marks = await store.times.values({ lte: timeKey(Math.max(0, g)), reverse: true, limit: 1 }).all();
+  return marks.length ? parseSeqKey(marks[0]) : 1;
+}
+
+async function startSeq(store: EventStore, q: EventQuery, timeline: Timeline): Promise<number> {
   let start = q.fromSeq ?? 1;
   if (q.fromId !== undefined) {
     const seq = await seqOfId(store, q.fromId);
     if (seq === null) throw new UnknownEventIdError(q.fromId);
     start = Math.max(start, seq);
   }
-  if (q.since !== undefined) {
-    const marks = await store.times.values({ lte: timeKey(Math.max(0, q.since - TIMESTAMP_SKEW_MS)), reverse: true, limit: 1 }).all();
-    if (marks.length) start = Math.max(start, parseSeqKey(marks[0]));
-  }
+  if (q.receivedSince !== undefined) start = Math.max(start, (await seqReceivedSince(store, q.receivedSince)) ?? Infinity);
+  if (q.since !== undefined) start = Math.max(start, (await seqReceivedSince(store, timeline.gatewayTimeOf(q.since - TIMESTAMP_SKEW_MS))) ?? Infinity);
   return start;
 }
 
-function matches(e: EdgeEvent, q: EventQuery, since: number | undefined, until: number | undefined): boolean {
+function matches(e: EdgeEvent, q: EventQuery, timeline: Timeline): boolean {
   if (q.type !== undefined && e.type !== q.type) return false;
   if (q.source !== undefined && e.source !== q.source) return false;
   if (q.toSeq !== undefined && e.seq > q.toSeq) return false;
-  if (since !== undefined || until !== undefined) {
-    const t = Date.parse(e.timestamp);
-    if (since !== undefined && t < since) return false;
-    if (until !== undefined && t > until) return false;
+  if (q.since !== undefined || q.until !== undefined) {
+    const t = timeline.correctedTime(e);
+    if (q.since !== undefined && !(t >= q.since)) return false;
+    if (q.until !== undefined && !(t <= q.until)) return false;
   }
   return true;
 }
@@ -135,10 +172,16 @@ async function* valuesFrom(store: EventStore, start: number, toSeq: number | und
   }
 }
 
-export async function* readEvents(store: EventStore, q: EventQuery = {}): AsyncGenerator<EdgeEvent> {
-  const start = await startSeq(store, q);
+const NO_TIMELINE = new Timeline();
+
+/**
+ * Events matching `q`, in log order. `timeline` (the store's clock segments, see
+ * clock-log.ts) corrects timestamps; without it they are taken as stored.
+ */
+export async function* readEvents(store: EventStore, q: EventQuery = {}, timeline: Timeline = NO_TIMELINE): AsyncGenerator<CorrectedEvent> {
+  const start = await startSeq(store, q, timeline);
   let left = q.limit ?? Infinity;
-  if (left <= 0) return;
+  if (left <= 0 || start === Infinity) return;
   const chunks = q.source !== undefined
     ? (async function* () {
       for await (const keys of seqsOfSource(store, q.source!, q.fromVersion ?? 1, start)) {
@@ -150,8 +193,8 @@ export async function* readEvents(store: EventStore, q: EventQuery = {}): AsyncG
   for await (const values of chunks) {
     for (const bytes of values) {
       const event = decodeEvent(bytes);
-      if (!matches(event, q, q.since, q.until)) continue;
-      yield event;
+      if (!matches(event, q, timeline)) continue;
+      yield q.corrected ? withCorrectedTime(event, timeline) : event;
       if (--left <= 0) return;
     }
   }

@@ -1,7 +1,10 @@
 // The rejected store: payloads that did not parse or validate, kept with their reason
 // so nothing a device sent is ever dropped silently.
 import { decodeValue, encodeValue } from '../events/codec.js';
-import { ulid } from '../events/ulid.js';
+import { ulidGenerator } from '../events/ulid.js';
+
+/** Rejected-store ids, from the wall clock (see ulid.ts). */
+const ulid = ulidGenerator();
 import type { EventStore } from './event-store.js';
 import type { WriteBatch } from './write-batch.js';
 

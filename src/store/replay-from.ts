@@ -1,6 +1,7 @@
 // `edgebus replay --from …` (SPEC §1): where a replay starts. Every form names a point in
 // the log; where it ends is the target's business (upstream: what it has acknowledged;
 // rules: the log's end).
+import { Timeline } from '../time/timeline.js';
 import type { EventStore } from './event-store.js';
 import { parseSeqKey, timeKey } from './keys.js';
 import { seqOfId } from './log-reader.js';
@@ -45,8 +46,11 @@ export function parseReplayFrom(text: string): ReplayFrom {
   }
 }
 
-/** The first seq a replay covers. `checkpoint` is where the target stands: the replay is then empty. */
-export async function replayStart(store: EventStore, from: ReplayFrom, checkpoint: number): Promise<number> {
+/**
+ * The first seq a replay covers. `checkpoint` is where the target stands: the replay is then
+ * empty. A `time:` is a wall-clock time, found through the corrected times of `timeline`.
+ */
+export async function replayStart(store: EventStore, from: ReplayFrom, checkpoint: number, timeline: Timeline = new Timeline()): Promise<number> {
   switch (from.kind) {
     case 'checkpoint':
       return checkpoint + 1;
@@ -56,7 +60,9 @@ export async function replayStart(store: EventStore, from: ReplayFrom, checkpoin
       return from.seq;
     case 'time': {
       // The receive-time marks: the first commit received at or after that time.
-      const marks = await store.times.values({ gte: timeKey(from.ms), limit: 1 }).all();
+      const g = timeline.gatewayTimeOf(from.ms);
+      if (g === Infinity) return (await store.lastSeq()) + 1;
+      const marks = await store.times.values({ gte: timeKey(Math.max(0, g)), limit: 1 }).all();
       return marks.length ? parseSeqKey(marks[0]) : (await store.lastSeq()) + 1;
     }
     case 'id': {

@@ -3,8 +3,11 @@
 //
 // CBOR batches are the stored values joined under an array header, never re-encoded: the
 // log already holds each event in its wire encoding, and copying bytes drains a backlog
-// several times faster than decoding and encoding it again (PERF-NOTES, upstream).
+// several times faster than decoding and encoding it again (PERF-NOTES, upstream). Each
+// event gains one field on the way, `correctedTimestamp` (see time/timeline.ts): its map
+// head is rewritten one larger and the field appended after the stored bytes.
 import { CborWriter } from '../events/cbor-writer.js';
+import { encodeValue } from '../events/codec.js';
 import type { EdgeEvent } from '../events/types.js';
 
 export const CONTENT_TYPES = { cbor: 'application/cbor', json: 'application/json' } as const;
@@ -21,18 +24,25 @@ export function envelopeBytes(gatewayId: string): number {
   return 48 + Buffer.byteLength(gatewayId);
 }
 
+/** `"correctedTimestamp": "2026-11-26T01:02:03.456Z"` in CBOR: a 19-byte key, a 25-byte value. */
+const CORRECTED_FIELD_BYTES = 44;
+
 /** An item's share of a batch's size, for `batch.maxBytes`. */
 export function itemBytes(item: BatchItem, format: BatchFormat): number {
   // JSON is a little larger than CBOR; the estimate errs on the large side.
-  return format === 'cbor' ? item.bytes.length : Math.ceil(item.bytes.length * 1.4) + 1;
+  const size = item.bytes.length + CORRECTED_FIELD_BYTES;
+  return format === 'cbor' ? size : Math.ceil(size * 1.4) + 1;
 }
 
-export function encodeBatch(format: BatchFormat, gatewayId: string, batch: number, items: readonly BatchItem[]): Buffer {
+/** An event's corrected timestamp (ISO), for the batch. */
+export type CorrectedTime = (event: EdgeEvent) => string;
+
+export function encodeBatch(format: BatchFormat, gatewayId: string, batch: number, items: readonly BatchItem[], corrected: CorrectedTime): Buffer {
   if (format === 'json') {
-    return Buffer.from(JSON.stringify({ gatewayId, batch, events: items.map((i) => i.event) }));
+    return Buffer.from(JSON.stringify({ gatewayId, batch, events: items.map((i) => ({ ...i.event, correctedTimestamp: corrected(i.event) })) }));
   }
   let size = envelopeBytes(gatewayId);
-  for (const i of items) size += i.bytes.length;
+  for (const i of items) size += i.bytes.length + CORRECTED_FIELD_BYTES;
   const w = new CborWriter(size);
   w.mapHead(3);
   w.text('gatewayId');
@@ -41,6 +51,15 @@ export function encodeBatch(format: BatchFormat, gatewayId: string, batch: numbe
   w.number(batch);
   w.text('events');
   w.arrayHead(items.length);
-  for (const i of items) w.raw(i.bytes);
+  for (const i of items) {
+    const head = i.bytes[0];
+    // A stored event is a map of fewer than 24 fields: its head is one byte, 0xa0 + n.
+    if (head >= 0xa0 && head < 0xb7) {
+      w.mapHead(head - 0xa0 + 1);
+      w.raw(i.bytes.subarray(1));
+      w.text('correctedTimestamp');
+      w.text(corrected(i.event));
+    } else w.raw(encodeValue({ ...i.event, correctedTimestamp: corrected(i.event) }));
+  }
   return Buffer.from(w.since(0));
 }

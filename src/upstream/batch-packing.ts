@@ -2,6 +2,7 @@
 // Maximum Packet Size says stop; events past their ttl are left out (and counted); an event
 // no packet the broker accepts could carry is set aside for the dead-letter queue.
 import { decodeEvent } from '../events/codec.js';
+import type { EdgeEvent } from '../events/types.js';
 import type { UpstreamConfig } from '../config/types.js';
 import { envelopeBytes, itemBytes, type BatchItem } from './batch-encoding.js';
 
@@ -24,7 +25,12 @@ export class BatchPacker {
 
   private readonly format: UpstreamConfig['format'];
 
-  constructor(config: Pick<UpstreamConfig, 'format' | 'topic' | 'batch'>, gatewayId: string, maxPacketSize: number | null, private readonly now: number) {
+  /**
+   * @param now the gateway clock
+   * @param timeOf an event's time on the gateway clock: a ttl counts from it
+   */
+  constructor(config: Pick<UpstreamConfig, 'format' | 'topic' | 'batch'>, gatewayId: string, maxPacketSize: number | null,
+    private readonly now: number, private readonly timeOf: (e: EdgeEvent) => number) {
     this.format = config.format;
     const envelope = envelopeBytes(gatewayId);
     // The PUBLISH around the batch: fixed header, topic, packet id, properties.
@@ -40,7 +46,7 @@ export class BatchPacker {
     const event = decodeEvent(bytes);
     const ttl = event.metadata?.ttl;
     if (ttl !== null && ttl !== undefined) {
-      const t = Date.parse(event.timestamp);
+      const t = this.timeOf(event);
       if (Number.isFinite(t) && t + ttl * 1000 < this.now) {
         batch.expired++;
         return 'skipped';

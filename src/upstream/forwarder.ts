@@ -12,7 +12,11 @@ import { decodeEvent } from '../events/codec.js';
 import type { UpstreamConfig } from '../config/types.js';
 import type { EventStore } from '../store/event-store.js';
 import { parseSeqKey, seqKey } from '../store/keys.js';
+import { isoTime } from '../events/iso-time.js';
+import type { EdgeEvent } from '../events/types.js';
+import { Timeline } from '../time/timeline.js';
 import type { EventBus } from '../util/bus.js';
+import { timerDelay } from '../util/timer-delay.js';
 import { Backoff } from './backoff.js';
 import { CONTENT_TYPES, encodeBatch, type BatchItem } from './batch-encoding.js';
 import { BatchPacker } from './batch-packing.js';
@@ -41,7 +45,10 @@ export interface ForwarderOptions {
   /** The log's last durable seq: an event still being written is not readable yet. */
   lastSeq: () => number;
   log: Logger;
+  /** The gateway clock (linger, ttl, ages); default: the wall clock. */
   now?: () => number;
+  /** The clock's segments: event times for ttl and ages, corrected timestamps for the batches. */
+  timeline?: Timeline;
   random?: () => number;
 }
 
@@ -77,6 +84,12 @@ interface Batch {
 export class Forwarder {
   readonly counters: ForwarderCounters = { forwarded: 0, batches: 0, retries: 0, expired: 0, deadLettered: 0 };
   private readonly now: () => number;
+  private readonly timeline: Timeline;
+  private readonly timeOf = (e: EdgeEvent): number => this.timeline.eventTime(e);
+  private readonly corrected = (e: EdgeEvent): string => {
+    const t = this.timeline.correctedTime(e);
+    return Number.isFinite(t) ? isoTime(t) : e.timestamp;
+  };
   private cursor = 0;
   private batchNumber = 0;
   /** Highest seq below which every drain batch is acknowledged. */
@@ -109,6 +122,7 @@ export class Forwarder {
 
   constructor(private readonly opts: ForwarderOptions) {
     this.now = opts.now ?? Date.now;
+    this.timeline = opts.timeline ?? new Timeline();
     this.resender = new Resender({
       store: opts.store, link: opts.link, maxEvents: opts.config.batch.maxEvents,
       packer: () => this.packer(),
@@ -135,7 +149,7 @@ export class Forwarder {
     return Math.max(0, this.opts.lastSeq() - this.cursor - this.sentAhead.size);
   }
 
-  /** Seconds since the timestamp of the oldest event not yet acknowledged; 0 when none. */
+  /** Seconds since the oldest event not yet acknowledged (its event time, gateway clock); 0 when none. */
   async oldestUnsentSeconds(): Promise<number> {
     const it = this.opts.store.log.iterator({ gt: seqKey(this.cursor) });
     try {
@@ -144,7 +158,7 @@ export class Forwarder {
         if (entries.length === 0) return 0;
         for (const [key, value] of entries) {
           if (this.sentAhead.has(parseSeqKey(key))) continue;
-          const t = Date.parse(decodeEvent(value).timestamp);
+          const t = this.timeOf(decodeEvent(value));
           return Number.isFinite(t) ? Math.max(0, (this.now() - t) / 1000) : 0;
         }
       }
@@ -260,7 +274,7 @@ export class Forwarder {
       this.lingerTimer = setTimeout(() => {
         this.lingerTimer = null;
         this.pump();
-      }, linger - (now - this.waitingSince));
+      }, timerDelay(linger - (now - this.waitingSince)));
     }
     return false;
   }
@@ -270,7 +284,7 @@ export class Forwarder {
   }
 
   private packer(): BatchPacker {
-    return new BatchPacker(this.opts.config, this.opts.gatewayId, this.opts.link.maxPacketSize, this.now());
+    return new BatchPacker(this.opts.config, this.opts.gatewayId, this.opts.link.maxPacketSize, this.now(), this.timeOf);
   }
 
   /** One batch of `items` with the next batch number: for splits, resends and replays. */
@@ -280,7 +294,7 @@ export class Forwarder {
 
   private publishNumbered(n: number, items: readonly BatchItem[]): Promise<PublishOutcome> {
     const { config, gatewayId, link } = this.opts;
-    return link.publish(config.topic, encodeBatch(config.format, gatewayId, n, items), CONTENT_TYPES[config.format]);
+    return link.publish(config.topic, encodeBatch(config.format, gatewayId, n, items, this.corrected), CONTENT_TYPES[config.format]);
   }
 
   /** Events no packet the broker accepts can carry go straight to the DLQ. */
@@ -461,7 +475,7 @@ export class Forwarder {
   }
 
   private async deadLetter(item: BatchItem, refusal: Refusal): Promise<void> {
-    const { record, known } = await deadLetterRefused(this.opts.store, this.opts.config.topic, item, refusal, this.now());
+    const { record, known } = await deadLetterRefused(this.opts.store, this.opts.config.topic, item, refusal, Date.now());
     this.deadLettered.add(item.event.seq);
     if (known) return;
     this.counters.deadLettered++;

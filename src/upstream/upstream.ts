@@ -51,6 +51,7 @@ export class Upstream {
     this.forwarder = new Forwarder({
       store: opts.store, bus: opts.bus, link: this.link, config: opts.config, gatewayId: opts.gatewayId,
       lastSeq: () => opts.appender.committedSeq, log: opts.log,
+      now: () => opts.appender.clock.now(), timeline: opts.appender.timeline,
     });
   }
 
@@ -77,7 +78,7 @@ export class Upstream {
    */
   private async command(cmd: UpstreamCommand): Promise<void> {
     const { appender, gatewayId, deliverLocal, log } = this.opts;
-    const draft = commandDraft(gatewayId, cmd, Date.now());
+    const draft = commandDraft(gatewayId, cmd, appender.clock.now());
     if (!(await appender.append(draft))) {
       log.info({ device: cmd.device, id: draft.id }, 'duplicate command ignored');
       return;

@@ -3,6 +3,7 @@
 import type { EdgeEvent } from '../events/types.js';
 import type { RejectedRecord } from '../store/rejected.js';
 import type { EvictionSummary } from '../store/retention.js';
+import type { ClockChange } from '../time/clock.js';
 
 export interface CommitStats {
   events: number;
@@ -37,6 +38,8 @@ export interface BusEvents {
   rulesEvaluated: { events: number; seconds: number };
   /** Upstream acknowledged a batch: seconds from its publish to the PUBACK. */
   batchAcknowledged: { events: number; seconds: number };
+  /** The wall clock stepped, or how far it can be trusted changed. */
+  clockChanged: ClockChange;
 }
 
 /** An alert as the dashboard and metrics see it once stored. */

@@ -76,7 +76,9 @@ describe('edgebus events / dlq list', () => {
     for (const e of events) {
       for (const key of ['id', 'type', 'source', 'timestamp', 'seq', 'payload', 'metadata'] as const) assert.ok(key in e, `${key} in ${JSON.stringify(e)}`);
       assert.match(e.timestamp, ISO);
-      assert.deepEqual(Object.keys(e.metadata).sort(), ['causationId', 'correlationId', 'priority', 'ttl', 'version']);
+      // A publisher's own time two hours off the gateway's keeps the receive time beside it.
+      const own = e.source === 'ev-old' ? ['receivedAt'] : [];
+      assert.deepEqual(Object.keys(e.metadata).sort(), ['causationId', 'clock', 'correlationId', 'priority', ...own, 'ttl', 'version'].sort());
       if (e.type === 'DeviceData') {
         assert.deepEqual(Object.keys(e.sensor!).sort(), ['accuracy', 'timestamp', 'type', 'unit', 'value']);
         assert.deepEqual(e.device, { id: e.source });
@@ -87,7 +89,7 @@ describe('edgebus events / dlq list', () => {
       payload: { value: 21, unit: 'C' },
       sensor: { type: 'temperature', value: 21, unit: 'C', accuracy: null, timestamp: events[0].timestamp },
       device: { id: 'ev-a' },
-      metadata: { correlationId: null, causationId: null, version: '1', priority: 'normal', ttl: null },
+      metadata: { correlationId: null, causationId: null, version: '1', priority: 'normal', ttl: null, clock: 'synced' },
     });
     assert.equal(events[5].timestamp, TWO_HOURS_AGO);
     assert.equal(events[5].metadata.priority, 'high');

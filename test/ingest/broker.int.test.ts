@@ -135,7 +135,7 @@ describe('MQTT ingest (reorder window 30s)', () => {
     assert.deepEqual(bare.device, { id: 'map-dev' });
     assert.deepEqual(bare.sensor, { type: 'temperature', value: 21.5, unit: null, accuracy: null, timestamp: bare.timestamp });
     assert.match(bare.id, /^[0-9A-HJKMNP-TV-Z]{26}$/, 'a gateway-made ULID');
-    assert.deepEqual(bare.metadata, { correlationId: null, causationId: null, version: '1', priority: 'normal', ttl: null });
+    assert.deepEqual(bare.metadata, { correlationId: null, causationId: null, version: '1', priority: 'normal', ttl: null, clock: 'synced' });
     assert.equal(json.timestamp, '2026-01-02T03:04:05.678Z');
     assert.deepEqual(json.sensor, { type: 'humidity', value: 55, unit: '%', accuracy: 0.5, timestamp: '2026-01-02T03:04:05.678Z' });
     assert.equal(json.payload.value, 55);

@@ -1,6 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { UnknownEventIdError } from '../../src/store/log-reader.js';
+import { pruneForwarded } from '../../src/store/retention.js';
 import { draftOn, seqDraft } from '../helpers/drafts.js';
 import { DEDUP_WINDOW, idsOf, openRig, readAll, REORDER_WINDOW, seqsOf, type StoreRig } from '../helpers/store.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -55,7 +56,7 @@ describe('duplicate ids', () => {
     }
   });
 
-  test('IdIndex.prune forgets ids older than the dedup window, and only those', async () => {
+  test('an id is a duplicate for the dedup window; its entry lasts as long as its event, so --from-id finds it', async () => {
     const { dir, cleanup } = tempDir();
     const clock = { now: T0 };
     try {
@@ -66,16 +67,23 @@ describe('duplicate ids', () => {
       await rig.appender.append(reading('young', 3, clock.now));
 
       clock.now = T0 + DEDUP_WINDOW;
-      assert.equal(await rig.appender.idIndex.prune(clock.now), 0, 'nothing has expired yet');
       await rig.appender.append(reading('old', 4, clock.now));
       assert.deepEqual(dupIds(rig), ['old'], 'still inside the window');
 
       clock.now = T0 + DEDUP_WINDOW + 1;
-      // Expired but not yet pruned: accepted again, and its entry now points at the new event.
+      // Past the window: accepted again, and its entry now points at the new event.
       await rig.appender.append(reading('reused', 5, clock.now));
-      assert.equal(await rig.appender.idIndex.prune(clock.now), 1, 'only "old" is deleted');
-      await assert.rejects(readAll(rig.store, { fromId: 'old' }), UnknownEventIdError, 'the id entry is gone from disk');
-      await readAll(rig.store, { fromId: 'young' }); // still indexed: no UnknownEventIdError
+      assert.equal(await rig.appender.idIndex.prune(1), 0, 'every event is still in the log');
+      assert.deepEqual((await readAll(rig.store, { fromId: 'old' })).map((e) => e.payload.value), [1, 2, 3, 5], 'an id past its dedup window still finds its event');
+      assert.deepEqual((await readAll(rig.store, { fromId: 'reused' })).map((e) => e.payload.value), [5], 'a reused id finds its newest event');
+
+      // The first two events leave the log (retention): the entry of "old" goes with them,
+      // the entry of "reused" points at seq 4 and stays.
+      await pruneForwarded(rig.store, { forwardedThrough: 2, retentionMs: 1, now: clock.now + 10 });
+      assert.equal(await rig.store.firstSeq(), 3);
+      assert.equal(await rig.appender.idIndex.prune(3), 1, 'only the entry of "old" is deleted');
+      await assert.rejects(readAll(rig.store, { fromId: 'old' }), UnknownEventIdError, 'the id entry is gone with its event');
+      await readAll(rig.store, { fromId: 'young' });
       await readAll(rig.store, { fromId: 'reused' });
 
       await rig.appender.append(reading('old', 6, clock.now));
@@ -83,7 +91,7 @@ describe('duplicate ids', () => {
       await rig.appender.append(reading('reused', 8, clock.now));
       assert.deepEqual(dupIds(rig), ['old', 'young', 'reused']);
       const events = await readAll(rig.store);
-      assert.deepEqual(events.map((e) => [e.id, e.payload.value]), [['old', 1], ['reused', 2], ['young', 3], ['reused', 5], ['old', 6]]);
+      assert.deepEqual(events.map((e) => [e.id, e.payload.value]), [['young', 3], ['reused', 5], ['old', 6]]);
       await rig.close();
     } finally {
       cleanup();

@@ -59,7 +59,7 @@ describe('appending', () => {
         payload: { value: 21.5, unit: 'C' },
         sensor: { type: 'temperature', value: 21.5, unit: 'C', accuracy: null, timestamp: iso(T0 - 1_000) },
         device: { id: 'greenhouse-1' },
-        metadata: { correlationId: null, causationId: null, version: '1', priority: 'normal', ttl: null },
+        metadata: { correlationId: null, causationId: null, version: '1', priority: 'normal', ttl: null, clock: 'synced' },
       });
       await rig.close();
     } finally {

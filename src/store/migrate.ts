@@ -1,0 +1,41 @@
+// Store layouts of older releases, brought up to date at open, one version at a time. Each
+// step is one atomic batch that also records the new version, so a crash half-way leaves
+// the old layout whole and the step runs again at the next open.
+import type { EventStore } from './event-store.js';
+import { seqKey } from './keys.js';
+
+export async function migrate(store: EventStore, from: number, to: number): Promise<void> {
+  for (let v = from; v < to; v++) {
+    const step = STEPS[v];
+    if (!step) throw new Error(`no migration from store schema version ${v}`);
+    await step(store);
+  }
+}
+
+const STEPS: Record<number, (store: EventStore) => Promise<void>> = {
+  1: idGroupsBySeq,
+};
+
+/**
+ * 1 → 2: `idgroups` was keyed by the commit's wall-clock time, and an entry went when the
+ * dedup window passed; now it is keyed by the seq of the commit's last id-carrying event
+ * and goes with the events it names. Times elsewhere were wall-clock times, which the
+ * gateway clock starts at when a store meets it first: they stay as they are.
+ */
+async function idGroupsBySeq(store: EventStore): Promise<void> {
+  const batch = store.batch();
+  const regrouped = new Map<string, string[]>();
+  for await (const [key, value] of store.idGroups.iterator()) {
+    batch.del(key, { sublevel: store.idGroups });
+    const ids = value.split('\n');
+    const entries = await store.ids.getMany(ids);
+    let last = -1;
+    for (const entry of entries) if (entry !== undefined) last = Math.max(last, Number(entry.slice(0, entry.indexOf(':'))));
+    if (last < 0) continue;
+    const k = seqKey(last);
+    regrouped.set(k, [...(regrouped.get(k) ?? []), ...ids]);
+  }
+  for (const [key, ids] of regrouped) batch.put(key, ids.join('\n'), { sublevel: store.idGroups });
+  batch.put('schemaVersion', '2', { sublevel: store.meta });
+  await batch.write();
+}

@@ -118,6 +118,8 @@ export class Daemon {
     this.http = new HttpApi({
       host: config.http.host, port: config.http.port, token: config.http.token, store, metrics: this.metrics,
       health: () => this.health, status: () => this.status(), history: () => history.snapshot(), log,
+      timeline: appender.timeline,
+      clock: () => ({ now: clock.now(), wall: clock.wall(), offset: clock.offset, quality: clock.quality, segments: appender.timeline.segments }),
       actions: {
         dlqRetry: (ids) => this.dlqRetry(ids),
         dlqPurge: async (ids) => {
@@ -224,10 +226,10 @@ export class Daemon {
     const from = parseReplayFrom(fromText);
     if (to === 'rules') return this.replayToRules(fromText, from, progress);
     if (to !== 'upstream') throw new ReplayArgumentError(`--to: expected upstream or rules, got ${JSON.stringify(to)}`);
-    const up = this.upstream;
-    if (up === null || this.store === null) throw new ReplayArgumentError('--to upstream: no upstream is configured');
+    const { upstream: up, store, appender } = this;
+    if (up === null || store === null || appender === null) throw new ReplayArgumentError('--to upstream: no upstream is configured');
     const through = up.forwarder.acknowledgedThrough;
-    const start = await replayStart(this.store, from, through);
+    const start = await replayStart(store, from, through, appender.timeline);
     if (start > through) return 0;
     this.log.info({ from: fromText, fromSeq: start, toSeq: through }, 'replaying stored events upstream');
     return up.forwarder.resender.replay(start, through, progress);
@@ -242,7 +244,7 @@ export class Daemon {
     const { rules, store, appender } = this;
     if (rules === null || store === null || appender === null) throw new Error('daemon not started');
     const through = appender.committedSeq;
-    const start = await replayStart(store, from, through);
+    const start = await replayStart(store, from, through, appender.timeline);
     if (start > through) return 0;
     this.log.info({ from: fromText, fromSeq: start, toSeq: through }, 'replaying stored events through the rules');
     return rules.replay(start, through, progress);

@@ -1,8 +1,8 @@
 // `edgebus events`: stored events in log order, as a table or NDJSON (--json).
 import type { Config } from '../config/types.js';
-import type { EdgeEvent } from '../events/types.js';
+import { readClockLog } from '../store/clock-log.js';
 import { FILTER_NAMES, FilterError, parseEventFilters, type EventFilterText } from '../store/event-filters.js';
-import { readEvents, UnknownEventIdError } from '../store/log-reader.js';
+import { readEvents, UnknownEventIdError, type CorrectedEvent } from '../store/log-reader.js';
 import { UsageError, type Io } from './args.js';
 import { progress } from './progress.js';
 import { fetchLines, withStore } from './store-access.js';
@@ -11,9 +11,12 @@ export interface EventsOptions extends EventFilterText {
   json?: boolean;
 }
 
-function tableRow(e: EdgeEvent): string {
+/** With --corrected, the time column shows the corrected time, marked `~` when it differs. */
+function tableRow(e: CorrectedEvent): string {
   const payload = JSON.stringify(e.payload);
-  return [String(e.seq).padStart(8), e.timestamp, e.type.padEnd(13), e.source.padEnd(16), e.id.padEnd(28), payload.length > 80 ? payload.slice(0, 77) + '...' : payload].join('  ');
+  const corrected = e.correctedTimestamp;
+  const time = corrected === undefined ? e.timestamp : corrected === e.timestamp ? `${corrected} ` : `${corrected}~`;
+  return [String(e.seq).padStart(8), time.padEnd(corrected === undefined ? 24 : 25), e.type.padEnd(13), e.source.padEnd(16), e.id.padEnd(28), payload.length > 80 ? payload.slice(0, 77) + '...' : payload].join('  ');
 }
 
 export async function runEvents(config: Config, opts: EventsOptions, io: Io): Promise<void> {
@@ -27,17 +30,18 @@ export async function runEvents(config: Config, opts: EventsOptions, io: Io): Pr
   const bar = progress('events');
   let headed = opts.json === true;
   const header = () => {
-    if (!headed) io.out(['     SEQ', 'TIMESTAMP'.padEnd(24), 'TYPE'.padEnd(13), 'SOURCE'.padEnd(16), 'ID'.padEnd(28), 'PAYLOAD'].join('  ') + '\n');
+    if (!headed) io.out(['     SEQ', (query.corrected ? 'TIMESTAMP (CORRECTED)' : 'TIMESTAMP').padEnd(query.corrected ? 25 : 24), 'TYPE'.padEnd(13), 'SOURCE'.padEnd(16), 'ID'.padEnd(28), 'PAYLOAD'].join('  ') + '\n');
     headed = true;
   };
-  const print = (e: EdgeEvent) => {
+  const print = (e: CorrectedEvent) => {
     header();
     io.out(opts.json ? JSON.stringify(e) + '\n' : tableRow(e) + '\n');
     bar.tick();
   };
   await withStore(config, async (store) => {
     try {
-      for await (const e of readEvents(store, query)) print(e);
+      const { timeline } = await readClockLog(store);
+      for await (const e of readEvents(store, query, timeline)) print(e);
     } catch (err) {
       if (err instanceof UnknownEventIdError) throw new UsageError(err.message);
       throw err;
@@ -45,7 +49,7 @@ export async function runEvents(config: Config, opts: EventsOptions, io: Io): Pr
   }, async () => {
     const params = new URLSearchParams();
     for (const name of FILTER_NAMES) if (opts[name] !== undefined) params.set(name, opts[name]!);
-    for await (const line of fetchLines(config, `/api/events?${params}`)) print(JSON.parse(line) as EdgeEvent);
+    for await (const line of fetchLines(config, `/api/events?${params}`)) print(JSON.parse(line) as CorrectedEvent);
   });
   header();
   bar.done();

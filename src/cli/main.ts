@@ -17,8 +17,9 @@ const USAGE = `usage: edgebus <verb> [--config FILE]
   start                       run the daemon until SIGTERM/SIGINT
   check                       validate the configuration
   events [--since 10m|ISO] [--until ISO] [--source ID] [--type T]
-         [--from-seq N] [--from-id ID] [--limit N] [--json]
-                              print stored events in log order
+         [--from-seq N] [--from-id ID] [--limit N] [--corrected] [--json]
+                              print stored events in log order (--corrected: with
+                              timestamps corrected for later steps of the clock)
   status [--json]             the running daemon's state
   dlq list [--limit N] [--json]
                               list rejected payloads and events upstream refused
@@ -41,6 +42,7 @@ const OPTIONS = {
   'from-id': { type: 'string' },
   limit: { type: 'string' },
   json: { type: 'boolean' },
+  corrected: { type: 'boolean' },
   from: { type: 'string' },
   to: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -69,7 +71,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       case 'events':
         await runEvents(loadConfig({ file: v.config }).config, {
           since: v.since, until: v.until, source: v.source, type: v.type,
-          fromSeq: v['from-seq'], fromId: v['from-id'], limit: v.limit, json: v.json,
+          fromSeq: v['from-seq'], fromId: v['from-id'], limit: v.limit, json: v.json, corrected: v.corrected ? 'true' : undefined,
         }, io);
         return EXIT_OK;
       case 'status':

@@ -3,14 +3,16 @@
 import { formatIssue } from '../config/validate.js';
 import type { Config } from '../config/types.js';
 import type { EdgeEvent } from '../events/types.js';
+import { gatewayNowOf, readClockLog } from '../store/clock-log.js';
 import { readEvents } from '../store/log-reader.js';
+import { Timeline, type ClockSegment } from '../time/timeline.js';
 import { parseEventFilters } from '../store/event-filters.js';
 import type { AlertIntent } from '../rules/alerts.js';
 import { RuleEngine } from '../rules/engine.js';
 import { loadRuleFile } from '../rules/loader.js';
 import { UsageError, type Io } from './args.js';
 import { progress } from './progress.js';
-import { fetchLines, withStore } from './store-access.js';
+import { fetchLines, getText, withStore } from './store-access.js';
 
 const CHUNK = 512;
 
@@ -26,7 +28,13 @@ export async function runRules(config: Config, action: string | undefined, args:
   const since = opts.since ?? '24h';
   const query = parseEventFilters({ since });
   const alerts: AlertIntent[] = [];
-  const engine = new RuleEngine({ gatewayId: config.gatewayId, onAlert: (a) => alerts.push(a) });
+  // Event times on the gateway clock, as the daemon's rules see them (time/timeline.ts).
+  const timeline = new Timeline();
+  let gatewayNow = 0;
+  const engine = new RuleEngine({
+    gatewayId: config.gatewayId, onAlert: (a) => alerts.push(a),
+    timeOf: (e) => timeline.eventTime(e), wallOf: (g) => timeline.wallOf(g),
+  });
   engine.setRules(rules);
   const bar = progress('events');
   let seen = 0;
@@ -36,13 +44,19 @@ export async function runRules(config: Config, action: string | undefined, args:
     bar.tick(chunk.length);
   };
   await withStore(config, async (store) => {
+    const log = await readClockLog(store);
+    timeline.reset(log.timeline.segments);
+    gatewayNow = gatewayNowOf(log);
     let chunk: EdgeEvent[] = [];
-    for await (const e of readEvents(store, query)) {
+    for await (const e of readEvents(store, query, timeline)) {
       chunk.push(e);
       if (chunk.length === CHUNK) feed(chunk.splice(0));
     }
     feed(chunk);
   }, async () => {
+    const clock = JSON.parse(await getText(config, '/api/clock')) as { now: number; segments: ClockSegment[] };
+    timeline.reset(clock.segments);
+    gatewayNow = clock.now;
     let chunk: EdgeEvent[] = [];
     for await (const line of fetchLines(config, `/api/events?since=${encodeURIComponent(since)}&limit=100000000`)) {
       chunk.push(JSON.parse(line) as EdgeEvent);
@@ -50,7 +64,7 @@ export async function runRules(config: Config, action: string | undefined, args:
     }
     feed(chunk);
   });
-  engine.settleAbsence(Date.now());
+  engine.settleAbsence(gatewayNow);
   bar.done();
   for (const a of alerts) {
     if (opts.json) io.out(JSON.stringify(a.draft) + '\n');

@@ -7,6 +7,7 @@ import { readEvents, UnknownEventIdError } from '../store/log-reader.js';
 import { FILTER_NAMES, FilterError, parseEventFilters, type EventFilterText } from '../store/event-filters.js';
 import { listRejected } from '../store/rejected.js';
 import type { EventStore } from '../store/event-store.js';
+import type { Timeline } from '../time/timeline.js';
 import type { Metrics } from './metrics.js';
 import { DASHBOARD_CSP, DASHBOARD_HTML } from './dashboard-page.js';
 import type { Logger } from '../util/log.js';
@@ -34,6 +35,10 @@ export interface HttpOptions {
   status: () => Promise<object>;
   /** The dashboard's recent past (`GET /api/history`); absent: 404. */
   history?: () => object;
+  /** The clock's segments over the log: corrected times in /api/events. */
+  timeline?: Timeline;
+  /** `GET /api/clock`: the gateway clock now and its segments (what a backtest run elsewhere needs). */
+  clock?: () => object;
   actions: HttpActions;
   log: Logger;
 }
@@ -115,6 +120,9 @@ export class HttpApi {
         return send(res, 200, await this.opts.status());
       case '/api/events':
         return this.events(url, res);
+      case '/api/clock':
+        if (!this.opts.clock) return send(res, 404, { error: 'no clock' });
+        return send(res, 200, this.opts.clock());
       case '/api/dlq': {
         const limit = Number(url.searchParams.get('limit') ?? '1000');
         const records = await listRejected(this.opts.store, { limit: Number.isFinite(limit) ? limit : 1000 });
@@ -165,7 +173,7 @@ export class HttpApi {
     }
     let iter;
     try {
-      iter = readEvents(this.opts.store, parseEventFilters(text));
+      iter = readEvents(this.opts.store, parseEventFilters(text), this.opts.timeline);
       // Pull the first event before the status line, so a bad filter is a 400.
       const first = await iter.next();
       res.writeHead(200, { 'content-type': 'application/x-ndjson' });

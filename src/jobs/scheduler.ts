@@ -7,7 +7,7 @@
 // again: a slot that has come is run once, however many a step skipped, and the next slot
 // is planned from the wall clock as it reads then. A step (see time/watch.ts) re-plans at
 // once. A job never overlaps itself, and a failing run is logged, never fatal.
-import cron, { type ScheduledTask } from 'node-cron';
+import cron from 'node-cron';
 import type { Logger } from '../util/log.js';
 
 export interface Job {
@@ -19,16 +19,28 @@ export interface Job {
 /** How long a job sleeps before looking at the wall clock again. */
 const MAX_SLEEP_MS = 10_000;
 
+/** A schedule's slots: the next one after the wall clock's now, epoch ms. */
+export interface Slots {
+  next(): number;
+  close(): void | Promise<void>;
+}
+
+/** node-cron's reading of an expression; the task is never started. */
+function cronSlots(schedule: string): Slots {
+  const task = cron.createTask(schedule, () => undefined);
+  return { next: () => task.getNextRuns(1)[0].getTime(), close: () => task.destroy() };
+}
+
 export interface SchedulerOptions {
   /** The wall clock; default Date.now. */
   wall?: () => number;
-  /** The next slot of a schedule after the wall clock's now, epoch ms; default node-cron's. */
-  nextSlot?: (schedule: string, pattern: ScheduledTask | null) => number;
+  /** How a schedule's slots are found; default node-cron's. */
+  slots?: (schedule: string) => Slots;
 }
 
 interface Planned {
   job: Job;
-  pattern: ScheduledTask | null;
+  slots: Slots;
   /** The slot it waits for (wall clock). */
   due: number;
   timer: NodeJS.Timeout | null;
@@ -39,18 +51,16 @@ interface Planned {
 export class Scheduler {
   private readonly jobs: Planned[] = [];
   private readonly wall: () => number;
-  private readonly nextSlot: (schedule: string, pattern: ScheduledTask | null) => number;
+  private readonly slots: (schedule: string) => Slots;
   private stopped = false;
 
   constructor(private readonly log: Logger, opts: SchedulerOptions = {}) {
     this.wall = opts.wall ?? Date.now;
-    this.nextSlot = opts.nextSlot ?? ((_, pattern) => pattern!.getNextRuns(1)[0].getTime());
+    this.slots = opts.slots ?? cronSlots;
   }
 
   add(job: Job): void {
-    // Never started: the task is only node-cron's reading of the expression.
-    const pattern = cron.createTask(job.schedule, () => undefined, { name: job.name });
-    const p: Planned = { job, pattern, due: 0, timer: null, running: false, runs: 0 };
+    const p: Planned = { job, slots: this.slots(job.schedule), due: 0, timer: null, running: false, runs: 0 };
     this.jobs.push(p);
     this.plan(p);
   }
@@ -68,7 +78,7 @@ export class Scheduler {
   private plan(p: Planned): void {
     if (this.stopped) return;
     if (p.timer) clearTimeout(p.timer);
-    p.due = this.nextSlot(p.job.schedule, p.pattern);
+    p.due = p.slots.next();
     this.sleep(p);
   }
 
@@ -109,7 +119,7 @@ export class Scheduler {
     this.stopped = true;
     for (const p of this.jobs.splice(0)) {
       if (p.timer) clearTimeout(p.timer);
-      await p.pattern?.destroy();
+      await p.slots.close();
     }
   }
 }

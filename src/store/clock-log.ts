@@ -2,7 +2,8 @@
 // sublevel, keyed by first seq, written in the same commit as the events they cover) and
 // the mark the daemon leaves at a clean stop. Read back at start to continue the clock and
 // by every reader that shows corrected times.
-import type { ClockMark } from '../time/start.js';
+import { bootId, uptimeMs } from '../time/boot.js';
+import { startingPoint, type ClockMark } from '../time/start.js';
 import { Timeline, type ClockSegment } from '../time/timeline.js';
 import type { EventStore } from './event-store.js';
 import { parseSeqKey, seqKey } from './keys.js';
@@ -44,4 +45,9 @@ export async function writeStopMark(store: EventStore, mark: ClockMark): Promise
 export async function deleteSegments(store: EventStore, segments: readonly ClockSegment[]): Promise<void> {
   if (segments.length === 0) return;
   await store.clock.batch(segments.map((s) => ({ type: 'del' as const, key: seqKey(s.fromSeq) })));
+}
+
+/** The gateway clock now, as a daemon starting on this store would read it (for tools). */
+export function gatewayNowOf(log: ClockLog): number {
+  return startingPoint({ last: log.last, highest: log.highest, boot: bootId(), uptime: uptimeMs(), wall: Date.now(), synced: false }).g;
 }

@@ -159,7 +159,7 @@ export class Daemon {
       });
       await this.upstream.start();
     }
-    this.scheduler = new Scheduler(log);
+    this.scheduler = new Scheduler(log, { onRun: (job, ok) => bus.emit('jobRun', { job, ok }) });
     this.scheduler.add({
       name: 'prune', schedule: config.schedules.prune,
       run: () => maintainStore({

@@ -50,6 +50,8 @@ export class Metrics {
   readonly pruned: Counter;
   readonly ruleAlerts: Counter<'rule' | 'state'>;
   readonly refusals: Counter<'reason'>;
+  readonly jobs: Counter<'job' | 'result'>;
+  readonly clockSteps: Counter;
 
   constructor(src: MetricsSources) {
     const registers = [this.registry];
@@ -108,6 +110,8 @@ export class Metrics {
     this.ruleAlerts = new Counter({ name: 'edgebus_rule_alerts_total', help: 'Alerts stored, by rule and state (raised, cleared)', labelNames: ['rule', 'state'], registers });
     this.pruned = new Counter({ name: 'edgebus_store_pruned_total', help: 'Forwarded events pruned past store.retention', registers });
     this.refusals = new Counter({ name: 'edgebus_broker_refusals_total', help: 'Connections, sign-ins, publishes and subscriptions the broker refused, by reason', labelNames: ['reason'], registers });
+    this.jobs = new Counter({ name: 'edgebus_jobs_total', help: 'Runs of the scheduled jobs (prune, heartbeat), by job and result (ok, failed)', labelNames: ['job', 'result'], registers });
+    this.clockSteps = new Counter({ name: 'edgebus_clock_steps_total', help: 'Steps of the wall clock seen while running (one made while the daemon was down is recorded at start as a clock-step SystemEvent only)', registers });
     this.attach(src.bus);
   }
 
@@ -130,6 +134,10 @@ export class Metrics {
     bus.on('metrics', 'storeError', () => this.storeWriteErrors.inc());
     bus.on('metrics', 'pruned', (n) => this.pruned.inc(n));
     bus.on('metrics', 'refused', (r) => this.refusals.inc({ reason: r.reason }));
+    bus.on('metrics', 'jobRun', (j) => this.jobs.inc({ job: j.job, result: j.ok ? 'ok' : 'failed' }));
+    bus.on('metrics', 'clockChanged', (c) => {
+      if (c.kind === 'step') this.clockSteps.inc();
+    });
     bus.on('metrics', 'alert', (a) => this.ruleAlerts.inc({ rule: a.rule, state: a.state }));
     bus.on('metrics', 'evicted', (e) => {
       for (const [priority, n] of Object.entries(e.byPriority)) if (n > 0) this.evicted.inc({ priority }, n);

@@ -36,6 +36,8 @@ export interface SchedulerOptions {
   wall?: () => number;
   /** How a schedule's slots are found; default node-cron's. */
   slots?: (schedule: string) => Slots;
+  /** Told of every run and whether it failed. */
+  onRun?: (job: string, ok: boolean) => void;
 }
 
 interface Planned {
@@ -52,11 +54,13 @@ export class Scheduler {
   private readonly jobs: Planned[] = [];
   private readonly wall: () => number;
   private readonly slots: (schedule: string) => Slots;
+  private readonly onRun: (job: string, ok: boolean) => void;
   private stopped = false;
 
   constructor(private readonly log: Logger, opts: SchedulerOptions = {}) {
     this.wall = opts.wall ?? Date.now;
     this.slots = opts.slots ?? cronSlots;
+    this.onRun = opts.onRun ?? (() => {});
   }
 
   add(job: Job): void {
@@ -108,8 +112,10 @@ export class Scheduler {
     try {
       const result = await p.job.run();
       this.log.debug({ job: p.job.name, result }, 'job done');
+      this.onRun(p.job.name, true);
     } catch (err) {
       this.log.error({ err, job: p.job.name }, 'job failed');
+      this.onRun(p.job.name, false);
     } finally {
       p.running = false;
     }

@@ -40,6 +40,8 @@ export interface BusEvents {
   batchAcknowledged: { events: number; seconds: number };
   /** The wall clock stepped, or how far it can be trusted changed. */
   clockChanged: ClockChange;
+  /** A scheduled job ran. */
+  jobRun: { job: string; ok: boolean };
 }
 
 /** An alert as the dashboard and metrics see it once stored. */

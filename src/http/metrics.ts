@@ -96,7 +96,7 @@ export class Metrics {
       },
     });
     new Gauge({
-      name: 'edgebus_upstream_oldest_unsent_seconds', help: 'Age of the oldest event not yet acknowledged upstream (by its timestamp)', registers,
+      name: 'edgebus_upstream_oldest_unsent_seconds', help: 'Age of the oldest event not yet acknowledged upstream (by its event time, on the gateway clock)', registers,
       collect: async function (this: Gauge) {
         const up = src.upstream();
         this.set(up ? await up.oldestUnsentSeconds() : 0);

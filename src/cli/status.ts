@@ -24,6 +24,15 @@ export interface DaemonStatus {
   upstream: UpstreamStatus | null;
   rules: RulesStatus | null;
   devices: DevicesStatus | null;
+  clock?: ClockStatus | null;
+}
+
+/** The wall clock as the daemon sees it (src/daemon.ts `clockStatus()`). */
+export interface ClockStatus {
+  quality: string;
+  wall: string;
+  sync: string;
+  lastChange: { kind: 'step' | 'quality'; delta: number; quality: string; secondsAgo: number } | null;
 }
 
 export async function runStatus(config: Config, opts: { json?: boolean }, io: Io): Promise<void> {
@@ -47,6 +56,13 @@ export function formatStatus(s: DaemonStatus): string {
   row('ingest', `${rate(s.ingestRatePerSecond ?? 0)} msgs/s (last minute)${s.stagedEvents ? `, ${s.stagedEvents} staged` : ''}`);
   const stored = s.storeEvents === undefined ? '' : `${s.storeEvents} events, `;
   row('store', `${stored}last seq ${s.lastSeq}, ${bytes(s.storeBytes)}`);
+  if (s.clock) {
+    const last = s.clock.lastChange;
+    const change = last === null ? '' : last.kind === 'step'
+      ? `, stepped ${last.delta >= 0 ? '+' : '-'}${duration(Math.abs(last.delta) / 1000)} ${duration(last.secondsAgo)} ago`
+      : `, ${last.quality} for ${duration(last.secondsAgo)}`;
+    row('clock', `${s.clock.wall}  ${s.clock.quality}${change}`);
+  }
   const up = s.upstream;
   if (up === null) row('upstream', 'none (store-only)');
   else {

@@ -159,7 +159,12 @@ export class Appender {
     const stepped = await this.startSegment();
     this.started = true;
     this.armReleaseTimer();
-    if (stepped !== null) await this.append(stepped);
+    if (stepped !== null) {
+      // Into the group being built directly: during a recovery, submissions are refused.
+      this.putEvent(this.current, stepped);
+      this.current.acks.push(() => {});
+      this.schedule();
+    }
   }
 
   /**
@@ -167,7 +172,8 @@ export class Appender {
    * start carry the gateway clock on). Within one boot the offset to the wall clock should
    * be what it was: if not, the clock was stepped while the daemon was down, which is
    * recorded like a step seen while running. After a failed write, a segment is begun
-   * only if the clock moved on meanwhile.
+   * only if the clock moved on meanwhile (a change seen while the store was being
+   * reopened was not recorded), and a step then is recorded too.
    */
   private async startSegment(): Promise<EventDraft | null> {
     const timeline = this.timeline;
@@ -176,14 +182,15 @@ export class Appender {
     const fromSeq = this.lastSeq + 1;
     if (this.started && prev !== null && prev.offset === clock.offset && prev.quality === clock.quality) return null;
     const g = this.now();
+    const moved = prev !== null && Math.abs(clock.offset - prev.offset) >= STEP_THRESHOLD_MS;
     const seg: ClockSegment = {
-      fromSeq, cause: this.started ? 'step' : 'start', boot: clock.boot, uptime: clock.uptimeAt(g), g, offset: clock.offset, quality: clock.quality,
+      fromSeq, cause: !this.started ? 'start' : moved ? 'step' : 'quality', boot: clock.boot, uptime: clock.uptimeAt(g), g, offset: clock.offset, quality: clock.quality,
     };
     const batch = this.store.newWriteBatch();
     putSegment(this.store, batch, timeline.add(seg));
     await batch.write(this.opts.durability === 'fsync');
-    const sameRun = prev !== null && prev.boot !== null && prev.boot === clock.boot && prev.uptime !== null && seg.uptime !== null;
-    if (this.started || !sameRun || Math.abs(clock.offset - prev.offset) < STEP_THRESHOLD_MS) return null;
+    const sameRun = prev !== null && (this.started || (prev.boot !== null && prev.boot === clock.boot && prev.uptime !== null && seg.uptime !== null));
+    if (!sameRun || !moved) return null;
     const from = g + prev.offset;
     const to = g + clock.offset;
     return this.clockStepDraft({ kind: 'step', at: g, from, to, delta: to - from, quality: clock.quality, previous: prev.quality }, fromSeq);

@@ -62,6 +62,8 @@ describe('edgebus status', () => {
     assert.doesNotMatch(r.stdout, /s3cret/);
     assert.equal(s.rules.loaded, 1);
     assert.deepEqual(s.rules.alerts, { hot: { raised: 1, cleared: 0 } });
+    assert.ok(['synced', 'unsynced', 'stepped'].includes(s.clock.quality));
+    assert.equal(s.clock.sync, 'auto');
     assert.deepEqual(Object.keys(s).sort(), Object.keys(await getStatus(child.httpUrl)).sort());
   });
 
@@ -74,6 +76,7 @@ describe('edgebus status', () => {
     assert.match(out, /^store: +\d+ events, last seq \d+, [\d.]+ (B|KiB|MiB)/m);
     assert.match(out, /^upstream: +mqtt:\/\/127\.0\.0\.1:\d+\/? +down$/m);
     assert.match(out, /^ +backlog \d+ events, oldest unsent \d+s, forwarded 0 in 0 batches/m);
+    assert.match(out, /^clock: +\d{4}-\d\d-\d\dT\S+Z +(synced|unsynced|stepped)/m);
     assert.match(out, /^dlq: +0 entries$/m);
     assert.match(out, /^rules: +1 loaded; alerts: hot 1 raised\/0 cleared$/m);
     assert.match(out, /^devices: +none$/m);

@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { EdgeEvent } from '../../src/events/types.js';
-import { getEvents, getMetrics, metricValue, parseNdjson } from '../helpers/api.js';
+import { getEvents, getMetrics, getStatus, metricValue, parseNdjson } from '../helpers/api.js';
 import { startCollector, type Collector } from '../helpers/collector.js';
 import { runCli, spawnDaemon, writeConfig, type ChildDaemon } from '../helpers/daemon.js';
 import { fakeClock, type FakeClock } from '../helpers/faketime.js';
@@ -178,6 +178,8 @@ describe('a Pi that boots at 1970 and gets its time from NTP when the network re
     assert.ok(cpuShare < MAX_CPU_SHARE, `the daemon used ${(cpuShare * 100).toFixed(0)} % of a core after the step`);
     assert.ok(rss < MAX_RSS, `peak RSS ${(rss / 2 ** 20).toFixed(0)} MiB`);
     assert.ok(Math.abs(Number(step.payload.delta) - (Date.now() - 0)) < 120_000, `delta ${step.payload.delta} is the time since 1970`);
+    assert.equal(step.payload.previousQuality, 'unsynced');
+    await waitFor(async () => ((await getStatus(d!.httpUrl)) as { clock: { quality: string } }).clock.quality === 'synced', { message: 'the clock synchronised, as the OS says' });
     assert.equal(step.payload.fromSeq, 1);
     // Events sent from now on carry the corrected time; the 1970 ones are corrected by the step's delta.
     const corrected = parseNdjson<Corrected>(await (await fetch(`${d!.httpUrl}/api/events?source=gh-2&corrected=1`)).text());

@@ -110,8 +110,10 @@ describe('gateway-made ids across a restart with the wall clock behind, and a st
     try {
       const body = (i: number) => ({ value: i, note: `${prefix}-${i}` });
       await publishAll(client, 'sensors/tas-1/power', Array.from({ length: n / 2 }, (_, i) => body(i)));
+      const steps = async () => (await getEvents(d!.httpUrl, { type: 'SystemEvent' })).filter((e) => e.payload.kind === 'clock-step').length;
+      const before = await steps();
       midway?.();
-      if (midway) await waitFor(async () => (await getEvents(d!.httpUrl, { type: 'SystemEvent' })).some((e) => e.payload.kind === 'clock-step'), { message: 'the step recorded' });
+      if (midway) await waitFor(async () => (await steps()) > before, { message: 'the step recorded' });
       await publishAll(client, 'sensors/tas-1/power', Array.from({ length: n / 2 }, (_, i) => body(n / 2 + i)));
     } finally {
       await endAll([client]);
@@ -124,7 +126,10 @@ describe('gateway-made ids across a restart with the wall clock behind, and a st
     await run('first', 100);
     fake.offset(-DAY);
     await run('second', 100, () => fake.offset(-DAY - 3_600_000));
-    const events: EdgeEvent[] = (await readStoredEvents(`${tmp.dir}/data`)).filter((e) => e.source === 'tas-1');
+    const all = await readStoredEvents(`${tmp.dir}/data`);
+    const steps = all.filter((e) => e.payload.kind === 'clock-step').map((e) => Math.round(Number(e.payload.delta) / 60_000));
+    assert.deepEqual(steps, [-24 * 60, -60], 'the day back while the daemon was down is recorded at start, the hour back while it ran');
+    const events: EdgeEvent[] = all.filter((e) => e.source === 'tas-1');
     assert.equal(events.length, 200);
     const ids = events.map((e) => e.id);
     assert.deepEqual([...ids].sort(), ids, 'ULIDs in log order');

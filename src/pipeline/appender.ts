@@ -10,15 +10,14 @@
 import { performance } from 'node:perf_hooks';
 import { CborWriter } from '../events/cbor-writer.js';
 import { decodeValue, encodeValue } from '../events/codec.js';
-import { defaultMetadata, type EdgeEvent, type EventDraft, type EventMetadata, type JsonObject } from '../events/types.js';
+import type { EdgeEvent, EventDraft } from '../events/types.js';
+import { systemEventDraft } from '../events/system-event.js';
 import { ulidGenerator } from '../events/ulid.js';
-import { putSegment, readClockLog } from '../store/clock-log.js';
-import { GatewayClock, STEP_THRESHOLD_MS, type ClockChange } from '../time/clock.js';
-import type { ClockQuality } from '../time/quality.js';
-import type { ClockSegment, Timeline } from '../time/timeline.js';
+import { GatewayClock, type ClockChange } from '../time/clock.js';
+import type { Timeline } from '../time/timeline.js';
+import { ClockRecord } from './clock-record.js';
 import type { EventStore } from '../store/event-store.js';
 import type { WriteBatch } from '../store/write-batch.js';
-import { isoTime } from '../events/iso-time.js';
 import type { Ack } from './ack.js';
 import { CommitGroup } from './commit-group.js';
 import { pendingKey, seqKey, streamKey, timeKey } from '../store/keys.js';
@@ -60,24 +59,8 @@ export class StoreUnavailableError extends Error {
   }
 }
 
-/** A publisher's own time this close to the gateway's is taken as the gateway's (no `receivedAt`). */
-const RECEIVED_AT_TOLERANCE_MS = STEP_THRESHOLD_MS;
-
 /** Gateway-made event ids, from the gateway clock. */
 const ulid = ulidGenerator();
-
-/** Frozen shared metadata (normalize's defaults) → the same with each clock quality. */
-const withQuality = new WeakMap<EventMetadata, Partial<Record<ClockQuality, EventMetadata>>>();
-
-function metadataWithClock(meta: EventMetadata, clock: ClockQuality): EventMetadata {
-  if (!Object.isFrozen(meta)) {
-    meta.clock = clock;
-    return meta;
-  }
-  let variants = withQuality.get(meta);
-  if (variants === undefined) withQuality.set(meta, (variants = {}));
-  return (variants[clock] ??= Object.freeze({ ...meta, clock }));
-}
 
 export class Appender {
   private readonly store: EventStore;
@@ -85,9 +68,7 @@ export class Appender {
   private readonly sequencer: Sequencer;
   private readonly ids: IdIndex;
   private readonly now: () => number;
-  readonly clock: GatewayClock;
-  private timelineOf: Timeline | null;
-  private started = false;
+  private readonly clockRecord: ClockRecord;
   private readonly writer = new CborWriter();
   /** Scratch list of the sequencer's decisions for one submission. */
   private readonly ops: SequencerOp[] = [];
@@ -107,9 +88,9 @@ export class Appender {
   constructor(private readonly opts: AppenderOptions) {
     this.store = opts.store;
     this.bus = opts.bus;
-    this.clock = opts.clock ?? GatewayClock.fixed(opts.now);
-    this.now = () => this.clock.now();
-    this.timelineOf = opts.timeline ?? null;
+    const clock = opts.clock ?? GatewayClock.fixed(opts.now);
+    this.clockRecord = new ClockRecord(opts.store, clock, opts.gatewayId, opts.timeline ?? null);
+    this.now = () => clock.now();
     this.sequencer = new Sequencer({ reorderWindow: opts.reorderWindow, dedupWindow: opts.dedupWindow });
     this.ids = new IdIndex(opts.store, opts.dedupWindow);
     this.spare = [opts.store.newWriteBatch()];
@@ -130,10 +111,14 @@ export class Appender {
     return this.ids;
   }
 
+  /** The gateway clock. */
+  get clock(): GatewayClock {
+    return this.clockRecord.clock;
+  }
+
   /** The clock's segments over the log, the current one last (after init). */
   get timeline(): Timeline {
-    if (this.timelineOf === null) throw new Error('appender not initialised');
-    return this.timelineOf;
+    return this.clockRecord.timeline;
   }
 
   stagedCount(): number {
@@ -153,11 +138,7 @@ export class Appender {
     const deadline = this.now() + this.opts.reorderWindow;
     for await (const bytes of this.store.pending.values()) staged.push({ draft: decodeValue<EventDraft>(bytes), deadline });
     this.sequencer.load(states, staged);
-    // After a failed write the segments in memory may be ahead of the disk: re-read them.
-    if (this.timelineOf === null) this.timelineOf = (await readClockLog(this.store)).timeline;
-    else if (this.started) this.timelineOf.reset((await readClockLog(this.store)).timeline.segments);
-    const stepped = await this.startSegment();
-    this.started = true;
+    const stepped = await this.clockRecord.open(this.lastSeq + 1, this.opts.durability === 'fsync');
     this.armReleaseTimer();
     if (stepped !== null) {
       // Into the group being built directly: during a recovery, submissions are refused.
@@ -168,80 +149,16 @@ export class Appender {
   }
 
   /**
-   * Every start of the daemon begins a clock segment (its boot and boot clock let the next
-   * start carry the gateway clock on). Within one boot the offset to the wall clock should
-   * be what it was: if not, the clock was stepped while the daemon was down, which is
-   * recorded like a step seen while running. After a failed write, a segment is begun
-   * only if the clock moved on meanwhile (a change seen while the store was being
-   * reopened was not recorded), and a step then is recorded too.
-   */
-  private async startSegment(): Promise<EventDraft | null> {
-    const timeline = this.timeline;
-    const clock = this.clock;
-    const prev = timeline.last;
-    const fromSeq = this.lastSeq + 1;
-    if (this.started && prev !== null && prev.offset === clock.offset && prev.quality === clock.quality) return null;
-    const g = this.now();
-    const moved = prev !== null && Math.abs(clock.offset - prev.offset) >= STEP_THRESHOLD_MS;
-    const seg: ClockSegment = {
-      fromSeq, cause: !this.started ? 'start' : moved ? 'step' : 'quality', boot: clock.boot, uptime: clock.uptimeAt(g), g, offset: clock.offset, quality: clock.quality,
-    };
-    const batch = this.store.newWriteBatch();
-    putSegment(this.store, batch, timeline.add(seg));
-    await batch.write(this.opts.durability === 'fsync');
-    const sameRun = prev !== null && (this.started || (prev.boot !== null && prev.boot === clock.boot && prev.uptime !== null && seg.uptime !== null));
-    if (!sameRun || !moved) return null;
-    const from = g + prev.offset;
-    const to = g + clock.offset;
-    return this.clockStepDraft({ kind: 'step', at: g, from, to, delta: to - from, quality: clock.quality, previous: prev.quality }, fromSeq);
-  }
-
-  /**
    * The clock stepped, or its quality changed (see ClockWatch): a segment begins with the
    * next seq, in the group being built, and a step is recorded as a SystemEvent in it.
    */
   clockChanged(change: ClockChange): void {
-    if (this.closed || this.recovering || this.timelineOf === null) return;
-    const fromSeq = this.lastSeq + 1;
-    const seg = this.timeline.add({
-      fromSeq, cause: change.kind, boot: this.clock.boot, uptime: this.clock.uptimeAt(change.at), g: change.at,
-      offset: this.clock.offset, quality: this.clock.quality,
-    });
-    putSegment(this.store, this.current.batch, seg);
-    if (change.kind === 'step') this.putEvent(this.current, this.clockStepDraft(change, fromSeq));
+    // While the store is reopened the change is not recorded here: init() records it.
+    if (this.closed || this.recovering) return;
+    const notice = this.clockRecord.changed(change, this.lastSeq + 1, this.current.batch);
+    if (notice !== null) this.putEvent(this.current, notice);
     this.current.acks.push(() => {});
     this.schedule();
-  }
-
-  /**
-   * `clock-step`: the gateway-stamped timestamps of events fromSeq..toSeq (the clock's run
-   * before the step) are off by `delta` ms; readers add it for corrected times. High
-   * priority: after an outage it reaches upstream ahead of the backlog it corrects.
-   */
-  private clockStepDraft(change: ClockChange, fromSeq: number): EventDraft {
-    const runStart = this.runStartSeq(fromSeq);
-    const draft = this.noticeDraft({
-      kind: 'clock-step', from: isoTimeOrNull(change.from), to: isoTimeOrNull(change.to), delta: Math.round(change.delta),
-      quality: change.quality, previousQuality: change.previous,
-      fromSeq: runStart < fromSeq ? runStart : null, toSeq: runStart < fromSeq ? fromSeq - 1 : null,
-    }, change.at);
-    draft.metadata = defaultMetadata('high');
-    return draft;
-  }
-
-  /** The first seq of the clock run that `seq` belongs to. */
-  private runStartSeq(seq: number): number {
-    const segs = this.timeline.segments;
-    let start = seq;
-    for (let i = segs.length - 1; i >= 0; i--) {
-      const s = segs[i];
-      if (s.fromSeq > seq) continue;
-      start = s.fromSeq;
-      const prev = i > 0 ? segs[i - 1] : null;
-      const continues = prev !== null && (s.cause !== 'start' || (s.boot !== null && s.boot === prev.boot && s.uptime !== null && prev.uptime !== null));
-      if (!continues) break;
-    }
-    return start;
   }
 
   submit(item: Submission, ack: Ack): void {
@@ -374,7 +291,7 @@ export class Appender {
     event.seq = seq;
     // Gateway-made ids carry the gateway clock: they sort in log order whatever the wall clock does.
     event.id ??= ulid(d.receivedAt);
-    this.stamp(d);
+    this.clockRecord.stamp(d);
     // The batch copies the bytes at put: the writer's buffer is reused from the start.
     this.writer.reset();
     this.writer.event(event as EdgeEvent);
@@ -388,27 +305,6 @@ export class Appender {
       group.lastIdSeq = seq;
     }
     group.appended.push(event as EdgeEvent);
-  }
-
-  /**
-   * Times on the wall clock, from the gateway clock and the current segment: a timestamp
-   * the gateway makes is written here (so a step between receipt and append cannot tear it
-   * from its segment), a publisher's own time is kept with `metadata.receivedAt` beside it
-   * when the two differ, and every event records the clock's quality.
-   */
-  private stamp(d: EventDraft): void {
-    const seg = this.timeline.last!;
-    const wall = d.receivedAt + seg.offset;
-    const own = d.publisherTime;
-    if (own === null || own === undefined) {
-      const ts = isoTime(wall);
-      if (d.sensor !== undefined && d.sensor.timestamp === d.timestamp) d.sensor.timestamp = ts;
-      d.timestamp = ts;
-    } else if (Math.abs(own - wall) > RECEIVED_AT_TOLERANCE_MS) {
-      d.metadata = { ...d.metadata, clock: seg.quality, receivedAt: isoTime(wall) };
-      return;
-    }
-    d.metadata = metadataWithClock(d.metadata, seg.quality);
   }
 
   /** The writes that belong to the group as a whole: stream segments, source states, marks. */
@@ -475,18 +371,8 @@ export class Appender {
     }
   }
 
-  private noticeDraft(notice: SystemNotice | JsonObject, now: number): EventDraft {
-    return {
-      id: null,
-      type: 'SystemEvent',
-      source: this.opts.gatewayId,
-      timestamp: isoTime(now),
-      payload: { ...notice },
-      metadata: defaultMetadata('normal'),
-      deviceSeq: null,
-      explicitId: false,
-      receivedAt: now,
-    };
+  private noticeDraft(notice: SystemNotice, now: number): EventDraft {
+    return systemEventDraft(this.opts.gatewayId, { ...notice }, now);
   }
 
   private armReleaseTimer(): void {
@@ -563,8 +449,4 @@ export class Appender {
     this.idle = [];
     for (const w of waiters) w();
   }
-}
-
-function isoTimeOrNull(ms: number): string | null {
-  return Number.isFinite(ms) && ms >= 0 && ms < 253_402_300_800_000 ? isoTime(ms) : null;
 }

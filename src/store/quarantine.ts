@@ -10,8 +10,8 @@
 // run repair on the copy, offline, and replay what it recovers.
 import { existsSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import { isoTime } from '../events/iso-time.js';
-import { defaultMetadata, type EventDraft } from '../events/types.js';
+import { systemEventDraft } from '../events/system-event.js';
+import type { EventDraft } from '../events/types.js';
 import type { Logger } from '../util/log.js';
 import { EventStore, storeDir } from './event-store.js';
 
@@ -115,15 +115,5 @@ export async function openOrQuarantine(dataDir: string, log: Logger, now: () => 
 
 /** The SystemEvent that records the quarantine in the new log (high: the cloud should know). */
 export function quarantineDraft(gatewayId: string, q: Quarantined, now: number): EventDraft {
-  return {
-    id: null,
-    type: 'SystemEvent',
-    source: gatewayId,
-    timestamp: isoTime(now),
-    payload: { kind: 'store-quarantined', movedTo: q.movedTo, cause: q.cause },
-    metadata: defaultMetadata('high'),
-    deviceSeq: null,
-    explicitId: false,
-    receivedAt: now,
-  };
+  return systemEventDraft(gatewayId, { kind: 'store-quarantined', movedTo: q.movedTo, cause: q.cause }, now, 'high');
 }

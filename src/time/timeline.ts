@@ -29,6 +29,16 @@ export interface ClockSegment {
   quality: ClockQuality;
 }
 
+/**
+ * Whether `seg` carries on the run of the clock `prev` belongs to: every segment does but a
+ * daemon's start, which does only within the same boot, where the gateway clock carried on
+ * exactly (time/start.ts).
+ */
+export function continuesRun(prev: ClockSegment | null, seg: Pick<ClockSegment, 'cause' | 'boot' | 'uptime'>): boolean {
+  if (prev === null) return false;
+  return seg.cause !== 'start' || (seg.boot !== null && seg.boot === prev.boot && seg.uptime !== null && prev.uptime !== null);
+}
+
 interface Run {
   /** Index of the run's first segment. */
   first: number;
@@ -114,9 +124,7 @@ export class Timeline {
     const runs: Run[] = [];
     for (let i = 0; i < this.segs.length; i++) {
       const s = this.segs[i];
-      const prev = i > 0 ? this.segs[i - 1] : null;
-      const continues = prev !== null && (s.cause !== 'start' || (s.boot !== null && s.boot === prev.boot && s.uptime !== null && prev.uptime !== null));
-      if (!continues) runs.push({ first: i, startG: s.g, best: s.offset });
+      if (!continuesRun(i > 0 ? this.segs[i - 1] : null, s)) runs.push({ first: i, startG: s.g, best: s.offset });
       const run = runs[runs.length - 1];
       run.best = s.offset;
       runOf.push(runs.length - 1);
@@ -124,6 +132,14 @@ export class Timeline {
     this.runs = runs;
     this.runOf = runOf;
     return runOf;
+  }
+
+  /** The first seq of the run of the clock `seq` belongs to (`seq` itself before any segment). */
+  runStart(seq: number): number {
+    const i = this.indexOf(seq);
+    if (i < 0) return seq;
+    const run = this.index()[i];
+    return this.segs[this.runs[run].first].fromSeq;
   }
 
   /** ms to add to a timestamp the gateway stamped at `seq` for its corrected time. */

@@ -8,34 +8,18 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { EdgeEvent } from '../../src/events/types.js';
 import { getEvents, getMetrics, getStatus, metricValue, parseNdjson } from '../helpers/api.js';
-import { startCollector, type Collector } from '../helpers/collector.js';
+import { DAY, jobRuns, openScenario, publishAll, stepClock, stopDaemon, systemEvents, type Scenario } from '../helpers/clock-steps.js';
 import { runCli, spawnDaemon, writeConfig, type ChildDaemon } from '../helpers/daemon.js';
-import { fakeClock, type FakeClock } from '../helpers/faketime.js';
-import { connect, endAll, type MqttClient } from '../helpers/mqtt.js';
 import { cpuSeconds, rssBytes } from '../helpers/proc.js';
-import { tempDir } from '../helpers/tmp.js';
-import { startUpstreamBroker, type UpstreamBroker } from '../helpers/upstream-broker.js';
 import { waitFor } from '../helpers/wait.js';
 
-const DAY = 86_400_000;
 /** A daemon busy with a step's aftermath would use a core; an idle one a few percent. */
 const MAX_CPU_SHARE = 0.5;
 const MAX_RSS = 300 * 1024 * 1024;
 
 type Corrected = EdgeEvent & { correctedTimestamp: string };
 
-/** QoS 1 readings, 50 in flight; resolves once every one is acknowledged. */
-async function publishAll(client: MqttClient, topic: string, bodies: object[]): Promise<void> {
-  for (let i = 0; i < bodies.length; i += 50) {
-    await Promise.all(bodies.slice(i, i + 50).map((b) => client.publishAsync(topic, JSON.stringify(b), { qos: 1 })));
-  }
-}
-
 const readingsOf = (prefix: string, n: number, extra: object = {}) => Array.from({ length: n }, (_, i) => ({ id: `${prefix}-${i + 1}`, value: 20 + (i % 5), ...extra }));
-
-async function systemEvents(httpUrl: string, kind: string): Promise<EdgeEvent[]> {
-  return (await getEvents(httpUrl, { type: 'SystemEvent' })).filter((e) => e.payload.kind === kind);
-}
 
 async function healthy(httpUrl: string): Promise<boolean> {
   const res = await fetch(`${httpUrl}/healthz`, { signal: AbortSignal.timeout(5_000) });
@@ -58,46 +42,26 @@ async function cost<T>(d: ChildDaemon, during: () => Promise<T>): Promise<{ valu
   }
 }
 
-async function stop(d: ChildDaemon | undefined): Promise<void> {
-  if (!d || d.child.exitCode !== null || d.child.signalCode !== null) return;
-  d.child.kill('SIGTERM');
-  const { code } = await d.exited;
-  assert.equal(code, 0, d.output().slice(-2_000));
-}
-
-async function jobRuns(httpUrl: string, job: string): Promise<number> {
-  return metricValue(await getMetrics(httpUrl), 'edgebus_jobs_total', { job, result: 'ok' }) ?? 0;
-}
-
 describe('store-only, the wall clock steps forward thirty days', () => {
-  const tmp = tempDir();
-  let fake: FakeClock;
-  let d: ChildDaemon;
-  let client: MqttClient;
-
+  let s: Scenario;
   before(async () => {
-    fake = fakeClock(tmp.dir);
-    const flag = join(tmp.dir, 'synced');
-    writeFileSync(flag, '');
-    d = await spawnDaemon(writeConfig(tmp.dir, {
-      store: { retention: '1h' },
-      schedules: { prune: '*/2 * * * * *', heartbeat: '* * * * * *' },
-      clock: { sync: `file:${flag}` },
-    }), fake.env);
-    client = await connect(d.brokerUrl);
+    s = await openScenario({
+      prepare: (dir) => writeFileSync(join(dir, 'synced'), ''),
+      config: ({ dir }) => ({
+        store: { retention: '1h' },
+        schedules: { prune: '*/2 * * * * *', heartbeat: '* * * * * *' },
+        clock: { sync: `file:${join(dir, 'synced')}` },
+      }),
+    });
   });
-  after(async () => {
-    await endAll([client]);
-    await stop(d);
-    tmp.cleanup();
-  });
+  after(() => s.close());
 
   it('prunes nothing received seconds before, runs each job once for the step, and stays responsive', async () => {
+    const { d, client, fake } = s;
     await publishAll(client, 'sensors/gh-1/temperature', readingsOf('r', 1_000));
     const prunes = await jobRuns(d.httpUrl, 'prune');
     const { value: step, cpuShare, rss } = await cost(d, async () => {
-      fake.offset(30 * DAY);
-      const [step] = await waitFor(() => systemEvents(d.httpUrl, 'clock-step').then((s) => s.length ? s : undefined), { message: 'the clock-step SystemEvent' });
+      const step = await stepClock(fake, d.httpUrl, 30 * DAY);
       await waitFor(async () => (await jobRuns(d.httpUrl, 'prune')) >= prunes + 3, { message: 'prune runs after the step' });
       assert.ok(await healthy(d.httpUrl), '/healthz answers 200');
       return step;
@@ -122,40 +86,25 @@ describe('store-only, the wall clock steps forward thirty days', () => {
 });
 
 describe('a Pi that boots at 1970 and gets its time from NTP when the network returns', () => {
-  const tmp = tempDir();
-  const flag = join(tmp.dir, 'synced');
-  let fake: FakeClock;
-  let broker: UpstreamBroker;
-  let cloud: Collector;
-  let d: ChildDaemon | undefined;
-  let client: MqttClient | undefined;
-  let config: string;
-  const upstreamOf = (url: string) => ({ url, clientId: 'pi-1970', batch: { linger: '50ms' } });
+  let s: Scenario;
+  let flag = '';
+  const configOf = (dir: string, cloudUrl: string | null, prune: string) => ({
+    store: { retention: '1h' },
+    schedules: { prune, heartbeat: '* * * * *' },
+    clock: { sync: `file:${join(dir, 'synced')}` },
+    upstream: { url: cloudUrl, clientId: 'pi-1970', batch: { linger: '50ms' } },
+  });
 
   before(async () => {
-    fake = fakeClock(tmp.dir, '1970-01-01T00:00:00Z');
-    broker = await startUpstreamBroker();
-    cloud = await startCollector(broker.url, 'edgebus/test-gw/events');
     // The built-in schedules: a jump from 1970 must not make them catch up fifty-six years of slots.
-    config = writeConfig(tmp.dir, {
-      store: { retention: '1h' },
-      schedules: { prune: '*/5 * * * *', heartbeat: '* * * * *' },
-      clock: { sync: `file:${flag}` },
-      upstream: upstreamOf(broker.url),
-    });
-    d = await spawnDaemon(config, fake.env);
-    client = await connect(d.brokerUrl);
+    s = await openScenario({ start: '1970-01-01T00:00:00Z', upstream: true, config: ({ dir, cloudUrl }) => configOf(dir, cloudUrl, '*/5 * * * *') });
+    flag = join(s.dir, 'synced');
   });
-  after(async () => {
-    await endAll([client]);
-    await stop(d);
-    await cloud.close();
-    await broker.stop();
-    tmp.cleanup();
-  });
+  after(() => s.close());
 
   it('marks what it stamps at 1970 as unsynced, and forwards it with the time it has', async () => {
-    await publishAll(client!, 'sensors/gh-2/temperature', readingsOf('b', 500));
+    const cloud = s.cloud!;
+    await publishAll(s.client, 'sensors/gh-2/temperature', readingsOf('b', 500));
     await waitFor(() => cloud.events().filter((e) => e.source === 'gh-2').length >= 500, { message: '500 readings upstream' });
     for (const e of cloud.events().filter((x) => x.source === 'gh-2') as Corrected[]) {
       assert.match(e.timestamp, /^1970-01-01T/);
@@ -165,24 +114,25 @@ describe('a Pi that boots at 1970 and gets its time from NTP when the network re
   });
 
   it('records the step to the real time, corrects the 1970 stamps by it, and stays cheap', async () => {
-    const { value: step, cpuShare, rss } = await cost(d!, async () => {
-      fake.real();
+    const { d, cloud } = { d: s.d, cloud: s.cloud! };
+    const { value: step, cpuShare, rss } = await cost(d, async () => {
+      s.fake.real();
       writeFileSync(flag, '');
       const steps = await waitFor(() => {
         const found = cloud.events().filter((e) => e.payload.kind === 'clock-step');
         return found.length ? found : undefined;
       }, { message: 'the clock-step upstream' });
-      assert.ok(await healthy(d!.httpUrl));
+      assert.ok(await healthy(d.httpUrl));
       return steps[0];
     });
     assert.ok(cpuShare < MAX_CPU_SHARE, `the daemon used ${(cpuShare * 100).toFixed(0)} % of a core after the step`);
     assert.ok(rss < MAX_RSS, `peak RSS ${(rss / 2 ** 20).toFixed(0)} MiB`);
     assert.ok(Math.abs(Number(step.payload.delta) - (Date.now() - 0)) < 120_000, `delta ${step.payload.delta} is the time since 1970`);
     assert.equal(step.payload.previousQuality, 'unsynced');
-    await waitFor(async () => ((await getStatus(d!.httpUrl)) as { clock: { quality: string } }).clock.quality === 'synced', { message: 'the clock synchronised, as the OS says' });
+    await waitFor(async () => ((await getStatus(d.httpUrl)) as { clock: { quality: string } }).clock.quality === 'synced', { message: 'the clock synchronised, as the OS says' });
     assert.equal(step.payload.fromSeq, 1);
     // Events sent from now on carry the corrected time; the 1970 ones are corrected by the step's delta.
-    const corrected = parseNdjson<Corrected>(await (await fetch(`${d!.httpUrl}/api/events?source=gh-2&corrected=1`)).text());
+    const corrected = parseNdjson<Corrected>(await (await fetch(`${d.httpUrl}/api/events?source=gh-2&corrected=1`)).text());
     assert.equal(corrected.length, 500);
     for (const e of corrected) {
       assert.match(e.timestamp, /^1970-01-01T/, 'the stored bytes keep what was stamped');
@@ -192,25 +142,18 @@ describe('a Pi that boots at 1970 and gets its time from NTP when the network re
   });
 
   it('finds every reading with --since 10m, by its corrected time', async () => {
-    const out = await runCli(['events', '--config', config, '--since', '10m', '--json']);
+    const out = await runCli(['events', '--config', s.config, '--since', '10m', '--json']);
     assert.equal(out.code, 0, out.stderr);
     const found = parseNdjson<EdgeEvent>(out.stdout).filter((e) => e.source === 'gh-2');
     assert.equal(found.length, 500);
   });
 
   it('keeps them all through a restart and the retention that follows', async () => {
-    await stop(d);
-    await endAll([client]);
-    client = undefined;
+    await stopDaemon(s.d);
     // Prune every two seconds now, with the same retention of an hour.
-    config = writeConfig(tmp.dir, {
-      store: { retention: '1h' },
-      schedules: { prune: '*/2 * * * * *', heartbeat: '* * * * *' },
-      clock: { sync: `file:${flag}` },
-      upstream: upstreamOf(broker.url),
-    });
-    d = await spawnDaemon(config, fake.env);
-    await waitFor(async () => (await jobRuns(d!.httpUrl, 'prune')) >= 3, { message: 'three prune runs after the restart' });
+    writeConfig(s.dir, configOf(s.dir, s.broker!.url, '*/2 * * * * *'));
+    const d = (s.d = await spawnDaemon(s.config, s.fake.env));
+    await waitFor(async () => (await jobRuns(d.httpUrl, 'prune')) >= 3, { message: 'three prune runs after the restart' });
     assert.equal((await getEvents(d.httpUrl, { source: 'gh-2' })).length, 500);
     assert.equal(metricValue(await getMetrics(d.httpUrl), 'edgebus_store_pruned_total') ?? 0, 0);
     assert.equal((await systemEvents(d.httpUrl, 'clock-step')).length, 1, 'the restart in the same boot found the clock where it was');

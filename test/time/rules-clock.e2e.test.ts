@@ -8,13 +8,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { EdgeEvent } from '../../src/events/types.js';
 import { getEvents } from '../helpers/api.js';
-import { spawnDaemon, writeConfig, type ChildDaemon } from '../helpers/daemon.js';
-import { fakeClock, type FakeClock } from '../helpers/faketime.js';
-import { connect, endAll, type MqttClient } from '../helpers/mqtt.js';
-import { tempDir } from '../helpers/tmp.js';
+import { DAY, openScenario, stepClock, type Scenario } from '../helpers/clock-steps.js';
 import { waitFor } from '../helpers/wait.js';
 
-const DAY = 86_400_000;
 /** A sensor's sampling period: pacing the readings, not waiting for anything. */
 const SAMPLE_MS = 300;
 type Corrected = EdgeEvent & { correctedTimestamp: string };
@@ -29,15 +25,12 @@ const RULES: Record<string, string[]> = {
 };
 
 describe('rules across steps of the wall clock', () => {
-  const tmp = tempDir();
-  let fake: FakeClock;
-  let d: ChildDaemon;
-  let client: MqttClient;
+  let s: Scenario;
   let markers = 0;
 
-  const send = (topic: string, value: number) => client.publishAsync(topic, JSON.stringify({ value }), { qos: 1 });
+  const send = (topic: string, value: number) => s.client.publishAsync(topic, JSON.stringify({ value }), { qos: 1 });
   const alerts = async (rule: string): Promise<Corrected[]> =>
-    ((await getEvents(d.httpUrl, { type: 'Alert', corrected: 'true' })) as Corrected[]).filter((e) => e.payload.rule === rule && e.payload.state === 'raised');
+    ((await getEvents(s.d.httpUrl, { type: 'Alert', corrected: 'true' })) as Corrected[]).filter((e) => e.payload.rule === rule && e.payload.state === 'raised');
   /** Every reading sent so far has been through the rules. */
   async function settled(): Promise<void> {
     const source = `marker-${++markers}`;
@@ -55,31 +48,21 @@ describe('rules across steps of the wall clock', () => {
     })();
     return { stop: async () => { on = false; await loop; } };
   }
-  async function step(offset: number, count: number): Promise<void> {
-    fake.offset(offset);
-    await waitFor(async () => (await getEvents(d.httpUrl, { type: 'SystemEvent' })).filter((e) => e.payload.kind === 'clock-step').length === count, { message: `clock step ${count}` });
-  }
 
   before(async () => {
-    fake = fakeClock(tmp.dir);
-    const dir = join(tmp.dir, 'rules');
-    mkdirSync(dir);
-    for (const [id, lines] of Object.entries(RULES)) {
-      writeFileSync(join(dir, `${id}.yaml`), [`id: ${id}`, ...lines, 'emit: { severity: warning, message: "{rule} {group}" }', ''].join('\n'));
-    }
-    d = await spawnDaemon(writeConfig(tmp.dir), fake.env);
-    client = await connect(d.brokerUrl);
+    s = await openScenario({
+      prepare: (dir) => {
+        mkdirSync(join(dir, 'rules'));
+        for (const [id, lines] of Object.entries(RULES)) {
+          writeFileSync(join(dir, 'rules', `${id}.yaml`), [`id: ${id}`, ...lines, 'emit: { severity: warning, message: "{rule} {group}" }', ''].join('\n'));
+        }
+      },
+    });
   });
-  after(async () => {
-    await endAll([client]);
-    if (d.child.exitCode === null && d.child.signalCode === null) {
-      d.child.kill('SIGTERM');
-      await d.exited;
-    }
-    tmp.cleanup();
-  });
+  after(() => s.close());
 
   it('a day forward: `for: 6s` waits six seconds of gateway time, and a five-minute cooldown holds', async () => {
+    const { d, fake } = s;
     await send('sensors/oven-1/heat', 35);
     await send('sensors/oven-1/heat', 20);
     await settled();
@@ -87,7 +70,7 @@ describe('rules across steps of the wall clock', () => {
 
     const hot = keepHot('sensors/kiln-1/temperature');
     await waitFor(async () => (await getEvents(d.httpUrl, { source: 'kiln-1' })).length >= 5, { message: 'a second of hot readings' });
-    await step(DAY, 1);
+    await stepClock(fake, d.httpUrl, DAY);
     const [raised] = await waitFor(async () => {
       const found = await alerts('sustained');
       return found.length ? found : undefined;
@@ -106,6 +89,7 @@ describe('rules across steps of the wall clock', () => {
   });
 
   it('an hour back: sliding and tumbling windows and `for` keep the fresh readings and raise', async () => {
+    const { d, fake } = s;
     // A tumbling bucket must not end between the readings: start well inside one.
     await waitFor(() => Date.now() % 600_000 < 590_000, { timeout: 15_000, message: 'a tumbling bucket with room left' });
     await send('sensors/belt-1/slide', 1);
@@ -115,7 +99,7 @@ describe('rules across steps of the wall clock', () => {
     await settled();
     // The run of hot readings starts just before the step and goes on across it.
     const hot = keepHot('sensors/press-1/hold');
-    await step(DAY - 3_600_000, 2);
+    await stepClock(fake, d.httpUrl, DAY - 3_600_000);
     await send('sensors/belt-1/slide', 3);
     await send('sensors/belt-1/tumble', 3);
     await waitFor(async () => (await alerts('held')).length === 1, { timeout: 20_000, message: 'the `for: 4s` alert across the step' });

@@ -4,57 +4,34 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { getEvents, getMetrics, metricValue } from '../helpers/api.js';
-import { spawnDaemon, writeConfig, type ChildDaemon } from '../helpers/daemon.js';
-import { fakeClock, type FakeClock } from '../helpers/faketime.js';
-import { closed, connect, endAll, type MqttClient } from '../helpers/mqtt.js';
-import { tempDir } from '../helpers/tmp.js';
+import { jobRuns, openScenario, stepClock, systemEvents, type Scenario } from '../helpers/clock-steps.js';
+import { closed } from '../helpers/mqtt.js';
 import { waitFor } from '../helpers/wait.js';
 
 /** A sensor's sampling period: pacing the readings, not waiting for anything. */
 const SAMPLE_MS = 100;
 
 describe('jobs and the publish rate when the wall clock steps back', () => {
-  const tmp = tempDir();
-  let fake: FakeClock;
-  let d: ChildDaemon;
-  let client: MqttClient;
-  let steps = 0;
-
-  const jobRuns = async (job: string) => metricValue(await getMetrics(d.httpUrl), 'edgebus_jobs_total', { job, result: 'ok' }) ?? 0;
-  const heartbeats = async () => (await getEvents(d.httpUrl, { type: 'SystemEvent' })).filter((e) => e.payload.kind === 'heartbeat').length;
-  async function step(offset: number): Promise<void> {
-    fake.offset(offset);
-    steps++;
-    await waitFor(async () => (await getEvents(d.httpUrl, { type: 'SystemEvent' })).filter((e) => e.payload.kind === 'clock-step').length === steps, { message: `clock step ${steps}` });
-  }
+  let s: Scenario;
+  const heartbeats = async () => (await systemEvents(s.d.httpUrl, 'heartbeat')).length;
 
   before(async () => {
-    fake = fakeClock(tmp.dir);
-    d = await spawnDaemon(writeConfig(tmp.dir, {
-      schedules: { prune: '*/2 * * * * *', heartbeat: '*/2 * * * * *' },
-      broker: { limits: { publishRate: 20 } },
-    }), fake.env);
-    client = await connect(d.brokerUrl);
+    s = await openScenario({ config: () => ({ schedules: { prune: '*/2 * * * * *', heartbeat: '*/2 * * * * *' }, broker: { limits: { publishRate: 20 } } }) });
   });
-  after(async () => {
-    await endAll([client]);
-    if (d.child.exitCode === null && d.child.signalCode === null) {
-      d.child.kill('SIGTERM');
-      await d.exited;
-    }
-    tmp.cleanup();
-  });
+  after(() => s.close());
 
   it('an hour back: the heartbeat and the prune job go on at their next slots', async () => {
+    const { d, fake } = s;
     await waitFor(async () => (await heartbeats()) >= 1, { message: 'a first heartbeat' });
-    await step(-3_600_000);
+    await stepClock(fake, d.httpUrl, -3_600_000);
     const beats = await heartbeats();
-    const prunes = await jobRuns('prune');
+    const prunes = await jobRuns(d.httpUrl, 'prune');
     await waitFor(async () => (await heartbeats()) >= beats + 3, { timeout: 20_000, message: 'heartbeats after the step back' });
-    await waitFor(async () => (await jobRuns('prune')) >= prunes + 3, { timeout: 20_000, message: 'prune runs after the step back' });
+    await waitFor(async () => (await jobRuns(d.httpUrl, 'prune')) >= prunes + 3, { timeout: 20_000, message: 'prune runs after the step back' });
   });
 
   it('two seconds back: a client within its publish rate is not cut off, and its QoS 0 readings are kept', async () => {
+    const { d, client, fake } = s;
     const gone = closed(client);
     let cut = false;
     void gone.then(() => (cut = true));

@@ -6,72 +6,44 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { EdgeEvent } from '../../src/events/types.js';
 import { getEvents, getMetrics, getStatus, metricValue } from '../helpers/api.js';
-import { startCollector, type Collector } from '../helpers/collector.js';
-import { spawnDaemon, writeConfig, type ChildDaemon } from '../helpers/daemon.js';
-import { fakeClock, type FakeClock } from '../helpers/faketime.js';
-import { connect, endAll, type MqttClient } from '../helpers/mqtt.js';
-import { tempDir } from '../helpers/tmp.js';
-import { startUpstreamBroker, type UpstreamBroker } from '../helpers/upstream-broker.js';
+import { startCollector } from '../helpers/collector.js';
+import { DAY, openScenario, publishAll, stepClock, type Scenario } from '../helpers/clock-steps.js';
 import { waitFor } from '../helpers/wait.js';
 
-const DAY = 86_400_000;
 const TOPIC = 'edgebus/test-gw/events';
 const FAST_RETRY = { initialDelay: '100ms', maxDelay: '500ms', jitter: false };
 
 type Corrected = EdgeEvent & { correctedTimestamp: string };
 
-async function publishAll(client: MqttClient, topic: string, bodies: object[], qos: 0 | 1 = 1): Promise<void> {
-  for (let i = 0; i < bodies.length; i += 50) {
-    await Promise.all(bodies.slice(i, i + 50).map((b) => client.publishAsync(topic, JSON.stringify(b), { qos })));
-  }
-}
-
 async function connected(httpUrl: string): Promise<boolean> {
   return ((await getStatus(httpUrl)) as { upstream: { connected: boolean } }).upstream.connected;
 }
 
-async function stop(d: ChildDaemon | undefined): Promise<void> {
-  if (!d || d.child.exitCode !== null || d.child.signalCode !== null) return;
-  d.child.kill('SIGTERM');
-  assert.equal((await d.exited).code, 0, d.output().slice(-2_000));
-}
-
 describe('the link is down, the wall clock steps thirty days, the link returns', () => {
-  const tmp = tempDir();
-  let fake: FakeClock;
-  let broker: UpstreamBroker;
-  let cloud: Collector;
-  let d: ChildDaemon;
-  let client: MqttClient;
-
+  let s: Scenario;
   before(async () => {
-    fake = fakeClock(tmp.dir);
-    broker = await startUpstreamBroker();
-    d = await spawnDaemon(writeConfig(tmp.dir, {
-      store: { retention: '1h' },
-      schedules: { prune: '*/2 * * * * *', heartbeat: '0 0 1 1 *' },
-      upstream: { url: broker.url, keepalive: '2s', retry: FAST_RETRY, batch: { maxEvents: 200, linger: '20ms' } },
-    }), fake.env);
-    await waitFor(() => connected(d.httpUrl), { message: 'upstream connected' });
-    client = await connect(d.brokerUrl);
+    s = await openScenario({
+      upstream: true,
+      config: ({ cloudUrl }) => ({
+        store: { retention: '1h' },
+        schedules: { prune: '*/2 * * * * *', heartbeat: '0 0 1 1 *' },
+        upstream: { url: cloudUrl, keepalive: '2s', retry: FAST_RETRY, batch: { maxEvents: 200, linger: '20ms' } },
+      }),
+    });
+    await waitFor(() => connected(s.d.httpUrl), { message: 'upstream connected' });
   });
-  after(async () => {
-    await endAll([client]);
-    await stop(d);
-    await cloud?.close();
-    await broker.stop();
-    tmp.cleanup();
-  });
+  after(() => s.close());
 
   it('forwards every reading with a ttl, none counted expired, none pruned, each with its corrected time', async () => {
-    await broker.stop();
+    const { d, client, fake, broker } = s;
+    await s.cloud!.close();
+    await broker!.stop();
     await waitFor(async () => !(await connected(d.httpUrl)), { message: 'upstream down' });
     const readings = Array.from({ length: 1_000 }, (_, i) => ({ id: `t-${i + 1}`, value: i, ttl: '1h' }));
     await publishAll(client, 'sensors/truck-1/temperature', readings);
-    fake.offset(30 * DAY);
-    await waitFor(async () => (await getEvents(d.httpUrl, { type: 'SystemEvent' })).some((e) => e.payload.kind === 'clock-step'), { message: 'the step recorded' });
-    await broker.start();
-    cloud = await startCollector(broker.url, TOPIC);
+    await stepClock(fake, d.httpUrl, 30 * DAY);
+    await broker!.start();
+    const cloud = (s.cloud = await startCollector(broker!.url, TOPIC));
     await waitFor(() => new Set(cloud.events().filter((e) => e.source === 'truck-1').map((e) => e.id)).size === 1_000, { timeout: 30_000, message: '1,000 readings upstream' });
     const metrics = await getMetrics(d.httpUrl);
     assert.equal(metricValue(metrics, 'edgebus_upstream_expired_total'), 0, 'a ttl of an hour has not passed in seconds');
@@ -88,48 +60,36 @@ describe('the link is down, the wall clock steps thirty days, the link returns',
 });
 
 describe('a step back while a partial batch lingers, then a month back', () => {
-  const tmp = tempDir();
-  let fake: FakeClock;
-  let broker: UpstreamBroker;
-  let cloud: Collector;
-  let d: ChildDaemon;
-  let client: MqttClient;
-
+  let s: Scenario;
   before(async () => {
-    fake = fakeClock(tmp.dir);
-    broker = await startUpstreamBroker();
-    cloud = await startCollector(broker.url, TOPIC);
-    const rules = join(tmp.dir, 'rules');
-    mkdirSync(rules);
-    writeFileSync(join(rules, 'beat-lost.yaml'), [
-      'id: beat-lost',
-      'match: { type: DeviceData, sensor: beat }',
-      'groupBy: source',
-      'absent: 3s',
-      'emit: { severity: warning, message: "{group} went quiet" }',
-      '',
-    ].join('\n'));
-    d = await spawnDaemon(writeConfig(tmp.dir, {
-      upstream: { url: broker.url, keepalive: '2s', retry: FAST_RETRY, batch: { maxEvents: 500, linger: '2s' } },
-    }), fake.env);
-    await waitFor(() => connected(d.httpUrl), { message: 'upstream connected' });
-    client = await connect(d.brokerUrl);
+    s = await openScenario({
+      upstream: true,
+      prepare: (dir) => {
+        mkdirSync(join(dir, 'rules'));
+        writeFileSync(join(dir, 'rules', 'beat-lost.yaml'), [
+          'id: beat-lost',
+          'match: { type: DeviceData, sensor: beat }',
+          'groupBy: source',
+          'absent: 3s',
+          'emit: { severity: warning, message: "{group} went quiet" }',
+          '',
+        ].join('\n'));
+      },
+      config: ({ cloudUrl }) => ({ upstream: { url: cloudUrl, keepalive: '2s', retry: FAST_RETRY, batch: { maxEvents: 500, linger: '2s' } } }),
+    });
+    await waitFor(() => connected(s.d.httpUrl), { message: 'upstream connected' });
   });
-  after(async () => {
-    await endAll([client]);
-    await stop(d);
-    await cloud.close();
-    await broker.stop();
-    tmp.cleanup();
-  });
+  after(() => s.close());
 
   it('sends the lingering batch when its linger is up on the monotonic clock', async () => {
+    const { client, fake, cloud } = { ...s, cloud: s.cloud! };
     await publishAll(client, 'sensors/van-1/temperature', Array.from({ length: 29 }, (_, i) => ({ id: `l-${i}`, value: i })));
     fake.offset(-3_600_000);
     await waitFor(() => cloud.events().filter((e) => e.source === 'van-1').length === 29, { message: 'the 29 readings upstream' });
   });
 
   it('after a month back: no timer overflows, and an absence is raised once, when it is due', async () => {
+    const { d, client, fake, cloud } = { ...s, cloud: s.cloud! };
     await publishAll(client, 'sensors/van-2/beat', [{ id: 'beat-1', value: 1 }]);
     fake.offset(-30 * DAY);
     await publishAll(client, 'sensors/van-2/temperature', [{ id: 'after-1', value: 1 }]);

@@ -9,6 +9,7 @@ import { makeRejected } from '../store/rejected.js';
 import type { Appender } from '../pipeline/appender.js';
 import { BrokerAccess } from './broker-access.js';
 import { normalize } from './normalize.js';
+import { RedeliveryMemory } from './redelivery.js';
 import type { TopicRouter } from './topics.js';
 
 /** A rejected payload past the size limit keeps only its head: enough to diagnose. */
@@ -32,11 +33,13 @@ export class Broker {
   private readonly server: Server;
   private readonly tlsServer: TlsServer | null = null;
   private readonly now: () => number;
+  private readonly redelivered: RedeliveryMemory;
   private listenerClosed: Promise<void> | null = null;
   private readonly sockets = new Set<Socket>();
 
   constructor(private readonly opts: BrokerOptions) {
     this.now = opts.now ?? Date.now;
+    this.redelivered = new RedeliveryMemory({ now: this.now });
     const access = opts.access;
     this.aedes = new Aedes({
       authenticate: (client, username, password, cb) => access.authenticate(client, username, password, cb),
@@ -83,6 +86,14 @@ export class Broker {
       const record = makeRejected(topic, payload.subarray(0, OVERSIZE_KEPT_BYTES), { reason: 'payload-too-large', detail }, clientId);
       return this.opts.appender.submitRejected(record, cb);
     }
+    const packetId = packet.messageId;
+    // A resend after a lost PUBACK, acknowledged with the group being built: the original is
+    // in it or in the one being written, and a failed write fails the group behind it too
+    // (Appender.fail), so this PUBACK never comes before the original is durable.
+    if (packet.dup && packet.qos > 0 && clientId !== null && packetId !== undefined) {
+      const source = this.redelivered.match(clientId, packetId, topic, payload);
+      if (source !== null) return this.opts.appender.submitDuplicate(source, cb);
+    }
     let result: ReturnType<typeof normalize>;
     try {
       result = normalize(match, payload, now);
@@ -90,8 +101,18 @@ export class Broker {
       // A bug, not the device's fault: keep the bytes with the error rather than crash.
       result = { ok: false, rejection: { reason: 'invalid-payload', detail: `internal error: ${(err as Error).message}` } };
     }
-    if (result.ok) this.opts.appender.submitEvent(result.draft, cb);
-    else this.opts.appender.submitRejected(makeRejected(topic, payload, result.rejection, clientId), cb);
+    if (!result.ok) return this.opts.appender.submitRejected(makeRejected(topic, payload, result.rejection, clientId), cb);
+    const draft = result.draft;
+    // Readings with `id` or `seq` are recognised again by the id index or the sequencer.
+    if (packet.qos === 0 || clientId === null || packetId === undefined || draft.explicitId || draft.deviceSeq !== null) {
+      return this.opts.appender.submitEvent(draft, cb);
+    }
+    // Remembered while in flight too: a resend can arrive before the original is durable.
+    const entry = this.redelivered.remember(clientId, packetId, topic, payload, draft.source);
+    this.opts.appender.submitEvent(draft, (err) => {
+      if (err) this.redelivered.forget(entry);
+      cb(err);
+    });
   }
 
   async start(): Promise<AddressInfo> {

@@ -1,7 +1,20 @@
 // A loopback TCP proxy in front of a broker, to break a link the way networks do: cut()
 // is a hard drop (the broker sees the socket die and fires the Last Will), blackhole() is a
-// silent one (sockets stay open, bytes vanish: only keepalive notices).
+// silent one (sockets stay open, bytes vanish: only keepalive notices). With `mqtt: true`
+// it passes whole MQTT packets, records them, and can lose one the way a dying link does.
 import { connect, createServer, type Socket } from 'node:net';
+import { describePacket, MqttFramer, type PacketInfo } from './mqtt-frames.js';
+
+export interface ProxiedPacket extends PacketInfo {
+  direction: 'toBroker' | 'toClient';
+  /** lost by dropNextAndClose() */
+  dropped: boolean;
+}
+
+export interface TcpProxyOptions {
+  /** Parse the streams as MQTT: packets() and dropNextAndClose() need it. */
+  mqtt?: boolean;
+}
 
 export interface TcpProxy {
   port: number;
@@ -15,6 +28,14 @@ export interface TcpProxy {
   restore(): void;
   /** proxied connections currently open */
   connections(): number;
+  /** With `mqtt`: every packet seen so far, both ways, in the order the proxy read them. */
+  packets(): readonly ProxiedPacket[];
+  /**
+   * With `mqtt`: the next broker→client packet of `type` is not passed on and its connection
+   * is closed at once, both sides: the link died with that packet on the wire. Resolves
+   * with the lost packet.
+   */
+  dropNextAndClose(type: number): Promise<ProxiedPacket>;
   close(): Promise<void>;
 }
 
@@ -38,9 +59,28 @@ function kill(socket: Socket): void {
   if (!socket.destroyed) socket.destroy();
 }
 
-export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
+export async function startTcpProxy(targetPort: number, opts: TcpProxyOptions = {}): Promise<TcpProxy> {
   let mode: Mode = 'pass';
   const pairs = new Set<Pair>();
+  const seen: ProxiedPacket[] = [];
+  let dropRule: { type: number; resolve: (p: ProxiedPacket) => void } | null = null;
+
+  /** Whole packets go on to `to`, each recorded; the armed drop closes the connection instead. */
+  const relay = (framer: MqttFramer, direction: ProxiedPacket['direction'], chunk: Buffer, to: Socket, drop: () => void): void => {
+    for (const bytes of framer.push(chunk)) {
+      const packet: ProxiedPacket = { ...describePacket(bytes), direction, dropped: false };
+      seen.push(packet);
+      const rule = dropRule;
+      if (rule !== null && direction === 'toClient' && packet.type === rule.type) {
+        dropRule = null;
+        packet.dropped = true;
+        drop();
+        rule.resolve(packet);
+        return;
+      }
+      if (!to.destroyed) to.write(bytes);
+    }
+  };
 
   const server = createServer((client) => {
     if (mode === 'cut') {
@@ -56,13 +96,17 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
       kill(upstream);
     };
     // Not pipe(): blackhole mode must be able to swallow bytes on live connections.
-    client.on('data', (chunk) => {
-      if (mode === 'pass' && !upstream.destroyed) upstream.write(chunk);
-      else pair.broken = true;
+    const toBroker = opts.mqtt ? new MqttFramer() : null;
+    const toClient = opts.mqtt ? new MqttFramer() : null;
+    client.on('data', (chunk: Buffer) => {
+      if (mode !== 'pass' || upstream.destroyed) pair.broken = true;
+      else if (toBroker) relay(toBroker, 'toBroker', chunk, upstream, drop);
+      else upstream.write(chunk);
     });
-    upstream.on('data', (chunk) => {
-      if (mode === 'pass' && !client.destroyed) client.write(chunk);
-      else pair.broken = true;
+    upstream.on('data', (chunk: Buffer) => {
+      if (mode !== 'pass' || client.destroyed) pair.broken = true;
+      else if (toClient) relay(toClient, 'toClient', chunk, client, drop);
+      else client.write(chunk);
     });
     for (const s of [client, upstream]) s.on('error', () => {});
     client.once('close', drop);
@@ -107,6 +151,12 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
       }
     },
     connections: () => pairs.size,
+    packets: () => seen,
+    dropNextAndClose(type) {
+      if (!opts.mqtt) throw new Error('dropNextAndClose needs startTcpProxy(port, { mqtt: true })');
+      if (dropRule !== null) throw new Error('a drop is already armed');
+      return new Promise((resolve) => (dropRule = { type, resolve }));
+    },
     close() {
       mode = 'cut';
       dropAll();

@@ -3,7 +3,6 @@
 // names are wall-clock times, matched against corrected timestamps (see time/timeline.ts);
 // the receive-time marks that find where to start are on the gateway clock.
 import { decodeEvent } from '../events/codec.js';
-import { isoTime } from '../events/iso-time.js';
 import type { EdgeEvent, EventType } from '../events/types.js';
 import { Timeline } from '../time/timeline.js';
 import type { EventStore } from './event-store.js';
@@ -39,8 +38,7 @@ const ULID_SCAN_MS = 60_000;
 export type CorrectedEvent = EdgeEvent & { correctedTimestamp?: string };
 
 export function withCorrectedTime(e: EdgeEvent, timeline: Timeline): CorrectedEvent {
-  const t = timeline.correctedTime(e);
-  return { ...e, correctedTimestamp: Number.isFinite(t) ? isoTime(t) : e.timestamp };
+  return { ...e, correctedTimestamp: timeline.correctedTimestamp(e) };
 }
 
 export class UnknownEventIdError extends Error {

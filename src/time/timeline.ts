@@ -11,7 +11,7 @@
 //   in the same run of the clock (one boot, or lives of the daemon the gateway clock carried
 //   across exactly). The latest offset of a run is taken as the truth: a later step is a
 //   correction, as when NTP finally reaches a server.
-import { parseIsoTime } from '../events/iso-time.js';
+import { isoTime, parseIsoTime } from '../events/iso-time.js';
 import type { EdgeEvent } from '../events/types.js';
 import type { ClockQuality } from './quality.js';
 
@@ -178,6 +178,15 @@ export class Timeline {
     const t = parseIsoTime(e.timestamp);
     if (e.metadata?.receivedAt !== undefined) return t;
     return t + this.correction(e.seq);
+  }
+
+  /** correctedTime as the ISO text readers show; the stored text itself when nothing moves it. */
+  correctedTimestamp(e: EdgeEvent): string {
+    if (e.metadata?.receivedAt !== undefined) return e.timestamp;
+    const c = this.correction(e.seq);
+    if (c === 0) return e.timestamp;
+    const t = parseIsoTime(e.timestamp) + c;
+    return Number.isFinite(t) ? isoTime(t) : e.timestamp;
   }
 
   /**

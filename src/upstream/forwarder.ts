@@ -12,7 +12,6 @@ import { decodeEvent } from '../events/codec.js';
 import type { UpstreamConfig } from '../config/types.js';
 import type { EventStore } from '../store/event-store.js';
 import { parseSeqKey, seqKey } from '../store/keys.js';
-import { isoTime } from '../events/iso-time.js';
 import type { EdgeEvent } from '../events/types.js';
 import { Timeline } from '../time/timeline.js';
 import type { EventBus } from '../util/bus.js';
@@ -86,10 +85,7 @@ export class Forwarder {
   private readonly now: () => number;
   private readonly timeline: Timeline;
   private readonly timeOf = (e: EdgeEvent): number => this.timeline.eventTime(e);
-  private readonly corrected = (e: EdgeEvent): string => {
-    const t = this.timeline.correctedTime(e);
-    return Number.isFinite(t) ? isoTime(t) : e.timestamp;
-  };
+  private readonly corrected = (e: EdgeEvent): string => this.timeline.correctedTimestamp(e);
   private cursor = 0;
   private batchNumber = 0;
   /** Highest seq below which every drain batch is acknowledged. */

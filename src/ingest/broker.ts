@@ -8,6 +8,7 @@ import { Aedes, type Client, type PublishPacket } from 'aedes';
 import { makeRejected } from '../store/rejected.js';
 import type { Appender } from '../pipeline/appender.js';
 import { BrokerAccess } from './broker-access.js';
+import { singleBrokerPersistence } from './broker-persistence.js';
 import { normalize } from './normalize.js';
 import { RedeliveryMemory } from './redelivery.js';
 import type { TopicRouter } from './topics.js';
@@ -42,6 +43,7 @@ export class Broker {
     this.redelivered = new RedeliveryMemory({ now: this.now });
     const access = opts.access;
     this.aedes = new Aedes({
+      persistence: singleBrokerPersistence(),
       authenticate: (client, username, password, cb) => access.authenticate(client, username, password, cb),
       authorizePublish: (client, packet, cb) => this.authorizePublish(client, packet, cb),
       authorizeSubscribe: (client, sub, cb) => access.authorizeSubscribe(client, sub, cb),

@@ -32,11 +32,28 @@ export interface EvictOptions {
   forwardedThrough: number;
   /** Not used for ordering — within the backlog "oldest" is log order — kept for the job's call shape. */
   now?: number;
-  /** Evict until the store is below maxBytes × this (default 0.9), so the next run has headroom. */
+  /**
+   * Evict until the store is below maxBytes × this (default 0.9), or free space is above
+   * minFree ÷ this, so the next run has headroom.
+   */
   targetRatio?: number;
+  /** The file system the store is on; absent: only maxBytes bounds the store. */
+  disk?: DiskBound | null;
 }
 
+export interface DiskBound {
+  /** Free bytes below which the store gives space back; 0: no bound. */
+  minFree: number;
+  /** Free bytes on the store's file system now (available to this process). */
+  freeBytes: () => Promise<number>;
+}
+
+/** The bound that set how much went: the store's own cap or the file system's free space. */
+export type EvictionCause = 'max-bytes' | 'disk-free';
+
 export interface EvictionSummary {
+  /** null when neither bound was crossed. */
+  cause: EvictionCause | null;
   /** Unforwarded events evicted: data that never reached upstream. */
   evicted: number;
   byPriority: Record<Priority, number>;
@@ -45,8 +62,14 @@ export interface EvictionSummary {
   toSeq: number | null;
   /** Forwarded events deleted ahead of their retention to make room (already safe upstream). */
   forwarded: number;
+  /** Lowest and highest seq of those: every log event between them is gone. */
+  forwardedFromSeq: number | null;
+  forwardedToSeq: number | null;
   bytesBefore: number;
   bytesAfter: number;
+  /** Free bytes on the file system before and after; null without a disk bound. */
+  freeBytesBefore: number | null;
+  freeBytesAfter: number | null;
 }
 
 const CHUNK = 1_000;
@@ -199,12 +222,18 @@ async function compactIndexes(store: EventStore, through: number, deleted: Index
 }
 
 /**
- * When the store is over `maxBytes` (a long outage), deletes events until it is under
- * maxBytes × targetRatio, in this order:
+ * When the store is over `maxBytes` (a long outage), or its file system has less than
+ * `disk.minFree` free (the card is shared, or small), deletes events until the store is
+ * under maxBytes × targetRatio and the free space is over minFree ÷ targetRatio —
+ * whichever needs more to go sets the target and is the summary's cause — in this order:
  *   1. forwarded events not yet pruned, oldest first — they are safe upstream, so they
  *      go before any backlog, ahead of their retention;
  *   2. the unforwarded backlog, lowest priority first and oldest first within one:
  *      every `low`, then `normal`, then `high`, then `critical`.
+ * Both bounds are one target in live bytes: deleting events and compacting them gives
+ * their table bytes back to the file system, so a free-space deficit is that many live
+ * bytes to shed. A deficit larger than the store (another program filled the disk)
+ * evicts all of it that can go: ingest keeps the newest readings rather than the oldest.
  * The count per round is estimated from bytes per event (the first round: store bytes
  * over the log's seq span; later ones: what the last round actually freed per event),
  * then the deleted ranges are compacted so LevelDB frees the files, and the store is
@@ -213,18 +242,27 @@ async function compactIndexes(store: EventStore, through: number, deleted: Index
  * them stay until pruneForwarded passes them.
  */
 export async function evictToFit(store: EventStore, opts: EvictOptions): Promise<EvictionSummary> {
+  const disk = opts.disk && opts.disk.minFree > 0 ? opts.disk : null;
   const bytesBefore = await store.liveBytes();
+  const freeBefore = disk ? await disk.freeBytes() : null;
   const summary: EvictionSummary = {
-    evicted: 0, byPriority: { low: 0, normal: 0, high: 0, critical: 0 }, fromSeq: null, toSeq: null, forwarded: 0, bytesBefore, bytesAfter: bytesBefore,
+    cause: null, evicted: 0, byPriority: { low: 0, normal: 0, high: 0, critical: 0 }, fromSeq: null, toSeq: null,
+    forwarded: 0, forwardedFromSeq: null, forwardedToSeq: null,
+    bytesBefore, bytesAfter: bytesBefore, freeBytesBefore: freeBefore, freeBytesAfter: freeBefore,
   };
-  if (bytesBefore <= opts.maxBytes) return summary;
+  const ratio = opts.targetRatio ?? 0.9;
+  if (evictionTarget(bytesBefore, freeBefore, opts.maxBytes, disk, ratio) === null) return summary;
   // What sits in the memtable is counted by its write-ahead log, uncompressed (up to 4 MB):
   // flushing it into a table first — any compaction does — measures it as it will be.
   await compactKeys(store, store.meta.prefix, prefixEnd(store.meta.prefix));
   let bytes = await store.liveBytes();
+  const free = disk ? await disk.freeBytes() : null;
   summary.bytesAfter = bytes;
-  if (bytes <= opts.maxBytes) return summary;
-  const target = opts.maxBytes * (opts.targetRatio ?? 0.9);
+  summary.freeBytesAfter = free;
+  const bound0 = evictionTarget(bytes, free, opts.maxBytes, disk, ratio);
+  if (bound0 === null) return summary;
+  const { target } = bound0;
+  summary.cause = bound0.cause;
   const bound = await store.lastSeq();
   const span = bound - (await store.firstSeq()) + 1;
   // Holes left by earlier evictions make the span an overcount, and the index and
@@ -250,7 +288,20 @@ export async function evictToFit(store: EventStore, opts: EvictOptions): Promise
     bytes = after;
   }
   summary.bytesAfter = bytes;
+  if (disk) summary.freeBytesAfter = await disk.freeBytes();
   return summary;
+}
+
+/**
+ * The live bytes to get the store under, and which bound asks for it; null when the store
+ * is within both. Free space comes back as live bytes go (see evictToFit), so the disk's
+ * target is the store less the deficit, headroom included.
+ */
+function evictionTarget(bytes: number, free: number | null, maxBytes: number, disk: DiskBound | null, ratio: number): { target: number; cause: EvictionCause } | null {
+  const cap = bytes > maxBytes ? maxBytes * ratio : Infinity;
+  const low = disk !== null && free !== null && free < disk.minFree ? bytes - (disk.minFree / ratio - free) : Infinity;
+  if (cap === Infinity && low === Infinity) return null;
+  return low < cap ? { target: Math.max(0, low), cause: 'disk-free' } : { target: cap, cause: 'max-bytes' };
 }
 
 /** One round: deletes up to `want` events in eviction order and compacts them. Returns how many. */
@@ -263,6 +314,8 @@ async function evictRound(store: EventStore, want: number, forwardedThrough: num
       await compactKeys(store, store.prefix.log + seqKey(first!), store.prefix.log + seqKey(last!));
       await compactIndexes(store, last!, indexes);
       summary.forwarded += deleted;
+      summary.forwardedFromSeq = Math.min(summary.forwardedFromSeq ?? first!, first!);
+      summary.forwardedToSeq = Math.max(summary.forwardedToSeq ?? last!, last!);
       count += deleted;
     }
   }

@@ -28,7 +28,7 @@ export interface BusEvents {
   storeRecovered: null;
   /** Forwarded events deleted past store.retention. */
   pruned: number;
-  /** Unforwarded events evicted to stay under store.maxBytes. */
+  /** Events deleted ahead of their retention to stay under store.maxBytes or above store.minFree free. */
   evicted: EvictionSummary;
   /** The broker refused a connection, a sign-in, a publish or a subscription (see broker-access.ts). */
   refused: { reason: string };

@@ -14,6 +14,7 @@ import { maintainStore } from './jobs/store-maintenance.js';
 import { Scheduler } from './jobs/scheduler.js';
 import { Appender } from './pipeline/appender.js';
 import type { EventStore } from './store/event-store.js';
+import { storeErrorReason } from './store/write-errors.js';
 import { openOrQuarantine, quarantineDraft } from './store/quarantine.js';
 import { countRejected, purgeRejected } from './store/rejected.js';
 import { redrive, type RedriveOutcome } from './pipeline/redrive.js';
@@ -43,6 +44,8 @@ export class Daemon {
   /** Events appended per second over the last minute, for `status` (on the gateway clock once started). */
   private ingestRate: IngestRate | null = null;
   private health: Health = 'starting';
+  /** Why health is not ok, when known: the failed write's system error. */
+  private healthReason: string | null = null;
   private clock: GatewayClock | null = null;
   private clockWatch: ClockWatch | null = null;
   private lastClockChange: ClockChange | null = null;
@@ -117,7 +120,7 @@ export class Daemon {
     history.start();
     this.http = new HttpApi({
       host: config.http.host, port: config.http.port, token: config.http.token, store, metrics: this.metrics,
-      health: () => this.health, status: () => this.status(), history: () => history.snapshot(), log,
+      health: () => this.health, healthReason: () => this.healthReason, status: () => this.status(), history: () => history.snapshot(), log,
       actions: {
         dlqRetry: (ids) => this.dlqRetry(ids),
         dlqPurge: async (ids) => {
@@ -200,10 +203,14 @@ export class Daemon {
     });
     this.bus.on('daemon', 'storeError', (err) => {
       if (this.health === 'ok') this.health = 'store-unavailable';
+      if (this.health === 'store-unavailable') this.healthReason = storeErrorReason(err);
       this.log.error({ err }, 'store write failed; publishes in that group were not acknowledged');
     });
     this.bus.on('daemon', 'storeRecovered', () => {
-      if (this.health === 'store-unavailable') this.health = 'ok';
+      if (this.health === 'store-unavailable') {
+        this.health = 'ok';
+        this.healthReason = null;
+      }
       this.log.warn('store reopened; accepting publishes again');
     });
   }

@@ -125,11 +125,13 @@ export class Scheduler {
     }
   }
 
+  /** No new runs; resolves once the runs going have ended (the store closes after this). */
   async stop(): Promise<void> {
     this.stopped = true;
     for (const p of this.jobs.splice(0)) {
       if (p.timer) clearTimeout(p.timer);
       await p.pattern?.destroy();
+      await p.running;
     }
   }
 }

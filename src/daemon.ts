@@ -10,7 +10,8 @@ import { Metrics } from './http/metrics.js';
 import { History, historyIntervalMs } from './http/history.js';
 import { IngestRate } from './http/rate.js';
 import { heartbeatDraft } from './jobs/heartbeat.js';
-import { maintainStore } from './jobs/store-maintenance.js';
+import { DiskWatch } from './jobs/disk-watch.js';
+import { maintainStore, type MaintenanceResult } from './jobs/store-maintenance.js';
 import { Scheduler } from './jobs/scheduler.js';
 import { Appender } from './pipeline/appender.js';
 import type { EventStore } from './store/event-store.js';
@@ -55,6 +56,9 @@ export class Daemon {
   private http: HttpApi | null = null;
   private history: History | null = null;
   private scheduler: Scheduler | null = null;
+  private disk: DiskWatch | null = null;
+  /** What the prune job did last; the disk watcher asks whether it evicted anything. */
+  private lastMaintenance: MaintenanceResult | null = null;
   private metrics: Metrics | null = null;
   private upstream: Upstream | null = null;
   private rules: RulesService | null = null;
@@ -96,8 +100,11 @@ export class Daemon {
     this.clockWatch = new ClockWatch({ clock, sync, onChange: (change) => this.clockChanged(change) });
     this.clockWatch.start();
     if (opened.quarantined) await appender.append(quarantineDraft(config.gatewayId, opened.quarantined, clock.now()));
+    const disk = (this.disk = new DiskWatch({ dir: store.dir, minFree: config.store.minFree, log, onLow: () => this.diskLow() }));
+    await disk.read();
     this.metrics = new Metrics({
       store, bus, lastSeq: () => appender.seq, dlqSize: () => this.dlqSize,
+      diskFreeBytes: () => disk.read().then((s) => s.freeBytes, () => null),
       upstream: () => {
         const up = this.upstream;
         if (up === null) return null;
@@ -163,12 +170,14 @@ export class Daemon {
     this.scheduler = new Scheduler(log);
     this.scheduler.add({
       name: 'prune', schedule: config.schedules.prune,
-      run: () => maintainStore({
+      run: async () => (this.lastMaintenance = await maintainStore({
         store, appender, bus, log, gatewayId: config.gatewayId, retentionMs: config.store.retention, maxBytes: config.store.maxBytes,
+        disk: disk.bound(),
         forwardedThrough: () => this.upstream?.forwarder.acknowledgedThrough ?? appender.committedSeq,
-      }),
+      })),
     });
     this.scheduler.add({ name: 'heartbeat', schedule: config.schedules.heartbeat, run: () => this.heartbeat() });
+    await disk.start();
     this.addrs = { broker, http };
     writeRuntime(config.dataDir, {
       pid: process.pid, startedAt: new Date().toISOString(),
@@ -194,6 +203,21 @@ export class Daemon {
     const fields = { delta: Math.round(change.delta), quality: change.quality, previous: change.previous, from: isoOrNumber(change.from), to: isoOrNumber(change.to) };
     if (change.kind === 'step') this.log.warn(fields, `wall clock stepped by ${formatDelta(change.delta)}; durations run on the gateway clock and are unaffected`);
     else this.log.info(fields, `wall clock is now ${change.quality}`);
+  }
+
+  /**
+   * Free space is under store.minFree: the prune job now, not at its slot. Health stays ok
+   * while writes succeed — low space is a reason to evict, not to refuse publishes; status
+   * and edgebus_disk_free_bytes show it. While the store is unavailable nothing can be
+   * deleted, so nothing is tried; the appender's reopen loop brings it back once space
+   * returns.
+   */
+  private async diskLow(): Promise<boolean> {
+    const scheduler = this.scheduler;
+    if (scheduler === null || this.health !== 'ok') return true;
+    // A run already going (its slot came) acts on the same free space: wait for it instead.
+    if (!(await scheduler.runNow('prune'))) return true;
+    return this.lastMaintenance?.eviction != null;
   }
 
   private watchPipeline(): void {
@@ -286,6 +310,16 @@ export class Daemon {
     };
   }
 
+  private async diskStatus(): Promise<{ freeBytes: number; minFree: number; low: boolean } | null> {
+    if (this.disk === null) return null;
+    try {
+      const { freeBytes, minFree, low } = await this.disk.read();
+      return { freeBytes, minFree, low };
+    } catch {
+      return null;
+    }
+  }
+
   async status(): Promise<object> {
     const appender = this.appender;
     return {
@@ -299,6 +333,7 @@ export class Daemon {
       clock: this.clockStatus(),
       storeEvents: this.store && appender ? await this.store.eventCount(appender.seq) : 0,
       storeBytes: this.store ? await this.store.approximateBytes() : 0,
+      disk: await this.diskStatus(),
       dlqEvents: this.dlqSize,
       clients: this.broker?.connectedClients ?? 0,
       upstream: this.upstream ? await this.upstream.status() : null,
@@ -313,6 +348,7 @@ export class Daemon {
     this.health = 'stopping';
     this.clockWatch?.stop();
     this.history?.stop();
+    this.disk?.stop();
     await this.scheduler?.stop();
     // New connections are refused first; the group in flight is committed and its
     // PUBACKs sent while the clients are still connected; then they are closed.

@@ -19,6 +19,8 @@ export interface DaemonStatus {
   ingestRatePerSecond?: number;
   storeEvents?: number;
   storeBytes: number;
+  /** The store's file system (null: could not be measured). */
+  disk?: { freeBytes: number; minFree: number; low: boolean } | null;
   dlqEvents: number;
   clients: number;
   upstream: UpstreamStatus | null;
@@ -47,6 +49,11 @@ export function formatStatus(s: DaemonStatus): string {
   row('ingest', `${rate(s.ingestRatePerSecond ?? 0)} msgs/s (last minute)${s.stagedEvents ? `, ${s.stagedEvents} staged` : ''}`);
   const stored = s.storeEvents === undefined ? '' : `${s.storeEvents} events, `;
   row('store', `${stored}last seq ${s.lastSeq}, ${bytes(s.storeBytes)}`);
+  const disk = s.disk;
+  if (disk) {
+    const bound = disk.minFree > 0 ? `store.minFree ${bytes(disk.minFree)}` : 'store.minFree off';
+    row('disk', `${bytes(disk.freeBytes)} free, ${bound}${disk.low ? ' — LOW: evicting the oldest events' : ''}`);
+  }
   const up = s.upstream;
   if (up === null) row('upstream', 'none (store-only)');
   else {

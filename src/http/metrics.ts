@@ -12,6 +12,8 @@ export interface MetricsSources {
   dlqSize: () => number;
   /** The forwarder's figures; null when the gateway is store-only. */
   upstream: () => UpstreamFigures | null;
+  /** Free bytes on the store's file system, measured now; null when unknown. */
+  diskFreeBytes?: () => Promise<number | null>;
 }
 
 export interface UpstreamFigures {
@@ -76,6 +78,13 @@ export class Metrics {
       },
     });
     new Gauge({
+      name: 'edgebus_disk_free_bytes', help: 'Free bytes on the file system of the store (what edgebus may use); eviction starts under store.minFree', registers,
+      collect: async function (this: Gauge) {
+        const free = src.diskFreeBytes ? await src.diskFreeBytes() : null;
+        if (free !== null) this.set(free);
+      },
+    });
+    new Gauge({
       name: 'edgebus_dlq_events', help: 'Entries in the rejected store / dead-letter queue', registers,
       collect(this: Gauge) {
         this.set(src.dlqSize());
@@ -104,7 +113,7 @@ export class Metrics {
     totalCounter('edgebus_upstream_retries_total', 'Reconnect attempts and refused batches sent again', registers, () => src.upstream()?.retries);
     totalCounter('edgebus_upstream_expired_total', 'Events not forwarded because their ttl had passed', registers, () => src.upstream()?.expired);
     totalCounter('edgebus_upstream_batches_total', 'Batches acknowledged by the upstream broker', registers, () => src.upstream()?.batches);
-    this.evicted = new Counter({ name: 'edgebus_store_evicted_total', help: 'Unforwarded events evicted to keep the store under store.maxBytes, by priority', labelNames: ['priority'], registers });
+    this.evicted = new Counter({ name: 'edgebus_store_evicted_total', help: 'Unforwarded events evicted to keep the store under store.maxBytes or its file system over store.minFree free, by priority', labelNames: ['priority'], registers });
     this.ruleAlerts = new Counter({ name: 'edgebus_rule_alerts_total', help: 'Alerts stored, by rule and state (raised, cleared)', labelNames: ['rule', 'state'], registers });
     this.pruned = new Counter({ name: 'edgebus_store_pruned_total', help: 'Forwarded events pruned past store.retention', registers });
     this.refusals = new Counter({ name: 'edgebus_broker_refusals_total', help: 'Connections, sign-ins, publishes and subscriptions the broker refused, by reason', labelNames: ['reason'], registers });

@@ -331,8 +331,9 @@ export class Daemon {
       stagedEvents: appender?.stagedCount() ?? 0,
       ingestRatePerSecond: Math.round((this.ingestRate?.perSecond() ?? 0) * 100) / 100,
       clock: this.clockStatus(),
-      storeEvents: this.store && appender ? await this.store.eventCount(appender.seq) : 0,
-      storeBytes: this.store ? await this.store.approximateBytes() : 0,
+      // null while the store is closed (its reopen after a failed write failed too).
+      storeEvents: this.store && appender ? await this.store.eventCount(appender.seq).catch(() => null) : 0,
+      storeBytes: this.store ? await this.store.approximateBytes().catch(() => null) : 0,
       disk: await this.diskStatus(),
       dlqEvents: this.dlqSize,
       clients: this.broker?.connectedClients ?? 0,

@@ -65,16 +65,21 @@ export class Metrics {
       name: 'edgebus_stage_seconds', help: 'Time spent per pipeline stage: commit (batch write) and ack (submission to acknowledgement) per commit group, rules (evaluation of one group), forward (upstream batch publish to PUBACK)', labelNames: ['stage'], registers,
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
     });
+    // Read from the store at scrape time: while it is closed (a reopen after a failed write
+    // that failed too, as on a full disk) the gauge keeps its last value, and the scrape
+    // still answers — the write error counter is what the operator needs then.
     new Gauge({
       name: 'edgebus_store_events', help: 'Events in the log', registers,
       collect: async function (this: Gauge) {
-        this.set(await src.store.eventCount(src.lastSeq()));
+        const n = await src.store.eventCount(src.lastSeq()).catch(() => null);
+        if (n !== null) this.set(n);
       },
     });
     new Gauge({
       name: 'edgebus_store_bytes', help: 'Approximate size of the store on disk', registers,
       collect: async function (this: Gauge) {
-        this.set(await src.store.approximateBytes());
+        const n = await src.store.approximateBytes().catch(() => null);
+        if (n !== null) this.set(n);
       },
     });
     new Gauge({
@@ -106,7 +111,8 @@ export class Metrics {
       name: 'edgebus_upstream_oldest_unsent_seconds', help: 'Age of the oldest event not yet acknowledged upstream (by its timestamp)', registers,
       collect: async function (this: Gauge) {
         const up = src.upstream();
-        this.set(up ? await up.oldestUnsentSeconds() : 0);
+        const n = up ? await up.oldestUnsentSeconds().catch(() => null) : 0;
+        if (n !== null) this.set(n);
       },
     });
     totalCounter('edgebus_upstream_forwarded_total', 'Events acknowledged by the upstream broker', registers, () => src.upstream()?.forwarded);

@@ -17,7 +17,7 @@
 // for root do not count unless edgebus runs as root).
 import { statfs } from 'node:fs/promises';
 import { freeSpaceBytes, type FreeSpace } from '../config/units.js';
-import type { DiskBound } from '../store/retention.js';
+import type { DiskBound } from '../store/eviction.js';
 import type { Logger } from '../util/log.js';
 
 export interface DiskSpace {

@@ -11,7 +11,8 @@ import { defaultMetadata, type EventDraft } from '../events/types.js';
 import type { Appender } from '../pipeline/appender.js';
 import { deleteSegments } from '../store/clock-log.js';
 import type { EventStore } from '../store/event-store.js';
-import { evictToFit, pruneForwarded, type DiskBound, type EvictionSummary } from '../store/retention.js';
+import { evictToFit, type DiskBound, type EvictionSummary } from '../store/eviction.js';
+import { pruneForwarded } from '../store/retention.js';
 import type { EventBus } from '../util/bus.js';
 import type { Logger } from '../util/log.js';
 

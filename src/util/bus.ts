@@ -2,7 +2,7 @@
 // and stopping it removes exactly its listeners.
 import type { EdgeEvent } from '../events/types.js';
 import type { RejectedRecord } from '../store/rejected.js';
-import type { EvictionSummary } from '../store/retention.js';
+import type { EvictionSummary } from '../store/eviction.js';
 import type { ClockChange } from '../time/clock.js';
 
 export interface CommitStats {

@@ -41,14 +41,20 @@ export async function maintainStore(opts: MaintenanceOptions): Promise<Maintenan
   const now = appender.clock.now();
   const { pruned } = await pruneForwarded(store, { forwardedThrough: opts.forwardedThrough(), retentionMs: opts.retentionMs, now });
   if (pruned > 0) bus.emit('pruned', pruned);
-  const eviction = await evictToFit(store, { maxBytes: opts.maxBytes, forwardedThrough: opts.forwardedThrough(), disk: opts.disk });
+  const disk = opts.disk ?? null;
+  const eviction = await evictToFit(store, {
+    maxBytes: opts.maxBytes, forwardedThrough: opts.forwardedThrough(), disk,
+    // Durable before the first delete: a hole in the log is never unaccounted for.
+    announce: async (plan) => {
+      await appender.append(evictionNotice(opts.gatewayId, plan, disk?.minFree ?? null, appender.clock.now()));
+    },
+  });
   if (eviction.evicted > 0 || eviction.forwarded > 0) {
     bus.emit('evicted', eviction);
     const why = eviction.cause === 'disk-free'
       ? `free space on the data dir's file system under store.minFree (${eviction.freeBytesBefore} bytes free)`
       : 'store over store.maxBytes';
     log.warn({ ...eviction }, `${why}: evicted ${eviction.evicted} unforwarded events, lowest priority first, and ${eviction.forwarded} forwarded (or store-only) ones ahead of their retention`);
-    await appender.append(evictionNotice(opts.gatewayId, eviction, appender.clock.now()));
   }
   // Read before the log's head: an empty log then means everything up to here was pruned.
   const next = appender.committedSeq + 1;
@@ -58,7 +64,8 @@ export async function maintainStore(opts: MaintenanceOptions): Promise<Maintenan
   return { idsPruned, pruned, eviction: eviction.evicted > 0 || eviction.forwarded > 0 ? eviction : null };
 }
 
-function evictionNotice(gatewayId: string, e: EvictionSummary, now: number): EventDraft {
+/** Written before the deletes, so it says what goes and why, not what it gave back. */
+function evictionNotice(gatewayId: string, e: EvictionSummary, minFree: number | null, now: number): EventDraft {
   return {
     id: null,
     type: 'SystemEvent',
@@ -67,7 +74,7 @@ function evictionNotice(gatewayId: string, e: EvictionSummary, now: number): Eve
     payload: {
       kind: 'eviction', cause: e.cause, evicted: e.evicted, byPriority: { ...e.byPriority }, fromSeq: e.fromSeq, toSeq: e.toSeq,
       forwarded: e.forwarded, forwardedFromSeq: e.forwardedFromSeq, forwardedToSeq: e.forwardedToSeq,
-      bytesBefore: e.bytesBefore, bytesAfter: e.bytesAfter, freeBytesBefore: e.freeBytesBefore, freeBytesAfter: e.freeBytesAfter,
+      bytesBefore: e.bytesBefore, freeBytesBefore: e.freeBytesBefore, minFree,
     },
     metadata: defaultMetadata('high'),
     deviceSeq: null,

@@ -22,6 +22,11 @@ export interface EvictOptions {
   targetRatio?: number;
   /** The file system the store is on; absent: only maxBytes bounds the store. */
   disk?: DiskBound | null;
+  /**
+   * Told what will go (its `…After` figures are still the before ones) before anything is
+   * deleted; nothing is if it throws. The prune job makes the eviction notice durable here.
+   */
+  announce?: (plan: EvictionSummary) => Promise<void>;
 }
 
 export interface DiskBound {
@@ -56,13 +61,6 @@ export interface EvictionSummary {
 }
 
 /**
- * Measure-evict-compact rounds per run. One: a measurement taken right after a compaction
- * can lag it, and a second round that trusted it evicted everything in a test. The first
- * estimate errs towards too few, and the next run (schedules.prune) goes on from there.
- */
-const MAX_ROUNDS = 1;
-
-/**
  * When the store is over `maxBytes` (a long outage), or its file system has less than
  * `disk.minFree` free (the card is shared, or small), deletes events until the store is
  * under maxBytes × targetRatio and the free space is over minFree ÷ targetRatio —
@@ -77,12 +75,20 @@ const MAX_ROUNDS = 1;
  * settledFree), not of the free space this instant. A deficit larger than the store
  * (another program filled the disk) evicts all of it that can go: ingest keeps the newest
  * readings rather than the oldest.
- * The count per round is estimated from bytes per event (the first round: store bytes
- * over the log's seq span; later ones: what the last round actually freed per event),
- * then the deleted ranges are compacted so LevelDB frees the files, and the store is
- * measured again, for at most MAX_ROUNDS rounds. Events appended while this runs are the
- * newest: left for the next run. Readers skip the holes; stream segments that point into
- * them stay until pruneForwarded passes them.
+ *
+ * What goes is decided first (read only) and handed to `announce` — the prune job appends
+ * the eviction notice there — and deleted only once that resolves: a compaction that
+ * fails for want of space after the deletes (it happened, on a nearly full disk) would
+ * otherwise have left a hole no notice accounts for. A crash in between leaves a notice
+ * for events still there; the next run deletes them under a notice of its own.
+ *
+ * One measure-evict-compact round per run: a measurement taken right after a compaction
+ * can lag it, and a second round that trusted it evicted everything in a test. The count
+ * is estimated from bytes per event over the log's seq span, which errs towards too few
+ * (holes left by earlier evictions, index entries an event does not take with it); the
+ * next run goes on from there. Events appended while this runs are the newest: left for
+ * the next run. Readers skip the holes; stream segments that point into them stay until
+ * pruneForwarded passes them.
  */
 export async function evictToFit(store: EventStore, opts: EvictOptions): Promise<EvictionSummary> {
   const disk = opts.disk && opts.disk.minFree > 0 ? opts.disk : null;
@@ -98,40 +104,33 @@ export async function evictToFit(store: EventStore, opts: EvictOptions): Promise
   // What sits in the memtable is counted by its write-ahead log, uncompressed (up to 4 MB):
   // flushing it into a table first measures it as it will be.
   await flushMemtable(store);
-  let bytes = await store.liveBytes();
+  const bytes = await store.liveBytes();
   const free = disk ? await disk.freeBytes() : null;
-  summary.bytesAfter = bytes;
-  summary.freeBytesAfter = free;
+  summary.bytesBefore = summary.bytesAfter = bytes;
+  summary.freeBytesBefore = summary.freeBytesAfter = free;
   const settled = free === null ? null : await settledFree(store, free, bytes);
   const bound0 = evictionTarget(bytes, settled, opts.maxBytes, disk, ratio);
   if (bound0 === null) return summary;
-  const { target } = bound0;
   summary.cause = bound0.cause;
   const bound = await store.lastSeq();
   const span = bound - (await store.firstSeq()) + 1;
-  // Holes left by earlier evictions make the span an overcount, and the index and
-  // rejected entries an event does not take with it an overcharge: the estimate errs
-  // towards evicting too few, and the next round corrects it from what was freed.
-  const estimate = bytes / Math.max(1, span);
-  let perEvent = estimate;
-  const next = Object.fromEntries(PRIORITIES.map((p) => [p, opts.forwardedThrough + 1])) as Record<Priority, number>;
-  for (let round = 0; round < MAX_ROUNDS && bytes > target; round++) {
-    const want = Math.ceil((bytes - target) / perEvent);
-    const count = await evictRound(store, want, Math.min(opts.forwardedThrough, bound), bound, next, summary);
-    if (count === 0) break;
-    const after = await store.liveBytes();
-    // Nothing freed: the compaction has not run through yet, and evicting more now would
-    // lose events for no space. The next run tries again.
-    if (after >= bytes) {
-      bytes = after;
-      break;
-    }
-    // Never below the first estimate: a measurement that lags the compaction would
-    // otherwise make every event look cheap, and the next round evict far too many.
-    perEvent = Math.max((bytes - after) / count, estimate);
-    bytes = after;
+  const want = Math.ceil((bytes - bound0.target) / (bytes / Math.max(1, span)));
+  const plan = await planEviction(store, want, Math.min(opts.forwardedThrough, bound), bound);
+  if (plan.forwarded) {
+    summary.forwarded = plan.forwarded.count;
+    summary.forwardedFromSeq = plan.forwarded.first;
+    summary.forwardedToSeq = plan.forwarded.last;
   }
-  summary.bytesAfter = bytes;
+  for (const pass of plan.backlog) {
+    summary.byPriority[pass.priority] = pass.count;
+    summary.evicted += pass.count;
+    summary.fromSeq = Math.min(summary.fromSeq ?? pass.from, pass.from);
+    summary.toSeq = Math.max(summary.toSeq ?? pass.through, pass.through);
+  }
+  if (summary.forwarded + summary.evicted === 0) return summary;
+  await opts.announce?.({ ...summary, byPriority: { ...summary.byPriority } });
+  await applyEviction(store, plan);
+  summary.bytesAfter = await store.liveBytes();
   if (disk) summary.freeBytesAfter = await disk.freeBytes();
   return summary;
 }
@@ -160,60 +159,96 @@ function evictionTarget(bytes: number, free: number | null, maxBytes: number, di
   return low < cap ? { target: Math.max(0, low), cause: 'disk-free' } : { target: cap, cause: 'max-bytes' };
 }
 
-/** One round: deletes up to `want` events in eviction order and compacts them. Returns how many. */
-async function evictRound(store: EventStore, want: number, forwardedThrough: number, bound: number, next: Record<Priority, number>, summary: EvictionSummary): Promise<number> {
-  let count = 0;
+/**
+ * What one eviction deletes. Events never change and none is appended at or below the
+ * bound, so a range and a priority name the same events when deleted as when chosen.
+ */
+interface EvictionPlan {
+  /** Every log event from first to last (forwarded ones: all priorities). */
+  forwarded: { first: number; last: number; count: number } | null;
+  /** Per priority, lowest first: every event of it from `from` to `through`. */
+  backlog: { priority: Priority; from: number; through: number; count: number }[];
+}
+
+/** Chooses up to `want` events in eviction order, deleting nothing. */
+async function planEviction(store: EventStore, want: number, forwardedThrough: number, bound: number): Promise<EvictionPlan> {
+  const plan: EvictionPlan = { forwarded: null, backlog: [] };
+  let left = want;
   if (forwardedThrough >= 1) {
-    const { deleted, first, last } = await deleteLogThrough(store, forwardedThrough, want);
-    if (deleted > 0) {
-      const indexes = await deleteIndexesThrough(store, last!);
-      await compactKeys(store, store.prefix.log + seqKey(first!), store.prefix.log + seqKey(last!));
-      await compactIndexes(store, last!, indexes);
-      summary.forwarded += deleted;
-      summary.forwardedFromSeq = Math.min(summary.forwardedFromSeq ?? first!, first!);
-      summary.forwardedToSeq = Math.max(summary.forwardedToSeq ?? last!, last!);
-      count += deleted;
+    const it = store.log.keys({ lte: seqKey(forwardedThrough) });
+    let first: number | null = null;
+    let last = 0;
+    let count = 0;
+    try {
+      while (count < left) {
+        const keys = await it.nextv(Math.min(CHUNK, left - count));
+        if (keys.length === 0) break;
+        first ??= parseSeqKey(keys[0]);
+        last = parseSeqKey(keys[keys.length - 1]);
+        count += keys.length;
+      }
+    } finally {
+      await it.close();
+    }
+    if (first !== null) {
+      plan.forwarded = { first, last, count };
+      left -= count;
     }
   }
+  for (const priority of PRIORITIES) {
+    if (left <= 0) break;
+    let from: number | null = null;
+    let through = 0;
+    let count = 0;
+    passes: for await (const chunk of candidates(store, isUrgent(priority), forwardedThrough + 1, bound)) {
+      for (const [key, bytes] of chunk) {
+        if (decodeEvent(bytes).metadata.priority !== priority) continue;
+        through = parseSeqKey(key);
+        from ??= through;
+        if (++count >= left) break passes;
+      }
+    }
+    if (from !== null) {
+      plan.backlog.push({ priority, from, through, count });
+      left -= count;
+    }
+  }
+  return plan;
+}
+
+/** Deletes what the plan names, with its index entries, and compacts the ranges. */
+async function applyEviction(store: EventStore, plan: EvictionPlan): Promise<void> {
+  if (plan.forwarded) {
+    const { first, last, count } = plan.forwarded;
+    await deleteLogThrough(store, last, count);
+    const indexes = await deleteIndexesThrough(store, last);
+    await compactKeys(store, store.prefix.log + seqKey(first), store.prefix.log + seqKey(last));
+    await compactIndexes(store, last, indexes);
+  }
+  if (plan.backlog.length === 0) return;
   const batch = store.newWriteBatch();
   let low = Infinity;
   let high = -Infinity;
-  for (const priority of PRIORITIES) {
-    if (count >= want) break;
-    if (next[priority] > bound) continue;
-    const urgent = priority === 'high' || priority === 'critical';
-    for await (const chunk of candidates(store, urgent, next[priority], bound)) {
-      let stop = false;
+  for (const { priority, from, through } of plan.backlog) {
+    const urgent = isUrgent(priority);
+    for await (const chunk of candidates(store, urgent, from, through)) {
       for (const [key, bytes] of chunk) {
-        const seq = parseSeqKey(key);
-        next[priority] = seq + 1;
         if (decodeEvent(bytes).metadata.priority !== priority) continue;
         batch.del(store.prefix.log + key);
         if (urgent) batch.del(store.prefix.urgent + key);
-        summary.byPriority[priority]++;
-        low = Math.min(low, seq);
-        high = Math.max(high, seq);
-        if (++count >= want) {
-          stop = true;
-          break;
-        }
       }
       if (batch.length >= BATCH) await batch.write(false);
-      if (stop) break;
     }
-    // The pass reached the bound: no event of this priority is left below it.
-    if (count < want) next[priority] = bound + 1;
+    low = Math.min(low, from);
+    high = Math.max(high, through);
   }
+  // Not synced: a delete lost in a power cut is done again by the next run.
   if (batch.length) await batch.write(false);
-  if (high >= low) {
-    summary.evicted = PRIORITIES.reduce((n, p) => n + summary.byPriority[p], 0);
-    summary.fromSeq = Math.min(summary.fromSeq ?? low, low);
-    summary.toSeq = Math.max(summary.toSeq ?? high, high);
-    await compactKeys(store, store.prefix.log + seqKey(low), store.prefix.log + seqKey(high));
-    await compactKeys(store, store.prefix.urgent + seqKey(low), store.prefix.urgent + seqKey(high));
-  }
-  return count;
+  await compactKeys(store, store.prefix.log + seqKey(low), store.prefix.log + seqKey(high));
+  await compactKeys(store, store.prefix.urgent + seqKey(low), store.prefix.urgent + seqKey(high));
 }
+
+const isUrgent = (p: Priority) => p === 'high' || p === 'critical';
 
 /**
  * The events a priority's pass looks at, in seq order from `from` to `bound`. `high` and

@@ -233,6 +233,32 @@ describe('evictToFit', () => {
     assert.ok(capWins.bytesAfter <= left * 0.5, `under the cap: ${capWins.bytesAfter} <= ${left * 0.5}`);
   }));
 
+  test('what goes is announced before anything is deleted, and an announcement that fails deletes nothing', () => overfull(async (rig) => {
+    const before = await priorities(rig);
+    const bytes = await rig.store.approximateBytes();
+    const maxBytes = Math.floor(bytes * 0.7);
+    await assert.rejects(evictToFit(rig.store, {
+      maxBytes, forwardedThrough: FORWARDED, announce: async () => {
+        throw new Error('the notice could not be stored');
+      },
+    }), /the notice could not be stored/);
+    assert.equal((await readAll(rig.store)).length, N, 'nothing deleted without its notice');
+    let announced: EvictionSummary | null = null;
+    let presentWhenAnnounced = 0;
+    const summary = await evictToFit(rig.store, {
+      maxBytes, forwardedThrough: FORWARDED, announce: async (plan) => {
+        announced = plan;
+        presentWhenAnnounced = (await readAll(rig.store)).length;
+      },
+    });
+    assert.equal(presentWhenAnnounced, N, 'announced while every event was still there');
+    const { bytesAfter, freeBytesAfter, ...plan } = summary;
+    const { bytesAfter: _b, freeBytesAfter: _f, ...told } = announced!;
+    assert.deepEqual(told, plan, 'the announcement names exactly what went');
+    assert.ok(bytesAfter < summary.bytesBefore && freeBytesAfter === null);
+    await checkEviction(rig, before, summary);
+  }));
+
   test('a free-space deficit larger than the store: all of it goes', () => overfull(async (rig) => {
     const bytes = await rig.store.approximateBytes();
     const summary = await evictToFit(rig.store, { maxBytes: bytes * 2, forwardedThrough: FORWARDED, disk: { minFree: bytes * 4, freeBytes: async () => 0 } });

@@ -3,15 +3,16 @@
 // space back until it is over minFree with headroom) instead of at its next cron slot.
 //
 // Eviction has to start before the disk is full, because LevelDB gives nothing back
-// without space to work in. Measured on tmpfs (store of 200 MB of 320-byte events): the
-// delete batch for a quarter of the log first takes 3.3 MB (tombstones in the write-ahead
-// log); compacting that range then peaked at +1.2 MB before it freed 52 MB; a compaction
-// of the whole store peaked at +29 MB; ingesting 29 MB took 39 MB of free space at its low
-// point (a memtable's log and its table side by side, level compactions writing their
-// output before they delete their input — up to 25 tables of 2 MB each). With 0 bytes
-// free, the delete itself fails (ENOSPC on the log), and so does reopening the store after
-// the failed write (recovering its log into a table needs space): once full, only space
-// freed by someone else lets ingest resume.
+// without space to work in: a delete is first a write (a tombstone in the write-ahead log),
+// and space returns only when a compaction has written the surviving data anew and dropped
+// the old tables. Measured on tmpfs: deleting a quarter of a 200 MB log took 3.3 MB before
+// anything came back; evicting 9 000 of 20 000 events (7.8 MB of a 17 MB store) peaked at
+// +9 MB before the 7.8 MB came back, and at +16 MB with nothing back while a reader held
+// the old tables; a 35 MB store swung by +11 MB on its own during background compactions
+// (every level-0 table spans every sublevel, so each compaction into level 1 rewrites most
+// of it). With 0 bytes free the delete itself fails (ENOSPC on the log), and so does the
+// reopen after a failed write (recovering the log into a table needs space): once the disk
+// is full, only space freed by someone else lets ingest resume.
 //
 // Free space is what this process may use (statfs bavail × bsize: ext4's blocks reserved
 // for root do not count unless edgebus runs as root).

@@ -10,10 +10,12 @@ import { Metrics } from './http/metrics.js';
 import { History, historyIntervalMs } from './http/history.js';
 import { IngestRate } from './http/rate.js';
 import { heartbeatDraft } from './jobs/heartbeat.js';
-import { maintainStore } from './jobs/store-maintenance.js';
+import { DiskWatch } from './jobs/disk-watch.js';
+import { maintainStore, type MaintenanceResult } from './jobs/store-maintenance.js';
 import { Scheduler } from './jobs/scheduler.js';
 import { Appender } from './pipeline/appender.js';
 import type { EventStore } from './store/event-store.js';
+import { storeErrorReason } from './store/write-errors.js';
 import { openOrQuarantine, quarantineDraft } from './store/quarantine.js';
 import { countRejected, purgeRejected } from './store/rejected.js';
 import { redrive, type RedriveOutcome } from './pipeline/redrive.js';
@@ -43,6 +45,8 @@ export class Daemon {
   /** Events appended per second over the last minute, for `status` (on the gateway clock once started). */
   private ingestRate: IngestRate | null = null;
   private health: Health = 'starting';
+  /** Why health is not ok, when known: the failed write's system error. */
+  private healthReason: string | null = null;
   private clock: GatewayClock | null = null;
   private clockWatch: ClockWatch | null = null;
   private lastClockChange: ClockChange | null = null;
@@ -52,6 +56,9 @@ export class Daemon {
   private http: HttpApi | null = null;
   private history: History | null = null;
   private scheduler: Scheduler | null = null;
+  private disk: DiskWatch | null = null;
+  /** What the prune job did last; the disk watcher asks whether it evicted anything. */
+  private lastMaintenance: MaintenanceResult | null = null;
   private metrics: Metrics | null = null;
   private upstream: Upstream | null = null;
   private rules: RulesService | null = null;
@@ -93,8 +100,11 @@ export class Daemon {
     this.clockWatch = new ClockWatch({ clock, sync, onChange: (change) => this.clockChanged(change) });
     this.clockWatch.start();
     if (opened.quarantined) await appender.append(quarantineDraft(config.gatewayId, opened.quarantined, clock.now()));
+    const disk = (this.disk = new DiskWatch({ dir: store.dir, minFree: config.store.minFree, log, onLow: () => this.diskLow() }));
+    await disk.read();
     this.metrics = new Metrics({
       store, bus, lastSeq: () => appender.seq, dlqSize: () => this.dlqSize,
+      diskFreeBytes: () => disk.read().then((s) => s.freeBytes, () => null),
       upstream: () => {
         const up = this.upstream;
         if (up === null) return null;
@@ -117,7 +127,7 @@ export class Daemon {
     history.start();
     this.http = new HttpApi({
       host: config.http.host, port: config.http.port, token: config.http.token, store, metrics: this.metrics,
-      health: () => this.health, status: () => this.status(), history: () => history.snapshot(), log,
+      health: () => this.health, healthReason: () => this.healthReason, status: () => this.status(), history: () => history.snapshot(), log,
       timeline: appender.timeline,
       clock: () => ({ now: clock.now(), wall: clock.wall(), offset: clock.offset, quality: clock.quality, segments: appender.timeline.segments }),
       actions: {
@@ -162,12 +172,14 @@ export class Daemon {
     this.scheduler = new Scheduler(log, { onRun: (job, ok) => bus.emit('jobRun', { job, ok }) });
     this.scheduler.add({
       name: 'prune', schedule: config.schedules.prune,
-      run: () => maintainStore({
+      run: async () => (this.lastMaintenance = await maintainStore({
         store, appender, bus, log, gatewayId: config.gatewayId, retentionMs: config.store.retention, maxBytes: config.store.maxBytes,
+        disk: disk.bound(),
         forwardedThrough: () => this.upstream?.forwarder.acknowledgedThrough ?? appender.committedSeq,
-      }),
+      })),
     });
     this.scheduler.add({ name: 'heartbeat', schedule: config.schedules.heartbeat, run: () => this.heartbeat() });
+    await disk.start();
     this.addrs = { broker, http };
     writeRuntime(config.dataDir, {
       pid: process.pid, startedAt: new Date().toISOString(),
@@ -195,6 +207,21 @@ export class Daemon {
     else this.log.info(fields, `wall clock is now ${change.quality}`);
   }
 
+  /**
+   * Free space is under store.minFree: the prune job now, not at its slot. Health stays ok
+   * while writes succeed — low space is a reason to evict, not to refuse publishes; status
+   * and edgebus_disk_free_bytes show it. While the store is unavailable nothing can be
+   * deleted, so nothing is tried; the appender's reopen loop brings it back once space
+   * returns.
+   */
+  private async diskLow(): Promise<boolean> {
+    const scheduler = this.scheduler;
+    if (scheduler === null || this.health !== 'ok') return true;
+    // A run already going (its slot came) acts on the same free space: wait for it instead.
+    if (!(await scheduler.runNow('prune'))) return true;
+    return this.lastMaintenance?.eviction != null;
+  }
+
   private watchPipeline(): void {
     this.bus.on('daemon', 'rejected', (r) => {
       this.dlqSize++;
@@ -202,10 +229,14 @@ export class Daemon {
     });
     this.bus.on('daemon', 'storeError', (err) => {
       if (this.health === 'ok') this.health = 'store-unavailable';
+      if (this.health === 'store-unavailable') this.healthReason = storeErrorReason(err);
       this.log.error({ err }, 'store write failed; publishes in that group were not acknowledged');
     });
     this.bus.on('daemon', 'storeRecovered', () => {
-      if (this.health === 'store-unavailable') this.health = 'ok';
+      if (this.health === 'store-unavailable') {
+        this.health = 'ok';
+        this.healthReason = null;
+      }
       this.log.warn('store reopened; accepting publishes again');
     });
   }
@@ -281,6 +312,16 @@ export class Daemon {
     };
   }
 
+  private async diskStatus(): Promise<{ freeBytes: number; minFree: number; low: boolean } | null> {
+    if (this.disk === null) return null;
+    try {
+      const { freeBytes, minFree, low } = await this.disk.read();
+      return { freeBytes, minFree, low };
+    } catch {
+      return null;
+    }
+  }
+
   async status(): Promise<object> {
     const appender = this.appender;
     return {
@@ -292,8 +333,10 @@ export class Daemon {
       stagedEvents: appender?.stagedCount() ?? 0,
       ingestRatePerSecond: Math.round((this.ingestRate?.perSecond() ?? 0) * 100) / 100,
       clock: this.clockStatus(),
-      storeEvents: this.store && appender ? await this.store.eventCount(appender.seq) : 0,
-      storeBytes: this.store ? await this.store.approximateBytes() : 0,
+      // null while the store is closed (its reopen after a failed write failed too).
+      storeEvents: this.store && appender ? await this.store.eventCount(appender.seq).catch(() => null) : 0,
+      storeBytes: this.store ? await this.store.approximateBytes().catch(() => null) : 0,
+      disk: await this.diskStatus(),
       dlqEvents: this.dlqSize,
       clients: this.broker?.connectedClients ?? 0,
       upstream: this.upstream ? await this.upstream.status() : null,
@@ -308,6 +351,7 @@ export class Daemon {
     this.health = 'stopping';
     this.clockWatch?.stop();
     this.history?.stop();
+    this.disk?.stop();
     await this.scheduler?.stop();
     // New connections are refused first; the group in flight is committed and its
     // PUBACKs sent while the clients are still connected; then they are closed.

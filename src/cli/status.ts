@@ -17,8 +17,11 @@ export interface DaemonStatus {
   lastSeq: number;
   stagedEvents: number;
   ingestRatePerSecond?: number;
-  storeEvents?: number;
-  storeBytes: number;
+  /** null while the store is closed after a failed write. */
+  storeEvents?: number | null;
+  storeBytes: number | null;
+  /** The store's file system (null: could not be measured). */
+  disk?: { freeBytes: number; minFree: number; low: boolean } | null;
   dlqEvents: number;
   clients: number;
   upstream: UpstreamStatus | null;
@@ -54,8 +57,13 @@ export function formatStatus(s: DaemonStatus): string {
   };
   row('edgebus', `${s.version}  gateway ${s.gatewayId}  ${s.state}  up ${duration(s.uptimeSeconds)}  ${s.clients} client${s.clients === 1 ? '' : 's'}`);
   row('ingest', `${rate(s.ingestRatePerSecond ?? 0)} msgs/s (last minute)${s.stagedEvents ? `, ${s.stagedEvents} staged` : ''}`);
-  const stored = s.storeEvents === undefined ? '' : `${s.storeEvents} events, `;
-  row('store', `${stored}last seq ${s.lastSeq}, ${bytes(s.storeBytes)}`);
+  const stored = s.storeEvents === undefined || s.storeEvents === null ? '' : `${s.storeEvents} events, `;
+  row('store', `${stored}last seq ${s.lastSeq}${s.storeBytes === null ? ', unreadable (see /healthz)' : `, ${bytes(s.storeBytes)}`}`);
+  const disk = s.disk;
+  if (disk) {
+    const bound = disk.minFree > 0 ? `store.minFree ${bytes(disk.minFree)}` : 'store.minFree off';
+    row('disk', `${bytes(disk.freeBytes)} free, ${bound}${disk.low ? ' — LOW: evicting the oldest events' : ''}`);
+  }
   if (s.clock) {
     const last = s.clock.lastChange;
     const change = last === null ? '' : last.kind === 'step'

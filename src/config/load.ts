@@ -6,7 +6,7 @@ import { parse as parseYamlScalar } from 'yaml';
 import type { TSchema } from '@sinclair/typebox';
 import { ConfigSchema, type RawConfig } from './schema.js';
 import type { Config } from './types.js';
-import { parseDuration, parseSize } from './units.js';
+import { parseDuration, parseFreeSpace, parseSize } from './units.js';
 import { lineOf, parseYaml, SchemaError, validateAgainst, type ParsedYaml, type SchemaIssue } from './validate.js';
 import { isPasswordHash } from '../security/password.js';
 import type { SyncSetting } from '../time/sync.js';
@@ -98,6 +98,7 @@ function resolveConfig(raw: RawConfig, cwd: string): Config {
       durability: raw.store.durability,
       retention: parseDuration(raw.store.retention),
       maxBytes: parseSize(raw.store.maxBytes),
+      minFree: parseFreeSpace(raw.store.minFree),
       dedupWindow: parseDuration(raw.store.dedupWindow),
       reorderWindow: parseDuration(raw.store.reorderWindow),
     },

@@ -96,6 +96,12 @@ export const ConfigSchema = Type.Object({
     durability: oneOf(['fsync', 'write'] as const, 'fsync'),
     retention: duration('7d', 'how long forwarded events are kept'),
     maxBytes: size('1GB', 'store size cap'),
+    // Not a share by default: what it keeps free is LevelDB's working space (a compaction
+    // writes its output before it deletes its input), which does not grow with the card.
+    minFree: Type.Unsafe<string | number>({
+      type: ['string', 'number'], format: 'free-space', minimum: 0, default: '256MB',
+      description: 'free space on the data dir\'s file system below which eviction starts',
+    }),
     dedupWindow: duration('24h', 'how long an event id is remembered'),
     reorderWindow: duration('2s', 'how long an out-of-order event waits'),
   }, { ...strict, default: {} }),

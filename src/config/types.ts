@@ -2,6 +2,7 @@
 import type { IngestMapping } from './schema.js';
 import type { LOG_LEVELS } from './schema.js';
 import type { SyncSetting } from '../time/sync.js';
+import type { FreeSpace } from './units.js';
 
 export interface RetryPolicy {
   initialDelay: number;
@@ -57,6 +58,8 @@ export interface Config {
     durability: 'fsync' | 'write';
     retention: number;
     maxBytes: number;
+    /** Free space to keep on the data dir's file system; `{ bytes: 0 }`: not watched. */
+    minFree: FreeSpace;
     dedupWindow: number;
     reorderWindow: number;
   };

@@ -12,10 +12,43 @@ const SIZE_BYTES: Record<string, number> = {
   GB: 1_000_000_000, GiB: 1_073_741_824,
 };
 
+const PERCENT = /^(\d+(?:\.\d+)?)\s*%$/;
+
 export const DURATION_PATTERN = DURATION.source;
 export const SIZE_PATTERN = SIZE.source;
 export const DURATION_HINT = 'a duration such as 500ms, 30s, 5m, 2h or 7d';
 export const SIZE_HINT = 'a size such as 64kB, 512MB or 2GB';
+
+export const FREE_SPACE_HINT = 'a size such as 256MB, a percentage of the file system below 100% such as 5%, or 0 (off)';
+
+/** Free space to keep on a file system: bytes, or a share of its size. `{ bytes: 0 }` is off. */
+export type FreeSpace = { bytes: number } | { percent: number };
+
+export function isFreeSpace(value: string): boolean {
+  try {
+    parseFreeSpace(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function parseFreeSpace(value: string | number): FreeSpace {
+  if (typeof value === 'number' || value.trim() === '0') return { bytes: parseSize(typeof value === 'number' ? value : 0) };
+  const m = PERCENT.exec(value.trim());
+  if (m === null) {
+    if (SIZE.test(value.trim())) return { bytes: parseSize(value) };
+    throw new RangeError(`expected ${FREE_SPACE_HINT}, got ${JSON.stringify(value)}`);
+  }
+  const percent = Number(m[1]);
+  if (percent >= 100) throw new RangeError(`expected ${FREE_SPACE_HINT}, got ${JSON.stringify(value)}`);
+  return { percent };
+}
+
+/** The bytes a FreeSpace stands for on a file system of `totalBytes`. */
+export function freeSpaceBytes(space: FreeSpace, totalBytes: number): number {
+  return 'bytes' in space ? space.bytes : Math.round((totalBytes * space.percent) / 100);
+}
 
 export function parseDuration(value: string | number): number {
   if (typeof value === 'number') return value;

@@ -4,7 +4,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import cron from 'node-cron';
 import { isMap, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type { TSchema } from '@sinclair/typebox';
-import { DURATION_HINT, DURATION_PATTERN, SIZE_HINT, SIZE_PATTERN } from './units.js';
+import { DURATION_HINT, DURATION_PATTERN, FREE_SPACE_HINT, isFreeSpace, SIZE_HINT, SIZE_PATTERN } from './units.js';
 import { isSyncSetting } from '../time/sync.js';
 
 export interface SchemaIssue {
@@ -29,6 +29,7 @@ export class SchemaError extends Error {
 const FORMAT_HINTS: Record<string, string> = {
   duration: DURATION_HINT,
   size: SIZE_HINT,
+  'free-space': FREE_SPACE_HINT,
   cron: 'a cron expression such as "*/5 * * * *"',
   'clock-sync': 'auto, always, never or file:PATH',
 };
@@ -36,6 +37,7 @@ const FORMAT_HINTS: Record<string, string> = {
 const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, allowUnionTypes: true, verbose: true });
 ajv.addFormat('duration', { type: 'string', validate: new RegExp(DURATION_PATTERN) });
 ajv.addFormat('size', { type: 'string', validate: new RegExp(SIZE_PATTERN) });
+ajv.addFormat('free-space', { type: 'string', validate: isFreeSpace });
 ajv.addFormat('cron', { type: 'string', validate: (s: string) => cron.validate(s) });
 ajv.addFormat('clock-sync', { type: 'string', validate: isSyncSetting });
 

@@ -12,6 +12,8 @@ export interface MetricsSources {
   dlqSize: () => number;
   /** The forwarder's figures; null when the gateway is store-only. */
   upstream: () => UpstreamFigures | null;
+  /** Free bytes on the store's file system, measured now; null when unknown. */
+  diskFreeBytes?: () => Promise<number | null>;
 }
 
 export interface UpstreamFigures {
@@ -65,16 +67,28 @@ export class Metrics {
       name: 'edgebus_stage_seconds', help: 'Time spent per pipeline stage: commit (batch write) and ack (submission to acknowledgement) per commit group, rules (evaluation of one group), forward (upstream batch publish to PUBACK)', labelNames: ['stage'], registers,
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
     });
+    // Read from the store at scrape time: while it is closed (a reopen after a failed write
+    // that failed too, as on a full disk) the gauge keeps its last value, and the scrape
+    // still answers — the write error counter is what the operator needs then.
     new Gauge({
       name: 'edgebus_store_events', help: 'Events in the log', registers,
       collect: async function (this: Gauge) {
-        this.set(await src.store.eventCount(src.lastSeq()));
+        const n = await src.store.eventCount(src.lastSeq()).catch(() => null);
+        if (n !== null) this.set(n);
       },
     });
     new Gauge({
       name: 'edgebus_store_bytes', help: 'Approximate size of the store on disk', registers,
       collect: async function (this: Gauge) {
-        this.set(await src.store.approximateBytes());
+        const n = await src.store.approximateBytes().catch(() => null);
+        if (n !== null) this.set(n);
+      },
+    });
+    new Gauge({
+      name: 'edgebus_disk_free_bytes', help: 'Free bytes on the file system of the store (what edgebus may use); eviction starts under store.minFree', registers,
+      collect: async function (this: Gauge) {
+        const free = src.diskFreeBytes ? await src.diskFreeBytes() : null;
+        if (free !== null) this.set(free);
       },
     });
     new Gauge({
@@ -99,14 +113,15 @@ export class Metrics {
       name: 'edgebus_upstream_oldest_unsent_seconds', help: 'Age of the oldest event not yet acknowledged upstream (by its event time, on the gateway clock)', registers,
       collect: async function (this: Gauge) {
         const up = src.upstream();
-        this.set(up ? await up.oldestUnsentSeconds() : 0);
+        const n = up ? await up.oldestUnsentSeconds().catch(() => null) : 0;
+        if (n !== null) this.set(n);
       },
     });
     totalCounter('edgebus_upstream_forwarded_total', 'Events acknowledged by the upstream broker', registers, () => src.upstream()?.forwarded);
     totalCounter('edgebus_upstream_retries_total', 'Reconnect attempts and refused batches sent again', registers, () => src.upstream()?.retries);
     totalCounter('edgebus_upstream_expired_total', 'Events not forwarded because their ttl had passed', registers, () => src.upstream()?.expired);
     totalCounter('edgebus_upstream_batches_total', 'Batches acknowledged by the upstream broker', registers, () => src.upstream()?.batches);
-    this.evicted = new Counter({ name: 'edgebus_store_evicted_total', help: 'Unforwarded events evicted to keep the store under store.maxBytes, by priority', labelNames: ['priority'], registers });
+    this.evicted = new Counter({ name: 'edgebus_store_evicted_total', help: 'Unforwarded events evicted to keep the store under store.maxBytes or its file system over store.minFree free, by priority', labelNames: ['priority'], registers });
     this.ruleAlerts = new Counter({ name: 'edgebus_rule_alerts_total', help: 'Alerts stored, by rule and state (raised, cleared)', labelNames: ['rule', 'state'], registers });
     this.pruned = new Counter({ name: 'edgebus_store_pruned_total', help: 'Forwarded events pruned past store.retention', registers });
     this.refusals = new Counter({ name: 'edgebus_broker_refusals_total', help: 'Connections, sign-ins, publishes and subscriptions the broker refused, by reason', labelNames: ['reason'], registers });

@@ -32,6 +32,8 @@ export interface HttpOptions {
   store: EventStore;
   metrics: Metrics;
   health: () => Health;
+  /** Why health is not ok, when the daemon knows (e.g. the store write error); shown by /healthz. */
+  healthReason?: () => string | null;
   status: () => Promise<object>;
   /** The dashboard's recent past (`GET /api/history`); absent: 404. */
   history?: () => object;
@@ -94,7 +96,8 @@ export class HttpApi {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname === '/healthz' && req.method !== 'POST') {
       const health = this.opts.health();
-      return send(res, health === 'ok' ? 200 : 503, { status: health });
+      const reason = health === 'ok' ? null : this.opts.healthReason?.() ?? null;
+      return send(res, health === 'ok' ? 200 : 503, reason === null ? { status: health } : { status: health, reason });
     }
     if (!this.authorized(req, url)) return send(res, 401, { error: 'missing or wrong bearer token' });
     if (req.method === 'POST') return this.post(url.pathname, req, res);

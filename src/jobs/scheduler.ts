@@ -46,7 +46,8 @@ interface Planned {
   /** The slot it waits for (wall clock). */
   due: number;
   timer: NodeJS.Timeout | null;
-  running: boolean;
+  /** The run in progress, if any. */
+  running: Promise<void> | null;
   runs: number;
 }
 
@@ -64,7 +65,7 @@ export class Scheduler {
   }
 
   add(job: Job): void {
-    const p: Planned = { job, slots: this.slots(job.schedule), due: 0, timer: null, running: false, runs: 0 };
+    const p: Planned = { job, slots: this.slots(job.schedule), due: 0, timer: null, running: null, runs: 0 };
     this.jobs.push(p);
     this.plan(p);
   }
@@ -72,6 +73,23 @@ export class Scheduler {
   /** Runs of each job so far, by name. */
   runs(): Record<string, number> {
     return Object.fromEntries(this.jobs.map((p) => [p.job.name, p.runs]));
+  }
+
+  /**
+   * Runs a job now, outside its schedule (its next slot stays planned), unless a run of it
+   * is still going: then nothing is started and this resolves false once that run ends.
+   * Resolves true when the run this started ends, failed or not.
+   */
+  async runNow(name: string): Promise<boolean> {
+    const p = this.jobs.find((j) => j.job.name === name);
+    if (p === undefined) throw new Error(`no job named ${JSON.stringify(name)}`);
+    if (this.stopped) return false;
+    if (p.running !== null) {
+      await p.running;
+      return false;
+    }
+    await this.run(p);
+    return true;
   }
 
   /** The wall clock stepped: every job plans its next slot from the wall clock as it reads now. */
@@ -102,13 +120,14 @@ export class Scheduler {
       return this.sleep(p);
     }
     // Due (once, however many slots a step skipped): run unless the last run is still going.
-    if (!p.running) void this.run(p);
+    if (p.running === null) void this.run(p);
     this.plan(p);
   }
 
   private async run(p: Planned): Promise<void> {
-    p.running = true;
     p.runs++;
+    let ended!: () => void;
+    p.running = new Promise((resolve) => (ended = resolve));
     try {
       const result = await p.job.run();
       this.log.debug({ job: p.job.name, result }, 'job done');
@@ -117,15 +136,18 @@ export class Scheduler {
       this.log.error({ err, job: p.job.name }, 'job failed');
       this.onRun(p.job.name, false);
     } finally {
-      p.running = false;
+      p.running = null;
+      ended();
     }
   }
 
+  /** No new runs; resolves once the runs going have ended (the store closes after this). */
   async stop(): Promise<void> {
     this.stopped = true;
     for (const p of this.jobs.splice(0)) {
       if (p.timer) clearTimeout(p.timer);
       await p.slots.close();
+      await p.running;
     }
   }
 }

@@ -432,6 +432,9 @@ export class Appender {
       try {
         await this.store.reopen();
         await this.init();
+        // LevelDB deletes its obsolete files on open, so a reopen can succeed on a disk that
+        // is still full; the next group would fail again, and /healthz flap with every one.
+        await this.store.probeWrite();
         break;
       } catch (reloadErr) {
         this.bus.emit('storeError', new StoreUnavailableError(reloadErr));

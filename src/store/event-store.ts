@@ -149,6 +149,13 @@ export class EventStore {
     }
   }
 
+  /** A small synced write: proves the disk takes writes (after a reopen on a full disk). */
+  async probeWrite(): Promise<void> {
+    const batch = this.newWriteBatch();
+    batch.put(this.meta.prefix + 'writeProbe', '');
+    await batch.write(true);
+  }
+
   batch(): Batch {
     return this.db.batch();
   }

@@ -41,9 +41,18 @@ function loadBinding(): Binding | null {
 
 const binding = loadBinding();
 
+/** The database is closed (a reopen that failed, or a stop): what abstract-level says then. */
+export class StoreNotOpenError extends Error {
+  readonly code = 'LEVEL_DATABASE_NOT_OPEN';
+  constructor() {
+    super('Database is not open');
+    this.name = 'StoreNotOpenError';
+  }
+}
+
 class NativeBatch implements WriteBatch {
   length = 0;
-  constructor(private readonly native: unknown) {}
+  constructor(private readonly native: unknown, private readonly db: Db) {}
 
   put(key: string, value: string | Uint8Array): void {
     binding!.batch_put(this.native, key, value);
@@ -56,6 +65,13 @@ class NativeBatch implements WriteBatch {
   }
 
   async write(sync: boolean): Promise<void> {
+    // The binding does not check: a write while the handle is closed dereferences a freed
+    // LevelDB and kills the process (SIGSEGV). A reopen on a full disk fails and leaves it
+    // closed ("IO error: …ldb: No space left on device") while the prune job may still write.
+    if (this.db.status !== 'open') {
+      this.clear();
+      throw new StoreNotOpenError();
+    }
     try {
       await binding!.batch_write(this.native, { sync });
     } finally {
@@ -114,7 +130,7 @@ export function createWriteBatch(db: Db): WriteBatch {
   const context = binding ? nativeContext(db) : undefined;
   if (binding && context !== undefined) {
     try {
-      return new NativeBatch(binding.batch_init(context));
+      return new NativeBatch(binding.batch_init(context), db);
     } catch { /* fall through to the public API */ }
   }
   return new ChainedBatch(db);

@@ -2,7 +2,7 @@
 // and stopping it removes exactly its listeners.
 import type { EdgeEvent } from '../events/types.js';
 import type { RejectedRecord } from '../store/rejected.js';
-import type { EvictionSummary } from '../store/retention.js';
+import type { EvictionSummary } from '../store/eviction.js';
 import type { ClockChange } from '../time/clock.js';
 
 export interface CommitStats {
@@ -28,7 +28,7 @@ export interface BusEvents {
   storeRecovered: null;
   /** Forwarded events deleted past store.retention. */
   pruned: number;
-  /** Unforwarded events evicted to stay under store.maxBytes. */
+  /** Events deleted ahead of their retention to stay under store.maxBytes or above store.minFree free. */
   evicted: EvictionSummary;
   /** The broker refused a connection, a sign-in, a publish or a subscription (see broker-access.ts). */
   refused: { reason: string };

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load.js';
-import { parseDuration, parseSince, parseSize } from '../../src/config/units.js';
+import { freeSpaceBytes, parseDuration, parseSince, parseSize, type FreeSpace } from '../../src/config/units.js';
 import { SchemaError } from '../../src/config/validate.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -50,7 +50,7 @@ describe('config lookup and defaults', () => {
         { topic: 'devices/{device}/status', type: 'DeviceStatus' },
       ]);
       assert.deepEqual(config.store, {
-        durability: 'fsync', retention: 7 * 86_400_000, maxBytes: 1_000_000_000, dedupWindow: 86_400_000, reorderWindow: 2_000,
+        durability: 'fsync', retention: 7 * 86_400_000, maxBytes: 1_000_000_000, minFree: { bytes: 256_000_000 }, dedupWindow: 86_400_000, reorderWindow: 2_000,
       });
       assert.deepEqual(config.schedules, { prune: '*/5 * * * *', heartbeat: '* * * * *' });
       assert.deepEqual(config.log, { level: 'info', format: 'auto' });
@@ -117,6 +117,26 @@ describe('durations and sizes', () => {
     assert.throws(() => parseSize('64 kilobytes'), RangeError);
   });
 
+  test('store.minFree: a size, a percentage of the file system, or 0 (off)', () => {
+    const cases: [string, FreeSpace][] = [['64MB', { bytes: 64_000_000 }], ['5%', { percent: 5 }], ['0.5 %', { percent: 0.5 }], ['0', { bytes: 0 }], ['"0"', { bytes: 0 }], ['1048576', { bytes: 1_048_576 }]];
+    for (const [text, want] of cases) {
+      const { dir, file, cleanup } = withFile('edgebus.yaml', `store: { minFree: ${text} }\n`);
+      try {
+        assert.deepEqual(loadConfig({ file, cwd: dir, env: {} }).config.store.minFree, want, text);
+      } finally {
+        cleanup();
+      }
+    }
+    const empty = tempDir('edgebus-config-');
+    try {
+      assert.deepEqual(loadConfig({ env: { EDGEBUS_STORE_MIN_FREE: '10%' }, cwd: empty.dir }).config.store.minFree, { percent: 10 });
+    } finally {
+      empty.cleanup();
+    }
+    assert.equal(freeSpaceBytes({ percent: 5 }, 32_000_000_000), 1_600_000_000);
+    assert.equal(freeSpaceBytes({ bytes: 64_000_000 }, 32_000_000_000), 64_000_000);
+  });
+
   test('config durations and sizes are resolved to numbers', () => {
     const { dir, file, cleanup } = withFile('edgebus.yaml', [
       'broker: { maxPayload: 64kB }',
@@ -131,7 +151,9 @@ describe('durations and sizes', () => {
     try {
       const { config } = loadConfig({ file, cwd: dir, env: {} });
       assert.equal(config.broker.maxPayload, 64_000);
-      assert.deepEqual(config.store, { durability: 'fsync', reorderWindow: 500, retention: 604_800_000, dedupWindow: 7_200_000, maxBytes: 2_000_000_000 });
+      assert.deepEqual(config.store, {
+        durability: 'fsync', reorderWindow: 500, retention: 604_800_000, dedupWindow: 7_200_000, maxBytes: 2_000_000_000, minFree: { bytes: 256_000_000 },
+      });
       assert.equal(config.upstream?.keepalive, 30_000);
       assert.equal(config.upstream?.batch.maxBytes, 512_000_000);
       assert.equal(config.upstream?.retry.maxDelay, 300_000);
@@ -212,6 +234,16 @@ describe('config errors: file:line: key: message', () => {
       `${file}:2: store.reorderWindow: expected a duration such as 500ms, 30s, 5m, 2h or 7d, got "2 seconds"`,
       `${file}:3: store.maxBytes: expected a size such as 64kB, 512MB or 2GB, got "lots"`,
     ]);
+  });
+
+  test('a bad store.minFree says what is expected', () => {
+    const hint = 'expected a size such as 256MB, a percentage of the file system below 100% such as 5%, or 0 (off)';
+    for (const [text, got] of [['lots', '"lots"'], ['100%', '"100%"'], ['-5%', '"-5%"']]) {
+      const { lines, file } = errorsFor(`store:\n  minFree: ${text}\n`);
+      assert.deepEqual(lines, [`${file}:2: store.minFree: ${hint}, got ${got}`]);
+    }
+    const negative = errorsFor('store:\n  minFree: -1\n');
+    assert.deepEqual(negative.lines, [`${negative.file}:2: store.minFree: expected a number >= 0, got -1`]);
   });
 
   test('bad cron expression in schedules', () => {

@@ -1,12 +1,15 @@
 // QoS 1 load from many devices, as a real fleet would send it: each device is its own
 // MQTT.js client publishing JSON readings with an explicit unique id and an increasing
 // `seq`, several publishes in flight at once. Every PUBACKed id is recorded.
+import { randomBytes } from 'node:crypto';
 import { closed, connect, endAll, publish, type MqttClient } from './mqtt.js';
 
 export interface Reading {
   id: string;
   seq: number;
   value: number;
+  /** Incompressible padding (LoadOptions.padding), so a test can fill a disk quickly. */
+  note?: string;
 }
 
 export interface Device {
@@ -23,6 +26,8 @@ export interface LoadOptions {
   inflight: number;
   /** Device name prefix: devices are `<prefix>-0`, `<prefix>-1`, … */
   prefix: string;
+  /** Random bytes of padding per reading (sent as base64); default none. */
+  padding?: number;
 }
 
 export interface Load {
@@ -54,6 +59,7 @@ export async function startLoad(brokerUrl: string, opts: LoadOptions, previous?:
     const worker = async () => {
       while (!stopped && !dead) {
         const r = reading(device.name, device.sent.length + 1);
+        if (opts.padding) r.note = randomBytes(opts.padding).toString('base64');
         device.sent.push(r);
         const outcome = await Promise.race([publish(client, topicOf(device.name), r).then(() => 'acked' as const, () => 'failed' as const), gone]);
         if (outcome !== 'acked') return;

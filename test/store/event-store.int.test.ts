@@ -180,6 +180,27 @@ describe('store schema version', () => {
   });
 });
 
+describe('write batches', () => {
+  test('a batch written while the store is closed is refused, not a crash; after a reopen it writes', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const store = await EventStore.open(storeDir(dir));
+      const batch = store.newWriteBatch();
+      await store.db.close();
+      batch.put(store.prefix.log + '1', 'x');
+      await assert.rejects(batch.write(true), { code: 'LEVEL_DATABASE_NOT_OPEN' });
+      assert.equal(batch.length, 0, 'the refused batch is emptied like a failed one');
+      await store.reopen();
+      batch.put(store.meta.prefix + 'probe', 'ok');
+      await batch.write(true);
+      assert.equal(await store.meta.get('probe'), 'ok');
+      await store.close();
+    } finally {
+      cleanup();
+    }
+  });
+});
+
 describe('rejected store', () => {
   test('rejected payloads are kept with topic, reason and base64 raw bytes', async () => {
     const { dir, cleanup } = tempDir();

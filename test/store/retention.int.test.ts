@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import type { Priority } from '../../src/events/types.js';
 import { parseSeqKey, SEP } from '../../src/store/keys.js';
-import { compactStore, evictToFit, pruneForwarded, type EvictionSummary } from '../../src/store/retention.js';
+import { evictToFit, type EvictionSummary } from '../../src/store/eviction.js';
+import { compactStore, pruneForwarded } from '../../src/store/retention.js';
 import { draftOn } from '../helpers/drafts.js';
 import { openRig, readAll, seqsOf, type Clock, type StoreRig } from '../helpers/store.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -140,6 +141,10 @@ describe('evictToFit', () => {
     const goneBacklog = gone.filter((s) => s > FORWARDED);
     assert.equal(summary.forwarded, goneForwarded.length);
     assert.equal(summary.evicted, goneBacklog.length);
+    if (goneForwarded.length) {
+      assert.equal(summary.forwardedFromSeq, Math.min(...goneForwarded));
+      assert.equal(summary.forwardedToSeq, Math.max(...goneForwarded));
+    }
     if (goneBacklog.length) {
       assert.equal(goneForwarded.length, FORWARDED, 'forwarded events go before any backlog');
       assert.equal(summary.fromSeq, Math.min(...goneBacklog));
@@ -170,9 +175,96 @@ describe('evictToFit', () => {
     const summary = await evictToFit(rig.store, { maxBytes: bytes * 2, forwardedThrough: FORWARDED });
     const { bytesBefore, ...rest } = summary;
     assert.deepEqual(rest, {
-      evicted: 0, byPriority: { low: 0, normal: 0, high: 0, critical: 0 }, fromSeq: null, toSeq: null, forwarded: 0, bytesAfter: bytesBefore,
+      cause: null, evicted: 0, byPriority: { low: 0, normal: 0, high: 0, critical: 0 }, fromSeq: null, toSeq: null,
+      forwarded: 0, forwardedFromSeq: null, forwardedToSeq: null, bytesAfter: bytesBefore, freeBytesBefore: null, freeBytesAfter: null,
     });
     assert.equal((await readAll(rig.store)).length, N);
+  }));
+
+  /**
+   * A file system of `capacity` bytes that holds only the store: its free space is what
+   * the store's files leave, so it comes back exactly as eviction gives bytes back.
+   */
+  const fileSystem = (rig: StoreRig, capacity: number, minFree: number) => ({
+    minFree, freeBytes: async () => capacity - (await rig.store.approximateBytes()),
+  });
+
+  test('free space above store.minFree and the store under its cap: nothing goes', () => overfull(async (rig) => {
+    const bytes = await rig.store.approximateBytes();
+    const disk = fileSystem(rig, bytes * 2, Math.floor(bytes * 0.5));
+    const summary = await evictToFit(rig.store, { maxBytes: bytes * 2, forwardedThrough: FORWARDED, disk });
+    assert.equal(summary.cause, null);
+    assert.equal(summary.freeBytesBefore, bytes * 2 - bytes);
+    assert.equal(summary.evicted + summary.forwarded, 0);
+    assert.equal((await readAll(rig.store)).length, N);
+  }));
+
+  test('free space under store.minFree with the store under its cap: the same order, until free space is back over minFree', (t) => overfull(async (rig) => {
+    const before = await priorities(rig);
+    const bytes = await rig.store.approximateBytes();
+    const minFree = Math.floor(bytes * 0.4);
+    const disk = fileSystem(rig, Math.floor(bytes * 1.1), minFree);
+    const summary = await evictToFit(rig.store, { maxBytes: bytes * 2, forwardedThrough: FORWARDED, disk });
+    t.diagnostic(`eviction for free space: ${JSON.stringify(summary)}`);
+    assert.equal(summary.cause, 'disk-free');
+    await checkEviction(rig, before, summary);
+    assert.equal(summary.forwarded, FORWARDED, 'forwarded events went first');
+    assert.ok(summary.byPriority.low > 0);
+    assert.deepEqual([summary.byPriority.normal, summary.byPriority.high, summary.byPriority.critical], [0, 0, 0]);
+    assert.ok(summary.freeBytesBefore! < minFree);
+    assert.equal(summary.freeBytesAfter, await disk.freeBytes(), 'the summary measures free space after the compaction');
+    assert.ok(summary.freeBytesAfter! >= minFree, `free space back over minFree: ${summary.freeBytesAfter} >= ${minFree}`);
+  }));
+
+  test('both bounds crossed: the one that needs more to go sets the target and is the cause', () => overfull(async (rig) => {
+    const bytes = await rig.store.approximateBytes();
+    // The cap wants 10 % gone (to 0.95 × 0.9); the disk about a third.
+    const diskWins = await evictToFit(rig.store, {
+      maxBytes: Math.floor(bytes * 0.95), forwardedThrough: FORWARDED, disk: fileSystem(rig, Math.floor(bytes * 1.1), Math.floor(bytes * 0.4)),
+    });
+    assert.equal(diskWins.cause, 'disk-free');
+    assert.ok(diskWins.bytesAfter < bytes * 0.8, `more than the cap asked for went: ${diskWins.bytesAfter} of ${bytes}`);
+    // Now the cap wants half of what is left gone; the disk only a little.
+    const left = await rig.store.approximateBytes();
+    const capWins = await evictToFit(rig.store, {
+      maxBytes: Math.floor(left * 0.5), forwardedThrough: FORWARDED, disk: fileSystem(rig, left + 1_000, 2_000),
+    });
+    assert.equal(capWins.cause, 'max-bytes');
+    assert.ok(capWins.bytesAfter <= left * 0.5, `under the cap: ${capWins.bytesAfter} <= ${left * 0.5}`);
+  }));
+
+  test('what goes is announced before anything is deleted, and an announcement that fails deletes nothing', () => overfull(async (rig) => {
+    const before = await priorities(rig);
+    const bytes = await rig.store.approximateBytes();
+    const maxBytes = Math.floor(bytes * 0.7);
+    await assert.rejects(evictToFit(rig.store, {
+      maxBytes, forwardedThrough: FORWARDED, announce: async () => {
+        throw new Error('the notice could not be stored');
+      },
+    }), /the notice could not be stored/);
+    assert.equal((await readAll(rig.store)).length, N, 'nothing deleted without its notice');
+    let announced: EvictionSummary | null = null;
+    let presentWhenAnnounced = 0;
+    const summary = await evictToFit(rig.store, {
+      maxBytes, forwardedThrough: FORWARDED, announce: async (plan) => {
+        announced = plan;
+        presentWhenAnnounced = (await readAll(rig.store)).length;
+      },
+    });
+    assert.equal(presentWhenAnnounced, N, 'announced while every event was still there');
+    const { bytesAfter, freeBytesAfter, ...plan } = summary;
+    const { bytesAfter: _b, freeBytesAfter: _f, ...told } = announced!;
+    assert.deepEqual(told, plan, 'the announcement names exactly what went');
+    assert.ok(bytesAfter < summary.bytesBefore && freeBytesAfter === null);
+    await checkEviction(rig, before, summary);
+  }));
+
+  test('a free-space deficit larger than the store: all of it goes', () => overfull(async (rig) => {
+    const bytes = await rig.store.approximateBytes();
+    const summary = await evictToFit(rig.store, { maxBytes: bytes * 2, forwardedThrough: FORWARDED, disk: { minFree: bytes * 4, freeBytes: async () => 0 } });
+    assert.equal(summary.cause, 'disk-free');
+    assert.equal(summary.forwarded + summary.evicted, N, 'every event went');
+    assert.deepEqual((await readAll(rig.store)).length, 0);
   }));
 
   test('over the cap: forwarded first, then the oldest low ones; alerts untouched; bytes drop', (t) => overfull(async (rig) => {

@@ -31,6 +31,9 @@ export function writeConfig(dir: string, overrides: ConfigYaml = {}): string {
     schedules: { heartbeat: '0 0 1 1 *' },
   };
   const merged: ConfigYaml = { ...base, ...overrides };
+  // A test machine's disk may be nearly full (a few hundred MB free has been seen): only the
+  // tests of store.minFree evict for free space.
+  merged.store = { minFree: 0, ...((overrides.store as object | undefined) ?? {}) };
   for (const key of ['broker', 'http'] as const) {
     merged[key] = { port: 0, ...((overrides[key] as object | undefined) ?? {}) };
   }

@@ -27,13 +27,8 @@ import { EventBus } from './util/bus.js';
 import { removeRuntime, writeRuntime } from './util/runtime-file.js';
 import type { Logger } from './util/log.js';
 import { version } from './version.js';
-import { readClockLog, writeStopMark, type ClockLog } from './store/clock-log.js';
-import { bootId, uptimeMs } from './time/boot.js';
-import { GatewayClock, type ClockChange } from './time/clock.js';
-import { clockQuality } from './time/quality.js';
-import { startingPoint } from './time/start.js';
-import { SyncSource } from './time/sync.js';
-import { ClockWatch } from './time/watch.js';
+import { ClockService } from './pipeline/clock-service.js';
+import type { ClockChange } from './time/clock.js';
 
 export interface DaemonAddresses {
   broker: AddressInfo;
@@ -47,9 +42,7 @@ export class Daemon {
   private health: Health = 'starting';
   /** Why health is not ok, when known: the failed write's system error. */
   private healthReason: string | null = null;
-  private clock: GatewayClock | null = null;
-  private clockWatch: ClockWatch | null = null;
-  private lastClockChange: ClockChange | null = null;
+  private clocks: ClockService | null = null;
   private store: EventStore | null = null;
   private appender: Appender | null = null;
   private broker: Broker | null = null;
@@ -83,22 +76,20 @@ export class Daemon {
     const opened = await openOrQuarantine(config.dataDir, log);
     const store = (this.store = opened.store);
     this.dlqSize = [...(await countRejected(store)).values()].reduce((a, b) => a + b, 0);
-    const clockLog = await readClockLog(store);
-    const sync = new SyncSource(config.clock.sync);
-    const clock = (this.clock = await startClock(clockLog, sync, log));
+    const clocks = (this.clocks = await ClockService.open(store, config.clock.sync, log));
+    const { clock } = clocks;
     this.startedAt = clock.now();
     this.ingestRate = new IngestRate(60, () => clock.now()).attachedTo(bus, 'status');
     const appender = (this.appender = new Appender({
       store, bus, gatewayId: config.gatewayId, durability: config.store.durability,
       reorderWindow: config.store.reorderWindow, dedupWindow: config.store.dedupWindow,
-      clock, timeline: clockLog.timeline,
+      clock, timeline: clocks.log.timeline,
       // The broker is built after the appender (it submits to it): bind its sockets late.
       settling: { begin: () => this.broker?.settling.begin(), end: () => this.broker?.settling.end() },
     }));
     await appender.init();
     this.watchPipeline();
-    this.clockWatch = new ClockWatch({ clock, sync, onChange: (change) => this.clockChanged(change) });
-    this.clockWatch.start();
+    clocks.watchChanges((change) => this.clockChanged(change));
     if (opened.quarantined) await appender.append(quarantineDraft(config.gatewayId, opened.quarantined, clock.now()));
     const disk = (this.disk = new DiskWatch({ dir: store.dir, minFree: config.store.minFree, log, onLow: () => this.diskLow() }));
     await disk.read();
@@ -198,13 +189,9 @@ export class Daemon {
 
   /** The wall clock stepped, or its quality changed (see time/watch.ts). */
   private clockChanged(change: ClockChange): void {
-    this.lastClockChange = change;
     this.appender?.clockChanged(change);
     if (change.kind === 'step') this.scheduler?.replan();
     this.bus.emit('clockChanged', change);
-    const fields = { delta: Math.round(change.delta), quality: change.quality, previous: change.previous, from: isoOrNumber(change.from), to: isoOrNumber(change.to) };
-    if (change.kind === 'step') this.log.warn(fields, `wall clock stepped by ${formatDelta(change.delta)}; durations run on the gateway clock and are unaffected`);
-    else this.log.info(fields, `wall clock is now ${change.quality}`);
   }
 
   /**
@@ -299,17 +286,7 @@ export class Daemon {
   }
 
   private uptimeSeconds(): number {
-    return this.clock === null ? 0 : Math.round((this.clock.now() - this.startedAt) / 1000);
-  }
-
-  private clockStatus(): object | null {
-    const clock = this.clock;
-    if (clock === null) return null;
-    const last = this.lastClockChange;
-    return {
-      quality: clock.quality, wall: new Date(clock.wall()).toISOString(), sync: this.config.clock.sync,
-      lastChange: last === null ? null : { kind: last.kind, delta: Math.round(last.delta), quality: last.quality, secondsAgo: Math.round((clock.now() - last.at) / 1000) },
-    };
+    return this.clocks === null ? 0 : Math.round((this.clocks.clock.now() - this.startedAt) / 1000);
   }
 
   private async diskStatus(): Promise<{ freeBytes: number; minFree: number; low: boolean } | null> {
@@ -332,7 +309,7 @@ export class Daemon {
       lastSeq: appender?.seq ?? 0,
       stagedEvents: appender?.stagedCount() ?? 0,
       ingestRatePerSecond: Math.round((this.ingestRate?.perSecond() ?? 0) * 100) / 100,
-      clock: this.clockStatus(),
+      clock: this.clocks?.status() ?? null,
       // null while the store is closed (its reopen after a failed write failed too).
       storeEvents: this.store && appender ? await this.store.eventCount(appender.seq).catch(() => null) : 0,
       storeBytes: this.store ? await this.store.approximateBytes().catch(() => null) : 0,
@@ -349,7 +326,7 @@ export class Daemon {
   async stop(): Promise<void> {
     if (this.health === 'stopping') return;
     this.health = 'stopping';
-    this.clockWatch?.stop();
+    this.clocks?.stopWatching();
     this.history?.stop();
     this.disk?.stop();
     await this.scheduler?.stop();
@@ -365,50 +342,10 @@ export class Daemon {
     await this.upstream?.stop();
     await this.appender?.close();
     await this.http?.stop();
-    await this.leaveClockMark();
+    if (this.clocks && this.store) await this.clocks.leaveMark(this.store);
     await this.store?.close();
     if (this.addrs) removeRuntime(this.config.dataDir);
     this.bus.removeOwner('daemon');
     this.log.info({ lastSeq: this.appender?.seq ?? 0 }, 'edgebus stopped');
   }
-
-  /** Where the gateway clock stands at a clean stop: the next start carries on from it. */
-  private async leaveClockMark(): Promise<void> {
-    const clock = this.clock;
-    if (clock === null || this.store === null) return;
-    const g = clock.now();
-    try {
-      await writeStopMark(this.store, { boot: clock.boot, uptime: clock.uptimeAt(g), g, wall: clock.wall(), quality: clock.quality });
-    } catch (err) {
-      this.log.warn({ err }, 'could not record the gateway clock at stop');
-    }
-  }
-}
-
-/**
- * The gateway clock for this run, carried on from what the store recorded (time/start.ts).
- * The OS is asked once, before anything is stamped, whether the wall clock is synchronised.
- */
-async function startClock(clockLog: ClockLog, sync: SyncSource, log: Logger): Promise<GatewayClock> {
-  const synced = await sync.refresh();
-  const boot = bootId();
-  const uptime = uptimeMs();
-  const wall = Date.now();
-  const { g, continuity } = startingPoint({ last: clockLog.last, highest: clockLog.highest, boot, uptime, wall, synced: synced === true });
-  const clock = new GatewayClock({ g, wall, quality: clockQuality(wall, synced, false), boot, uptime });
-  if (continuity === 'unknown-downtime') log.info({ quality: clock.quality }, 'gateway clock: started after a reboot whose length the wall clock cannot tell; it carries on from where the store left it');
-  return clock;
-}
-
-function formatDelta(ms: number): string {
-  const a = Math.abs(ms);
-  const sign = ms < 0 ? '-' : '+';
-  if (a >= 86_400_000) return `${sign}${(a / 86_400_000).toFixed(1)} d`;
-  if (a >= 3_600_000) return `${sign}${(a / 3_600_000).toFixed(1)} h`;
-  if (a >= 60_000) return `${sign}${(a / 60_000).toFixed(1)} min`;
-  return `${sign}${(a / 1000).toFixed(1)} s`;
-}
-
-function isoOrNumber(ms: number): string | number {
-  return Number.isFinite(ms) && ms >= 0 && ms < 253_402_300_800_000 ? new Date(ms).toISOString() : ms;
 }

@@ -2,6 +2,7 @@
 // the JSON as the API returns it, or a compact summary for a person.
 import type { Config } from '../config/types.js';
 import type { DevicesStatus } from '../devices/devices-service.js';
+import type { ClockStatus } from '../pipeline/clock-service.js';
 import type { RulesStatus } from '../rules/rules-service.js';
 import type { UpstreamStatus } from '../upstream/upstream.js';
 import { readRuntime } from '../util/runtime-file.js';
@@ -28,14 +29,6 @@ export interface DaemonStatus {
   rules: RulesStatus | null;
   devices: DevicesStatus | null;
   clock?: ClockStatus | null;
-}
-
-/** The wall clock as the daemon sees it (src/daemon.ts `clockStatus()`). */
-export interface ClockStatus {
-  quality: string;
-  wall: string;
-  sync: string;
-  lastChange: { kind: 'step' | 'quality'; delta: number; quality: string; secondsAgo: number } | null;
 }
 
 export async function runStatus(config: Config, opts: { json?: boolean }, io: Io): Promise<void> {

@@ -35,7 +35,12 @@ it('evicts low before normal, never an alert, records it, and forwards the rest 
 
     const notice = await waitFor(async () => (await getEvents(d.httpUrl, { type: 'SystemEvent' })).find((e) => e.payload.kind === 'eviction'),
       { timeout: 30_000, message: 'an eviction SystemEvent' });
-    const metrics = await getMetrics(d.httpUrl);
+    // The notice is stored before the first delete: wait for the eviction it announces to be done.
+    const evictedTotal = (m: string) => ['low', 'normal', 'high', 'critical'].reduce((n, priority) => n + (metricValue(m, 'edgebus_store_evicted_total', { priority }) ?? 0), 0);
+    const metrics = await waitFor(async () => {
+      const m = await getMetrics(d.httpUrl);
+      return evictedTotal(m) >= (notice.payload.evicted as number) ? m : undefined;
+    }, { timeout: 30_000, message: 'the announced eviction done' });
     const low = metricValue(metrics, 'edgebus_store_evicted_total', { priority: 'low' }) ?? 0;
     assert.ok(low > 0, 'low-priority events were evicted');
     assert.equal(metricValue(metrics, 'edgebus_store_evicted_total', { priority: 'high' }) ?? 0, 0, 'no alert evicted');

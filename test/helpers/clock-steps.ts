@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import type { EdgeEvent } from '../../src/events/types.js';
 import { getEvents, getMetrics, metricValue } from './api.js';
+import { cpuSeconds, rssBytes } from './proc.js';
 import { startCollector, type Collector } from './collector.js';
 import { spawnDaemon, writeConfig, type ChildDaemon, type ConfigYaml } from './daemon.js';
 import { fakeClock, type FakeClock } from './faketime.js';
@@ -93,4 +94,30 @@ export async function openScenario(opts: ScenarioOptions = {}): Promise<Scenario
     },
   };
   return s;
+}
+
+/** A daemon busy with a step's aftermath would use a core; an idle one a few percent. */
+export const MAX_CPU_SHARE = 0.5;
+export const MAX_RSS = 300 * 1024 * 1024;
+
+/** CPU share and peak memory of the child while `during` runs. */
+export async function cost<T>(d: ChildDaemon, during: () => Promise<T>): Promise<{ value: T; cpuShare: number; rss: number }> {
+  const pid = d.child.pid!;
+  const cpu0 = cpuSeconds(pid);
+  const t0 = performance.now();
+  let rss = rssBytes(pid);
+  const sampler = setInterval(() => (rss = Math.max(rss, rssBytes(pid))), 100);
+  try {
+    const value = await during();
+    const elapsed = (performance.now() - t0) / 1000;
+    return { value, cpuShare: (cpuSeconds(pid) - cpu0) / elapsed, rss: Math.max(rss, rssBytes(pid)) };
+  } finally {
+    clearInterval(sampler);
+  }
+}
+
+/** What `cost` measured stays under what a step's aftermath may use. */
+export function assertCheap(c: { cpuShare: number; rss: number }, what = 'after the step'): void {
+  assert.ok(c.cpuShare < MAX_CPU_SHARE, `the daemon used ${(c.cpuShare * 100).toFixed(0)} % of a core ${what}`);
+  assert.ok(c.rss < MAX_RSS, `peak RSS ${(c.rss / 2 ** 20).toFixed(0)} MiB ${what}`);
 }

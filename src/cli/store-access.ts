@@ -3,6 +3,7 @@
 import { existsSync } from 'node:fs';
 import type { Config } from '../config/types.js';
 import { EventStore, storeDir } from '../store/event-store.js';
+import { Backoff } from '../util/backoff.js';
 import { readRuntime } from '../util/runtime-file.js';
 import { RuntimeFailure, UsageError } from './args.js';
 
@@ -13,20 +14,24 @@ function isLocked(err: unknown): boolean {
   return false;
 }
 
+/** Waits of 25 ms doubling to 3.2 s: some 6 s in all before a lock counts as held for good. */
+const LOCK_ATTEMPTS = 8;
+
 /** Runs `local` against the opened store, or `remote` when the daemon holds it. */
 export async function withStore<T>(config: Config, local: (store: EventStore) => Promise<T>, remote: () => Promise<T>): Promise<T> {
   const dir = storeDir(config.dataDir);
   if (!existsSync(dir)) throw new UsageError(`no event store at ${dir} (dataDir ${config.dataDir})`);
   let store: EventStore | null = null;
   // Another CLI process may hold the lock for a moment; only a daemon holds it for long.
-  for (let delay = 25; store === null; delay *= 2) {
+  const backoff = new Backoff({ initialDelay: 25, maxDelay: 3_200, multiplier: 2, jitter: false });
+  while (store === null) {
     try {
       store = await EventStore.open(dir);
     } catch (err) {
       if (!isLocked(err)) throw err;
       if (readRuntime(config.dataDir) !== null) return remote();
-      if (delay > 3_200) throw new Error(`the event store at ${dir} is locked by another process`);
-      await new Promise((r) => setTimeout(r, delay));
+      if (backoff.attempts >= LOCK_ATTEMPTS) throw new Error(`the event store at ${dir} is locked by another process`);
+      await new Promise((r) => setTimeout(r, backoff.next()));
     }
   }
   try {

@@ -1,8 +1,8 @@
 // The one schema of edgebus.yaml: defaults, validation and env overrides all come from here.
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { EVENT_TYPES } from '../events/types.js';
+import { LOG_FORMATS, LOG_LEVELS } from '../util/log.js';
 
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 const duration = (def: string, description: string) =>
   Type.Unsafe<string | number>({ type: ['string', 'number'], format: 'duration', default: def, description });
@@ -121,7 +121,7 @@ export const ConfigSchema = Type.Object({
   }, { ...strict, default: {} }),
   log: Type.Object({
     level: oneOf(LOG_LEVELS, 'info'),
-    format: oneOf(['auto', 'json', 'pretty'] as const, 'auto'),
+    format: oneOf(LOG_FORMATS, 'auto'),
   }, { ...strict, default: {} }),
 }, strict);
 

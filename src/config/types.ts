@@ -1,14 +1,11 @@
 // The resolved configuration: defaults applied, durations in ms, sizes in bytes, paths absolute.
 import type { IngestMapping } from './schema.js';
-import type { LOG_LEVELS } from './schema.js';
 import type { SyncSetting } from '../time/sync.js';
+import type { BackoffPolicy } from '../util/backoff.js';
+import type { LogOptions } from '../util/log.js';
 import type { FreeSpace } from './units.js';
 
-export interface RetryPolicy {
-  initialDelay: number;
-  maxDelay: number;
-  multiplier: number;
-  jitter: boolean;
+export interface RetryPolicy extends BackoffPolicy {
   maxAttempts: number;
 }
 
@@ -67,5 +64,5 @@ export interface Config {
   http: { host: string; port: number; token?: string };
   clock: { sync: SyncSetting };
   schedules: { prune: string; heartbeat: string };
-  log: { level: (typeof LOG_LEVELS)[number]; format: 'auto' | 'json' | 'pretty' };
+  log: LogOptions;
 }

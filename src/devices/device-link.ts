@@ -2,7 +2,7 @@
 // when it goes away — unplugged, the adapter reset, the device stopped answering — says
 // so and tries again with backoff, for as long as the daemon runs. What "open" means is
 // the caller's (a framed stream, a Modbus client); the link only sequences it.
-import { Backoff, type BackoffPolicy } from '../upstream/backoff.js';
+import { Backoff, type BackoffPolicy } from '../util/backoff.js';
 import type { Logger } from '../util/log.js';
 import { findPort, type PortLister } from './port-finder.js';
 import type { SerialSpec } from './types.js';

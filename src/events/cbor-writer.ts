@@ -3,8 +3,7 @@
 // allocates nothing per event. It writes plain maps, arrays, text, integers and floats —
 // standard CBOR that cbor-x (and any decoder) reads back. cbor-x's own encoder cost
 // ~2 µs per event here, a third of the gateway's budget per message.
-import type { EdgeEvent, JsonValue } from './types.js';
-import type { ClockQuality } from '../time/quality.js';
+import type { ClockQuality, EdgeEvent, JsonValue } from './types.js';
 
 const F32 = new Float32Array(1);
 

@@ -1,11 +1,14 @@
 // The event model of SPEC §3. Every event in the store, on the CLI, upstream and on
 // local alert topics has this shape.
-import type { ClockQuality } from '../time/quality.js';
 
 export const EVENT_TYPES = ['DeviceData', 'DeviceStatus', 'Alert', 'Command', 'SystemEvent', 'BusinessEvent'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
 export const PRIORITIES = ['low', 'normal', 'high', 'critical'] as const;
+
+/** How far the gateway's wall clock could be trusted (`metadata.clock`; see time/quality.ts). */
+export const CLOCK_QUALITIES = ['synced', 'unsynced', 'stepped'] as const;
+export type ClockQuality = (typeof CLOCK_QUALITIES)[number];
 export type Priority = (typeof PRIORITIES)[number];
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };

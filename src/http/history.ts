@@ -1,7 +1,7 @@
 // The dashboard's recent past (SPEC §7, `GET /api/history`): a sample every 10 s of the
 // ingest rate, the upstream backlog and link state and the store size, kept for an hour in
 // a fixed ring, plus the last alerts. Memory is bounded whatever the daemon's uptime.
-import type { EventBus, StoredAlert } from '../util/bus.js';
+import type { EventBus, StoredAlert } from '../pipeline/bus.js';
 
 export const HISTORY_INTERVAL_MS = 10_000;
 export const HISTORY_SAMPLES = 360;

@@ -2,7 +2,7 @@
 // can run in one test process.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { EventStore } from '../store/event-store.js';
-import type { EventBus } from '../util/bus.js';
+import type { EventBus } from '../pipeline/bus.js';
 
 export interface MetricsSources {
   store: EventStore;

@@ -1,6 +1,6 @@
 // Events appended per second over the last minute: a ring of per-second counts fed by the
 // bus's 'committed' events, read by `status` and the dashboard. O(1) per commit group.
-import type { EventBus } from '../util/bus.js';
+import type { EventBus } from '../pipeline/bus.js';
 
 export class IngestRate {
   private readonly counts: Float64Array;

@@ -1,12 +1,12 @@
 // Topic templates of the `ingest` config: "sensors/{device}/{sensor}" captures one level
-// per {name}. Matching splits the topic once and compares level by level.
+// per {name} (`+` and `#` match as in an MQTT filter; see util/topic-match.ts).
 import type { EventType } from '../events/types.js';
 import type { IngestMapping } from '../config/schema.js';
+import { capture, capturedName } from '../util/topic-match.js';
 
 interface CompiledMapping {
   mapping: IngestMapping;
-  /** A literal level, or the capture name (for a {name} level). */
-  levels: { literal: string | null; capture: string | null }[];
+  levels: readonly string[];
   source: string;
   sensor: string | null;
 }
@@ -23,18 +23,13 @@ export interface TopicMatch {
 /** Devices publish on the same few topics again and again: their matches are kept. */
 const CACHE_LIMIT = 10_000;
 
-const CAPTURE = /^\{([A-Za-z_][A-Za-z0-9_]*)\}$/;
-
 export function fillTemplate(template: string, values: Record<string, string>): string {
   return template.replace(/\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (whole, name: string) => values[name] ?? whole);
 }
 
 function compile(mapping: IngestMapping): CompiledMapping {
-  const levels = mapping.topic.split('/').map((level) => {
-    const m = CAPTURE.exec(level);
-    return m ? { literal: null, capture: m[1] } : { literal: level, capture: null };
-  });
-  const names = new Set(levels.map((l) => l.capture).filter((c): c is string => c !== null));
+  const levels = mapping.topic.split('/');
+  const names = new Set(levels.map(capturedName).filter((c): c is string => c !== null));
   const source = mapping.source ?? (names.has('device') ? '{device}' : mapping.topic);
   const sensor = mapping.sensor ?? (names.has('sensor') ? '{sensor}' : null);
   return { mapping, levels, source, sensor };
@@ -62,18 +57,9 @@ export class TopicRouter {
   private resolve(topic: string): TopicMatch | null {
     const parts = topic.split('/');
     for (const c of this.compiled) {
-      if (c.levels.length !== parts.length) continue;
-      let captures: Record<string, string> | null = {};
-      for (let i = 0; i < parts.length; i++) {
-        const level = c.levels[i];
-        if (level.literal !== null) {
-          if (level.literal !== parts[i]) { captures = null; break; }
-        } else {
-          if (parts[i] === '') { captures = null; break; }
-          captures[level.capture!] = parts[i];
-        }
-      }
-      if (!captures) continue;
+      const m = capture(c.levels, parts, topic, 'template');
+      if (m === null) continue;
+      const captures = m.named;
       const source = fillTemplate(c.source, captures);
       return Object.freeze({
         type: c.mapping.type,

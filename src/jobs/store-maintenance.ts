@@ -13,7 +13,7 @@ import { deleteSegments } from '../store/clock-log.js';
 import type { EventStore } from '../store/event-store.js';
 import { evictToFit, type DiskBound, type EvictionSummary } from '../store/eviction.js';
 import { pruneForwarded } from '../store/retention.js';
-import type { EventBus } from '../util/bus.js';
+import type { EventBus } from '../pipeline/bus.js';
 import type { Logger } from '../util/log.js';
 
 export interface MaintenanceOptions {

@@ -16,13 +16,14 @@ import { ulidGenerator } from '../events/ulid.js';
 import { GatewayClock, type ClockChange } from '../time/clock.js';
 import type { Timeline } from '../time/timeline.js';
 import { ClockRecord } from './clock-record.js';
+import { Backoff, type BackoffPolicy } from '../util/backoff.js';
 import type { EventStore } from '../store/event-store.js';
 import type { WriteBatch } from '../store/write-batch.js';
 import type { Ack } from './ack.js';
 import { CommitGroup } from './commit-group.js';
 import { pendingKey, seqKey, streamKey, timeKey } from '../store/keys.js';
 import { putRejected, type RejectedRecord } from '../store/rejected.js';
-import type { EventBus } from '../util/bus.js';
+import type { EventBus } from './bus.js';
 import { IdIndex } from './id-index.js';
 import { Sequencer, type SequencerOp, type SourceState, type StagedDraft, type SystemNotice } from './sequencer.js';
 
@@ -58,6 +59,9 @@ export class StoreUnavailableError extends Error {
     this.name = 'StoreUnavailableError';
   }
 }
+
+/** Reopening the store after a failed write: soon, then every few seconds while the disk is full. */
+const REOPEN_BACKOFF: BackoffPolicy = { initialDelay: 50, maxDelay: 5_000, multiplier: 2, jitter: false };
 
 /** Gateway-made event ids, from the gateway clock. */
 const ulid = ulidGenerator();
@@ -428,7 +432,8 @@ export class Appender {
 
   private async recover(): Promise<void> {
     this.recovering = true;
-    for (let delay = 50; ; delay = Math.min(delay * 2, 5_000)) {
+    const backoff = new Backoff(REOPEN_BACKOFF);
+    for (;;) {
       try {
         await this.store.reopen();
         await this.init();
@@ -438,7 +443,7 @@ export class Appender {
         break;
       } catch (reloadErr) {
         this.bus.emit('storeError', new StoreUnavailableError(reloadErr));
-        await new Promise((r) => setTimeout(r, delay));
+        await new Promise((r) => setTimeout(r, backoff.next()));
       }
     }
     this.recovering = false;

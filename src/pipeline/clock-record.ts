@@ -5,12 +5,11 @@
 // module decides what they are.
 import { isoTime } from '../events/iso-time.js';
 import { systemEventDraft } from '../events/system-event.js';
-import type { EventDraft, EventMetadata } from '../events/types.js';
+import type { ClockQuality, EventDraft, EventMetadata } from '../events/types.js';
 import { putSegment, readClockLog } from '../store/clock-log.js';
 import type { EventStore } from '../store/event-store.js';
 import type { WriteBatch } from '../store/write-batch.js';
 import { STEP_THRESHOLD_MS, type ClockChange, type GatewayClock } from '../time/clock.js';
-import type { ClockQuality } from '../time/quality.js';
 import { continuesRun, Timeline, type ClockSegment } from '../time/timeline.js';
 
 /** A publisher's own time this close to the gateway's is taken as the gateway's (no `receivedAt`). */

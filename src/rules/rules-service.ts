@@ -5,7 +5,7 @@
 import type { Appender } from '../pipeline/appender.js';
 import type { EventStore } from '../store/event-store.js';
 import { readEvents } from '../store/log-reader.js';
-import type { EventBus } from '../util/bus.js';
+import type { EventBus } from '../pipeline/bus.js';
 import type { Logger } from '../util/log.js';
 import { formatIssue, type SchemaIssue } from '../config/validate.js';
 import { AlertOutbox } from './alert-outbox.js';

@@ -1,38 +1,17 @@
-// Topic filters for broker.users publish/subscribe lists (SPEC §2): MQTT filter matching
-// (3.1.1 §4.7, 5.0 §4.7) and per-user rules with a `{username}` placeholder.
+// Topic rules for broker.users publish/subscribe lists (SPEC §2): MQTT filters (matched by
+// util/topic-match.ts) with a per-user `{username}` placeholder.
+import { matches, validFilter } from '../util/topic-match.js';
 
 /** The placeholder replaced by the connected user's name. */
 const PLACEHOLDER = '{username}';
 
-/** MQTT caps a topic (and a filter) at 65535 UTF-8 bytes. */
-const MAX_TOPIC_BYTES = 65535;
-
 /**
- * Whether `topic` matches `filter`: `+` is one level, `#` the rest including the parent
- * (`a/#` matches `a`), levels split on `/` and empty levels count. Topics starting with `$`
- * are not matched by a filter whose first level is `+` or `#` (MQTT §4.7.2).
- *
- * When `topic` is itself a subscription filter, its wildcards are compared literally and a
- * `#` level is matched only by `#`, so the answer is "every topic it covers matches".
+ * Whether `topic` matches `filter` (see util/topic-match.ts): `+` is one level, `#` the
+ * rest including the parent, and a subscription filter passed as the topic counts as
+ * matching when every topic it covers does.
  */
 export function topicMatches(filter: string, topic: string): boolean {
-  return levelsMatch(filter.split('/'), topic.split('/'), topic);
-}
-
-function levelsMatch(filterLevels: readonly string[], topicLevels: readonly string[], topic: string): boolean {
-  if (topic.startsWith('$') && (filterLevels[0] === '+' || filterLevels[0] === '#')) return false;
-  for (let i = 0; i < filterLevels.length; i++) {
-    const f = filterLevels[i];
-    if (f === '#') return true;
-    if (i >= topicLevels.length) return false;
-    const t = topicLevels[i];
-    if (f === '+') {
-      if (t === '#') return false;
-      continue;
-    }
-    if (f !== t) return false;
-  }
-  return filterLevels.length === topicLevels.length;
+  return matches(filter.split('/'), topic.split('/'), topic);
 }
 
 /** Whether a user may use `topic` (publish to it, or subscribe to it as a filter). */
@@ -69,7 +48,7 @@ function safeUsername(username: string | null): username is string {
 }
 
 function matchCompiled(c: CompiledFilter, topicLevels: readonly string[], topic: string, username: string | null): boolean {
-  if (c.templates === null) return levelsMatch(c.levels, topicLevels, topic);
+  if (c.templates === null) return matches(c.levels, topicLevels, topic);
   if (!safeUsername(username)) return false;
   const levels = c.levels.map((l, i) => {
     const parts = c.templates![i];
@@ -77,7 +56,7 @@ function matchCompiled(c: CompiledFilter, topicLevels: readonly string[], topic:
   });
   // A username starting with `$` must not reach `$SYS/...` through `{username}/#`.
   if (!c.dollarFirst && levels[0].startsWith('$')) return false;
-  return levelsMatch(levels, topicLevels, topic);
+  return matches(levels, topicLevels, topic);
 }
 
 /**
@@ -96,18 +75,4 @@ export function compileTopicRule(filters: readonly string[] | undefined): TopicR
 }
 
 /** Null when `filter` is a valid topic filter (with `{username}` allowed), else why not. */
-export function validTopicFilter(filter: string): string | null {
-  if (typeof filter !== 'string' || filter.length === 0) return 'empty filter';
-  if (filter.includes('\u0000')) return 'NUL is not allowed in a topic filter';
-  if (Buffer.byteLength(filter, 'utf8') > MAX_TOPIC_BYTES) return `longer than ${MAX_TOPIC_BYTES} bytes`;
-  const levels = filter.split('/');
-  for (let i = 0; i < levels.length; i++) {
-    const level = levels[i];
-    if (level.includes('#')) {
-      if (level !== '#') return '# must stand alone in its level';
-      if (i !== levels.length - 1) return '# must be the last level';
-    }
-    if (level.includes('+') && level !== '+') return '+ must stand alone in its level';
-  }
-  return null;
-}
+export const validTopicFilter = validFilter;

@@ -1,8 +1,8 @@
 // How far the wall clock can be trusted, recorded on every event (`metadata.clock`).
+import type { ClockQuality } from '../events/types.js';
 import { RELEASED_AT } from '../version.js';
 
-export const CLOCK_QUALITIES = ['synced', 'unsynced', 'stepped'] as const;
-export type ClockQuality = (typeof CLOCK_QUALITIES)[number];
+export type { ClockQuality };
 
 /**
  * synced: the OS says the clock is synchronised, or cannot say and the time is plausible;

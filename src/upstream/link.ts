@@ -4,12 +4,13 @@
 // owns the gateway's retained status topic and Last Will, turns messages on the command
 // topic into `command` events, and gives every QoS 1 publish an outcome that always
 // settles: acknowledged, refused by the broker, or rejected because the link went down.
+import { capture } from '../util/topic-match.js';
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import mqtt, { type IClientOptions, type IClientPublishOptions, type IConnackPacket, type IDisconnectPacket, type IPublishPacket, type MqttClient, type Packet } from 'mqtt';
 import type { UpstreamConfig } from '../config/types.js';
 import type { Logger } from '../util/log.js';
-import { Backoff } from './backoff.js';
+import { Backoff } from '../util/backoff.js';
 import { acceptEveryPubackRefusal, refusalCode, refusalReason } from './puback-refusals.js';
 import { redactUrl } from '../util/redact.js';
 
@@ -395,20 +396,10 @@ export class UpstreamLink extends EventEmitter<LinkEvents> {
  * the topic does not match or names no device (`…/commands` itself, `…/commands/`).
  */
 export function commandDevice(filter: string, topic: string): string | null {
-  const f = filter.split('/');
-  const t = topic.split('/');
-  let plus: string | null = null;
-  for (let i = 0; i < f.length; i++) {
-    if (f[i] === '#') {
-      const rest = t.slice(i).join('/');
-      return rest === '' ? null : rest;
-    }
-    if (i >= t.length) return null;
-    if (f[i] === '+') plus = t[i];
-    else if (f[i] !== t[i]) return null;
-  }
-  if (t.length !== f.length) return null;
-  return plus ? plus : null;
+  const m = capture(filter.split('/'), topic.split('/'), topic);
+  if (m === null) return null;
+  const device = m.rest !== null ? m.rest.join('/') : (m.plus.at(-1) ?? '');
+  return device === '' ? null : device;
 }
 
 function refusesMqtt5(attempt: Attempt): boolean {

@@ -3,7 +3,7 @@
 import type { UpstreamConfig } from '../config/types.js';
 import type { Appender } from '../pipeline/appender.js';
 import type { EventStore } from '../store/event-store.js';
-import type { EventBus } from '../util/bus.js';
+import type { EventBus } from '../pipeline/bus.js';
 import type { Logger } from '../util/log.js';
 import { commandDraft, commandTopic } from './commands.js';
 import { Forwarder, type ForwarderCounters } from './forwarder.js';

@@ -5,7 +5,7 @@ import { Appender } from '../../src/pipeline/appender.js';
 import { EventStore } from '../../src/store/event-store.js';
 import { readEvents, type EventQuery } from '../../src/store/log-reader.js';
 import type { RejectedRecord } from '../../src/store/rejected.js';
-import { EventBus } from '../../src/util/bus.js';
+import { EventBus } from '../../src/pipeline/bus.js';
 
 export const REORDER_WINDOW = 2_000;
 export const DEDUP_WINDOW = 86_400_000;

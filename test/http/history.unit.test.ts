@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { History, HISTORY_ALERTS, HISTORY_SAMPLES, historyIntervalMs } from '../../src/http/history.js';
-import { EventBus, type StoredAlert } from '../../src/util/bus.js';
+import { EventBus, type StoredAlert } from '../../src/pipeline/bus.js';
 
 const commit = (events: number) => ({ events, duplicates: 0, rejected: 0, staged: 0, writeSeconds: 0, ackSeconds: 0 });
 const alert = (i: number): StoredAlert => ({

@@ -8,7 +8,7 @@ import { normalize } from '../ingest/normalize.js';
 import type { TopicRouter } from '../ingest/topics.js';
 import type { EventStore } from '../store/event-store.js';
 import { getRejected, listRejected, type RejectedRecord } from '../store/rejected.js';
-import type { Appender } from './appender.js';
+import type { Appender } from '../pipeline/appender.js';
 
 export interface RedriveOptions {
   store: EventStore;

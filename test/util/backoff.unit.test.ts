@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { Backoff } from '../../src/upstream/backoff.js';
+import { Backoff } from '../../src/util/backoff.js';
 
 const policy = { initialDelay: 100, maxDelay: 1_000, multiplier: 2, jitter: false };
 const take = (b: Backoff, n: number) => Array.from({ length: n }, () => b.next());

@@ -1,8 +1,13 @@
-// Exponential backoff for the upstream link's reconnects (and anything else that follows
-// `upstream.retry`). Durations are in ms, as in the resolved config.
-import type { RetryPolicy } from '../config/types.js';
+// Exponential backoff, the one every retry loop uses: the upstream link's reconnects and
+// refused batches (`upstream.retry`), a serial port looked for again, the store reopened
+// after a failed write, the CLI waiting for the store's lock. Durations in ms.
 
-export type BackoffPolicy = Pick<RetryPolicy, 'initialDelay' | 'maxDelay' | 'multiplier' | 'jitter'>;
+export interface BackoffPolicy {
+  initialDelay: number;
+  maxDelay: number;
+  multiplier: number;
+  jitter: boolean;
+}
 
 /**
  * The n-th wait (n counted from 0 since the last reset) has a ceiling of

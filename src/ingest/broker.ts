@@ -117,8 +117,16 @@ export class Broker {
     });
   }
 
-  async start(): Promise<AddressInfo> {
+  /**
+   * The broker works (the gateway can publish on it) but takes no connections yet: the
+   * rules rebuild their state before the first device may send.
+   */
+  async open(): Promise<void> {
     await this.aedes.listen();
+  }
+
+  /** Takes connections, on TCP and (when configured) TLS. */
+  async listen(): Promise<AddressInfo> {
     await listen(this.server, this.opts.port, this.opts.host);
     if (this.tlsServer && this.opts.tls) await listen(this.tlsServer, this.opts.tls.port, this.opts.host);
     return this.server.address() as AddressInfo;

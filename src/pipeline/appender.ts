@@ -157,8 +157,8 @@ export class Appender {
    * next seq, in the group being built, and a step is recorded as a SystemEvent in it.
    */
   clockChanged(change: ClockChange): void {
-    // While the store is reopened the change is not recorded here: init() records it.
-    if (this.closed || this.recovering) return;
+    // Before init, and while the store is reopened, the change is not recorded here: init() records it.
+    if (this.closed || this.recovering || !this.clockRecord.isOpen) return;
     const notice = this.clockRecord.changed(change, this.lastSeq + 1, this.current.batch);
     if (notice !== null) this.putEvent(this.current, notice);
     this.current.acks.push(() => {});

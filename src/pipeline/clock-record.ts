@@ -36,6 +36,11 @@ export class ClockRecord {
     this.timelineOf = timeline;
   }
 
+  /** Opened (init): before that, the segment init begins records the clock as it is then. */
+  get isOpen(): boolean {
+    return this.opened;
+  }
+
   /** The clock's segments over the log, the current one last (once opened). */
   get timeline(): Timeline {
     if (this.timelineOf === null) throw new Error('clock record not opened');

@@ -7,7 +7,8 @@ import type { EdgeEvent } from '../events/types.js';
 import { normalize } from '../ingest/normalize.js';
 import type { TopicRouter } from '../ingest/topics.js';
 import type { EventStore } from '../store/event-store.js';
-import { getRejected, listRejected, type RejectedRecord } from '../store/rejected.js';
+import { getRejected, listRejected, purgeRejected, type RejectedRecord } from '../store/rejected.js';
+import type { Gateway } from './gateway.js';
 import type { Appender } from '../pipeline/appender.js';
 
 export interface RedriveOptions {
@@ -56,4 +57,22 @@ async function toUpstream(opts: RedriveOptions, record: RejectedRecord): Promise
   const event = JSON.parse(Buffer.from(record.payload, 'base64').toString()) as EdgeEvent;
   const result = await opts.resendUpstream(event);
   return result.ok ? { id: record.id, ok: true, detail: 'forwarded upstream' } : { id: record.id, ok: false, detail: result.reason };
+}
+
+/** `edgebus dlq retry [ID…]` through the running gateway: what got through leaves the count. */
+export async function retryDeadLetters(g: Gateway, ids: readonly string[] | null): Promise<RedriveOutcome[]> {
+  const up = g.upstream;
+  const results = await redrive({
+    store: g.store, router: g.router, appender: g.appender,
+    resendUpstream: up ? (event) => up.forwarder.resender.resend(event) : null,
+  }, ids);
+  g.deadLetters.removed(results.filter((r) => r.ok).length);
+  return results;
+}
+
+/** `edgebus dlq purge [ID…]`. */
+export async function purgeDeadLetters(g: Gateway, ids: readonly string[] | null): Promise<number> {
+  const n = await purgeRejected(g.store, ids);
+  g.deadLetters.removed(n);
+  return n;
 }

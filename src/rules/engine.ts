@@ -7,7 +7,8 @@
 // receipt, less the age the publisher's own time gave the reading (time/timeline.ts) — read
 // from the stored event alone, so a replay of the log decides what the live run decided,
 // and a step of the wall clock moves nothing. Absence runs on the gateway clock (a silent
-// sensor sends no timestamps), or on event time while replaying.
+// sensor sends no timestamps), or on event time while replaying: which one, and whether
+// timers may be armed, travels with each call as its DecisionClock.
 import type { EdgeEvent } from '../events/types.js';
 import { computeAggregates } from './aggregates.js';
 import { buildAlert, type AlertIntent, type AlertState } from './alerts.js';
@@ -69,6 +70,18 @@ export interface AbsentGroupSnapshot {
 }
 export type AbsentSnapshot = Record<string, Record<string, AbsentGroupSnapshot>>;
 
+/**
+ * The clock a pass over events decides on. Live, an alert is stamped with the gateway clock
+ * when it is decided, and absence arms timers on it. Replaying, an alert is stamped with the
+ * deciding event's own time, so a replay makes what the live run made, and nothing is armed:
+ * the replayed past has no future to wait for.
+ */
+interface DecisionClock {
+  readonly live: boolean;
+  /** The gateway-clock time of a decision made on an event of event time `t`. */
+  at(t: number): number;
+}
+
 type AggregateReader = (ref: AggregateRef) => number | null;
 const NOTHING: AggregateReader = () => null;
 
@@ -83,14 +96,16 @@ export class RuleEngine {
   private readonly now: () => number;
   private readonly timeOf: (e: EdgeEvent) => number;
   private readonly wallOf: (g: number) => number;
-  /** While replaying, absence runs on event time and arms no timers. */
-  private replayClock: number | null = null;
+  private readonly live: DecisionClock;
+  private readonly replaying: DecisionClock = { live: false, at: (t) => t };
   private timersArmed = false;
 
   constructor(private readonly opts: EngineOptions) {
     this.now = opts.now ?? Date.now;
     this.timeOf = opts.timeOf ?? eventTime;
     this.wallOf = opts.wallOf ?? ((g) => g);
+    const now = this.now;
+    this.live = { live: true, at: () => now() };
   }
 
   get rules(): CompiledRule[] {
@@ -128,26 +143,15 @@ export class RuleEngine {
 
   /** Events in log order. */
   process(events: readonly EdgeEvent[]): void {
-    for (const e of events) this.processOne(e);
+    for (const e of events) this.processOne(e, this.live);
   }
 
   /** Replays stored events: the same decisions, absence on event time, no timers. */
   replay(events: readonly EdgeEvent[]): void {
-    for (const e of events) {
-      this.replayClock = this.timeOf(e);
-      try {
-        this.processOne(e);
-      } finally {
-        this.replayClock = null;
-      }
-    }
+    for (const e of events) this.processOne(e, this.replaying);
   }
 
-  private clock(): number {
-    return this.replayClock ?? this.now();
-  }
-
-  private processOne(e: EdgeEvent): void {
+  private processOne(e: EdgeEvent, clock: DecisionClock): void {
     // The index's lists are never changed once made: an alert decided here may re-enter.
     const candidates = this.index.candidates(e);
     const n = candidates.length;
@@ -158,7 +162,7 @@ export class RuleEngine {
       const state = candidates[i].value;
       // A rule never reacts to its own alerts.
       if (alertOf !== undefined && alertOf === state.rule.id) continue;
-      this.evaluate(state, e, t);
+      this.evaluate(state, e, t, clock);
     }
   }
 
@@ -176,9 +180,9 @@ export class RuleEngine {
     return g;
   }
 
-  private evaluate(state: RuleState, e: EdgeEvent, t: number): void {
+  private evaluate(state: RuleState, e: EdgeEvent, t: number, clock: DecisionClock): void {
     const { rule } = state;
-    if (state.steps !== null) return this.sequence(state, state.groupOf(e), e, t);
+    if (state.steps !== null) return this.sequence(state, state.groupOf(e), e, t, clock);
     // A sequence's rule-level match is its steps'; every other rule is matched as a whole.
     const passes = rule.where === null || rule.where(e);
     // The common case of a busy gateway: a reading a rule lets pass, with nothing raised.
@@ -186,7 +190,7 @@ export class RuleEngine {
     const key = state.groupOf(e);
     const g = this.group(state, key);
     if (rule.absentMs !== null) {
-      if (passes) this.seen(state, key, g, e);
+      if (passes) this.seen(state, key, g, e, t, clock);
       return;
     }
     if (passes && g.window !== null) g.window.add(e, t);
@@ -202,7 +206,7 @@ export class RuleEngine {
       if (cleared) {
         this.setActive(state, g, false);
         this.setStreak(state, g, null, null);
-        this.emit(state, key, 'cleared', String(e.seq), this.record(rule, g, e), [e.id], e);
+        this.emit(state, key, 'cleared', String(e.seq), this.record(rule, g, e), [e.id], e, clock.at(t));
       }
       return;
     }
@@ -215,21 +219,21 @@ export class RuleEngine {
       }
       if (g.streakStart === null) this.setStreak(state, g, t, e);
       if (!g.active && t - g.streakStart! >= rule.sustainedMs && this.cooled(state, g, t)) {
-        this.raise(state, key, g, String(g.streakFirst!.seq), this.record(rule, g, e), [g.streakFirst!.id, e.id], e, t);
+        this.raise(state, key, g, String(g.streakFirst!.seq), this.record(rule, g, e), [g.streakFirst!.id, e.id], e, t, clock);
       }
       return;
     }
 
     const condition = passes && holds(rule.having, value);
     if (!g.active && condition && this.cooled(state, g, t)) {
-      this.raise(state, key, g, String(e.seq), this.record(rule, g, e), g.window !== null ? g.window.ids() : [e.id], e, t);
+      this.raise(state, key, g, String(e.seq), this.record(rule, g, e), g.window !== null ? g.window.ids() : [e.id], e, t, clock);
     } else if (g.active && rule.clear === null && !condition) {
       // No hysteresis: the incident is over when its condition is; the next one may raise.
       this.setActive(state, g, false);
     }
   }
 
-  private sequence(state: RuleState, key: string, e: EdgeEvent, t: number): void {
+  private sequence(state: RuleState, key: string, e: EdgeEvent, t: number, clock: DecisionClock): void {
     const steps = state.steps!;
     const g = this.group(state, key);
     const stepMatches = (i: number) => steps[i].matches(e) && (steps[i].step.where === null || steps[i].step.where!(e));
@@ -250,7 +254,7 @@ export class RuleEngine {
         g.steps = [];
         if (this.cooled(state, g, t)) {
           const aggregates = computeAggregates(state.rule.aggregates, events, this.timeOf);
-          this.raise(state, key, g, String(events[0].seq), aggregates, events.map((s) => s.id), e, t);
+          this.raise(state, key, g, String(events[0].seq), aggregates, events.map((s) => s.id), e, t, clock);
           // A sequence is an incident in itself: nothing holds it open to be cleared.
           this.setActive(state, g, false);
         }
@@ -291,29 +295,30 @@ export class RuleEngine {
   }
 
   private raise(state: RuleState, key: string, g: GroupState, decisive: string, aggregates: Record<string, number | null>,
-    ids: readonly string[], e: EdgeEvent | null, t: number): void {
+    ids: readonly string[], e: EdgeEvent, t: number, clock: DecisionClock): void {
     this.setActive(state, g, true);
     g.lastRaise = t;
-    this.emit(state, key, 'raised', decisive, aggregates, ids, e);
+    this.emit(state, key, 'raised', decisive, aggregates, ids, e, clock.at(t));
   }
 
+  /** `at`: when it was decided, on the gateway clock. */
   private emit(state: RuleState, group: string, alertState: AlertState, key: string, aggregates: Record<string, number | null>,
-    ids: readonly string[], event: EdgeEvent | null): void {
+    ids: readonly string[], event: EdgeEvent | null, at: number): void {
     this.opts.onAlert(buildAlert(this.opts.gatewayId, {
-      rule: state.rule, group, state: alertState, key, aggregates, ids, event, now: this.clock(), wall: this.wallOf(this.clock()),
+      rule: state.rule, group, state: alertState, key, aggregates, ids, event, now: at, wall: this.wallOf(at),
     }));
   }
 
   // ---- absence ----------------------------------------------------------------------
 
-  private seen(state: RuleState, key: string, g: GroupState, e: EdgeEvent): void {
-    g.lastSeen = this.clock();
+  private seen(state: RuleState, key: string, g: GroupState, e: EdgeEvent, t: number, clock: DecisionClock): void {
+    g.lastSeen = clock.at(t);
     g.lastEvent = { id: e.id, seq: e.seq };
     if (g.active) {
       this.setActive(state, g, false);
-      this.emit(state, key, 'cleared', String(e.seq), {}, [e.id], e);
+      this.emit(state, key, 'cleared', String(e.seq), {}, [e.id], e, clock.at(t));
     }
-    if (this.timersArmed && this.replayClock === null) this.armGroup(state, key, g);
+    if (this.timersArmed && clock.live) this.armGroup(state, key, g);
   }
 
   /** Starts absence timers for every group known (after a rebuild, or at start). */
@@ -333,12 +338,13 @@ export class RuleEngine {
     g.timer = setTimeout(() => {
       g.timer = null;
       if (g.active || g.lastEvent === null || this.states.get(state.rule.id) !== state) return;
+      const at = this.now();
       // A delay past setTimeout's range was clamped: not due yet, wait again.
-      if (this.now() < g.lastSeen + state.rule.absentMs!) return this.armGroup(state, key, g);
+      if (at < g.lastSeen + state.rule.absentMs!) return this.armGroup(state, key, g);
       this.setActive(state, g, true);
       const last = g.lastEvent;
       // Keyed by the last event seen: a restart that finds the group still silent makes the same id.
-      this.emit(state, key, 'raised', `absent-after-${last.seq}`, {}, [last.id], null);
+      this.emit(state, key, 'raised', `absent-after-${last.seq}`, {}, [last.id], null, at);
     }, timerDelay(due));
     g.timer.unref();
   }
@@ -350,12 +356,7 @@ export class RuleEngine {
       for (const [key, g] of state.groups) {
         if (g.active || g.lastEvent === null || at - g.lastSeen < state.rule.absentMs) continue;
         this.setActive(state, g, true);
-        this.replayClock = g.lastSeen + state.rule.absentMs;
-        try {
-          this.emit(state, key, 'raised', `absent-after-${g.lastEvent.seq}`, {}, [g.lastEvent.id], null);
-        } finally {
-          this.replayClock = null;
-        }
+        this.emit(state, key, 'raised', `absent-after-${g.lastEvent.seq}`, {}, [g.lastEvent.id], null, g.lastSeen + state.rule.absentMs);
       }
     }
   }

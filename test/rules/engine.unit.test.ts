@@ -214,6 +214,51 @@ absent: 50ms
     restarted.engine.stop();
   });
 
+  it('stamps a live decision with the gateway clock, a replayed one with its deciding event\'s time', () => {
+    const gatewayNow = T0 + 999_000;
+    const events = () => [reading('p', 'pressure', 11, 5_000), reading('p', 'pressure', 2, 6_000)];
+    const yaml = 'id: spike\nmatch: { sensor: pressure }\nwhere: { value: { gt: 10 } }\nclear: { where: { value: { lt: 5 } } }\n';
+    const live = engineFor(yaml, () => gatewayNow);
+    live.engine.process(events());
+    assert.deepEqual(live.alerts.map((a) => a.draft.receivedAt), [gatewayNow, gatewayNow]);
+    assert.deepEqual(live.alerts.map((a) => a.draft.timestamp), [new Date(gatewayNow).toISOString(), new Date(gatewayNow).toISOString()]);
+    const replayed = engineFor(yaml, () => gatewayNow);
+    replayed.engine.replay(events());
+    assert.deepEqual(replayed.alerts.map((a) => a.draft.receivedAt), [T0 + 5_000, T0 + 6_000]);
+  });
+
+  it('never reads the gateway clock while replaying, not even for absence with its timers started', () => {
+    let reads = 0;
+    const { engine, alerts } = engineFor(`
+- { id: quiet, match: { sensor: flow }, groupBy: source, absent: 50ms }
+- { id: hot, match: { sensor: flow }, where: { value: { gt: 10 } } }
+`, () => (reads++, T0));
+    engine.armAbsence();
+    reads = 0;
+    engine.replay([reading('f', 'flow', 1, 0), reading('f', 'flow', 20, 1_000), reading('f', 'flow', 1, 2_000)]);
+    assert.equal(alerts.length, 1, 'the hot reading raised');
+    assert.equal(reads, 0, 'no timer armed, nothing stamped on the gateway clock');
+    engine.stop();
+  });
+
+  it('runs absence on the gateway clock live, on event time replayed, and settles a backtest at each absence\'s due time', () => {
+    const yaml = 'id: quiet\nmatch: { sensor: flow }\ngroupBy: source\nabsent: 2m\n';
+    const live = engineFor(yaml, () => T0 + 50_000);
+    live.engine.process([reading('p', 'flow', 1, 0)]);
+    live.engine.settleAbsence(T0 + 169_999);
+    assert.equal(live.alerts.length, 0, 'seen at 50 s on the gateway clock, not at its event time');
+    live.engine.settleAbsence(T0 + 170_000);
+    assert.deepEqual(live.alerts.map((a) => [a.state, a.draft.receivedAt]), [['raised', T0 + 170_000]]);
+
+    const replayed = engineFor(yaml, () => T0 + 50_000);
+    const seen = reading('p', 'flow', 1, 0);
+    replayed.engine.replay([seen]);
+    replayed.engine.settleAbsence(T0 + 600_000);
+    assert.deepEqual(replayed.alerts.map((a) => [a.draft.id, a.draft.receivedAt]), [[`alert:quiet:p:absent-after-${seen.seq}:raised`, T0 + 120_000]]);
+    replayed.engine.settleAbsence(T0 + 700_000);
+    assert.equal(replayed.alerts.length, 1, 'raised once');
+  });
+
   it('evaluates only the rules an event can match, whatever else is loaded', () => {
     const many = Array.from({ length: 1000 }, (_, i) => `- id: r${i}\n  match: { type: DeviceData, sensor: s${i} }\n  where: { value: { gt: 0 } }\n`).join('');
     const { engine, alerts } = engineFor(many);

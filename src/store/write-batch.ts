@@ -5,8 +5,9 @@
 // native LevelDB WriteBatch is driven through classic-level's binding and reused (Clear
 // keeps its capacity), with keys already carrying their sublevel's prefix. Where the
 // binding is not reachable (another abstract-level implementation, or a classic-level
-// upgrade that moved it), the public chained batch does the same job, slower.
+// upgrade that moved it), abstract-level's public batch does the same job, slower.
 import { createRequire } from 'node:module';
+import type { AbstractBatchOperation } from 'abstract-level';
 import type { ClassicLevel } from 'classic-level';
 
 interface Binding {
@@ -105,38 +106,44 @@ class NativeBatch implements WriteBatch {
 
 type Db = ClassicLevel<string, string>;
 
-class ChainedBatch implements WriteBatch {
-  length = 0;
-  private batch: ReturnType<Db['batch']>;
-  constructor(private readonly db: Db) {
-    this.batch = db.batch();
+type Operation = AbstractBatchOperation<Db, string, string>;
+
+/**
+ * The operations held in JS and written with abstract-level's public batch(operations).
+ * Not a chained batch: abstract-level closes those with the database, after which their
+ * put throws and the batch stays unusable across a reopen (the conformance suite,
+ * test/store/write-batch.suite.ts, showed it). An array of operations outlives a reopen,
+ * and a write on a closed database is refused like the native batch's, emptying it.
+ */
+class FallbackBatch implements WriteBatch {
+  private ops: Operation[] = [];
+  constructor(private readonly db: Db) {}
+
+  get length(): number {
+    return this.ops.length;
   }
 
   put(key: string, value: string | Uint8Array): void {
-    if (typeof value === 'string') this.batch.put(key, value);
-    else this.batch.put(key, value as unknown as string, BINARY);
-    this.length++;
+    // A copy: the caller reuses its buffer at once (CborWriter.since), and this array keeps
+    // the value until write.
+    if (typeof value === 'string') this.ops.push({ type: 'put', key, value });
+    else this.ops.push({ type: 'put', key, value: new Uint8Array(value) as unknown as string, valueEncoding: 'view' });
   }
 
   del(key: string): void {
-    this.batch.del(key);
-    this.length++;
+    this.ops.push({ type: 'del', key });
   }
 
   async write(sync: boolean): Promise<void> {
-    const batch = this.batch;
-    this.batch = this.db.batch();
-    this.length = 0;
-    await batch.write({ sync });
+    const ops = this.ops;
+    this.ops = [];
+    await this.db.batch(ops, { sync });
   }
 
   clear(): void {
-    void this.batch.close();
-    this.batch = this.db.batch();
-    this.length = 0;
+    this.ops = [];
   }
 }
-const BINARY = { valueEncoding: 'view' } as const;
 
 /** The native context of an open classic-level database (a private field, found by name). */
 function nativeContext(db: Db): unknown {
@@ -158,10 +165,10 @@ function tryNative(db: Db): NativeBatch | string {
 
 export function createWriteBatch(db: Db): WriteBatch {
   const native = tryNative(db);
-  return typeof native === 'string' ? new ChainedBatch(db) : native;
+  return typeof native === 'string' ? new FallbackBatch(db) : native;
 }
 
-/** Why createWriteBatch falls back to the chained batch on `db`, or null when it does not. */
+/** Why createWriteBatch falls back to abstract-level's public batch on `db`, or null when it does not. */
 export function nativeBatchUnavailable(db: Db): string | null {
   const native = tryNative(db);
   return typeof native === 'string' ? native : null;
@@ -175,6 +182,6 @@ export function nativeWriteBatch(db: Db): WriteBatch {
 }
 
 /** What createWriteBatch falls back to, made on purpose (the conformance suite runs it too). */
-export function chainedWriteBatch(db: Db): WriteBatch {
-  return new ChainedBatch(db);
+export function fallbackWriteBatch(db: Db): WriteBatch {
+  return new FallbackBatch(db);
 }

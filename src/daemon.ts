@@ -17,6 +17,7 @@ import { Appender } from './pipeline/appender.js';
 import type { EventStore } from './store/event-store.js';
 import { storeErrorReason } from './store/write-errors.js';
 import { openOrQuarantine, quarantineDraft } from './store/quarantine.js';
+import { nativeBatchUnavailable } from './store/write-batch.js';
 import { countRejected, purgeRejected } from './store/rejected.js';
 import { redrive, type RedriveOutcome } from './usecases/dlq-retry.js';
 import { parseReplayFrom, ReplayArgumentError, replayStart, type ReplayFrom } from './store/replay-from.js';
@@ -75,6 +76,10 @@ export class Daemon {
     // A corrupt or unreadable store is moved aside and a fresh one opened (SPEC §8).
     const opened = await openOrQuarantine(config.dataDir, log);
     const store = (this.store = opened.store);
+    // A classic-level upgrade that moved what the native batch relies on costs speed, not
+    // data: the fallback commits the same, slower. Said once, with what moved.
+    const noNativeBatch = nativeBatchUnavailable(store.db);
+    if (noNativeBatch) log.warn({ reason: noNativeBatch }, `store: no native write batch (${noNativeBatch}): commits go through abstract-level's public batch, slower (npm ci installs the classic-level this edgebus was tested with)`);
     this.dlqSize = [...(await countRejected(store)).values()].reduce((a, b) => a + b, 0);
     const clocks = (this.clocks = await ClockService.open(store, config.clock.sync, log));
     const { clock } = clocks;

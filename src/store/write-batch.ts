@@ -5,7 +5,8 @@
 // native LevelDB WriteBatch is driven through classic-level's binding and reused (Clear
 // keeps its capacity), with keys already carrying their sublevel's prefix. Where the
 // binding is not reachable (another abstract-level implementation, or a classic-level
-// upgrade that moved it), abstract-level's public batch does the same job, slower.
+// upgrade that moved it: the daemon warns at start), abstract-level's public batch does
+// the same job, slower.
 import { createRequire } from 'node:module';
 import type { AbstractBatchOperation } from 'abstract-level';
 import type { ClassicLevel } from 'classic-level';

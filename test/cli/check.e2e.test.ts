@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ROOT, runCli } from '../helpers/daemon.js';
+import { runCli } from '../helpers/daemon.js';
+import { ROOT } from '../helpers/paths.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const BAD = [

@@ -4,8 +4,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import modbusSerial from 'modbus-serial';
 import type { ModbusRTU } from 'modbus-serial/ModbusRTU.js';
@@ -16,6 +15,7 @@ import { FrameError, type DecodedFrame, type DeviceProfile, type FieldSpec } fro
 import { buildFrames, cannotPlay, garbageFrame, sentSamples } from '../../scripts/simulate/frames.js';
 import { DEFAULT_POINT, nmeaChecksum } from '../../scripts/simulate/nmea.js';
 import { plausibleRange } from '../../scripts/simulate/values.js';
+import { ROOT } from '../helpers/paths.js';
 import { openSimEnd, ptyPair, type PtyPair, type SimEnd } from '../helpers/pty.js';
 import { tempDir } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/wait.js';
@@ -23,7 +23,6 @@ import { waitFor } from '../helpers/wait.js';
 /** The package's default export is the client class; its typings say otherwise under NodeNext. */
 const ModbusClient = modbusSerial as unknown as new () => ModbusRTU;
 
-const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
 const SIM = join(ROOT, 'dist', 'scripts', 'simulate', 'main.js');
 
 function profileOf(yaml: string): DeviceProfile {

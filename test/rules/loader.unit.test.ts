@@ -2,15 +2,13 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
 import { formatIssue } from '../../src/config/validate.js';
 import type { EdgeEvent } from '../../src/events/types.js';
 import { listRuleFiles, loadRuleFile, loadRulesDir } from '../../src/rules/loader.js';
+import { ROOT } from '../helpers/paths.js';
 import { tempDir } from '../helpers/tmp.js';
 
-/** Repository root (this file runs from dist/test/rules). */
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const EXAMPLES = join(ROOT, 'rules');
 
 const FILE = '/rules/test.yaml';

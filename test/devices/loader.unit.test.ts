@@ -7,25 +7,15 @@ import { describe, test } from 'node:test';
 import { formatIssue } from '../../src/config/validate.js';
 import { listDeviceFiles, loadDeviceFile, loadDevicesDir } from '../../src/devices/loader.js';
 import type { DeviceProfile } from '../../src/devices/types.js';
+import { field } from '../helpers/devices.js';
+import { issueChecks } from '../helpers/issues.js';
 import { ROOT } from '../helpers/paths.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const EXAMPLES = join(ROOT, 'devices');
 const FILE = '/devices/test.yaml';
 
-/** The formatted issues of `lines` as a profile file. */
-function issuesOf(lines: string[]): string[] {
-  return loadDeviceFile(FILE, lines.join('\n') + '\n').issues.map(formatIssue);
-}
-
-/** Exactly one issue, at `line`, for `key`, whose message matches `message`. */
-function assertOneIssue(lines: string[], line: number, key: string, message: RegExp): void {
-  const issues = issuesOf(lines);
-  assert.equal(issues.length, 1, `one issue expected, got:\n${issues.join('\n')}`);
-  const prefix = key ? `${FILE}:${line}: ${key}: ` : `${FILE}:${line}: `;
-  assert.ok(issues[0].startsWith(prefix), `expected "${prefix}…", got "${issues[0]}"`);
-  assert.match(issues[0].slice(prefix.length), message);
-}
+const { issuesOf, assertOneIssue } = issueChecks(FILE, loadDeviceFile);
 
 function loadOne(lines: string[]): DeviceProfile {
   const r = loadDeviceFile(FILE, lines.join('\n') + '\n');
@@ -36,11 +26,6 @@ function loadOne(lines: string[]): DeviceProfile {
 
 /** A valid head: id and port; tests add format and the rest. */
 const HEAD = ['id: dev-1', 'serial: { path: /dev/ttyUSB0 }'];
-
-const field = (f: Partial<DeviceProfile['fields'][number]> & { name: string }): DeviceProfile['fields'][number] => ({
-  unit: null, column: null, path: null, key: null, group: null, offset: null, type: null,
-  endian: 'big', register: null, table: 'holding', wordOrder: 'big', scale: 1, add: 0, ...f,
-});
 
 describe('example profiles', () => {
   test('every file in devices/ loads with no issues; README.md is not read', () => {

@@ -16,7 +16,7 @@ import { buildFrames, cannotPlay, garbageFrame, sentSamples } from '../../script
 import { DEFAULT_POINT, nmeaChecksum } from '../../scripts/simulate/nmea.js';
 import { plausibleRange } from '../../scripts/simulate/values.js';
 import { ROOT } from '../helpers/paths.js';
-import { openSimEnd, ptyPair, type PtyPair, type SimEnd } from '../helpers/pty.js';
+import { openSimEnd, ptyPairFor, type PtyPair, type SimEnd } from '../helpers/pty.js';
 import { tempDir } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -191,29 +191,17 @@ interface Bench {
 }
 
 async function bench(t: TestContext): Promise<Bench> {
-  const tmp = tempDir('edgebus-sim-test-');
-  const pty = await ptyPair(tmp.dir);
-  const ends: SimEnd[] = [];
-  // Registered first, so it runs after the simulator is stopped (t.after runs in reverse).
-  t.after(async () => {
-    for (const e of ends) await e.close().catch(() => {});
-    await pty.stop();
-    tmp.cleanup();
-  });
+  const { pty, dir, open } = await ptyPairFor(t, 'edgebus-sim-test-');
   let n = 0;
   return {
     pty,
-    dir: tmp.dir,
+    dir,
     profile(yaml) {
-      const file = join(tmp.dir, `profile-${++n}.yaml`);
+      const file = join(dir, `profile-${++n}.yaml`);
       writeFileSync(file, `id: sim-1\nserial: { path: ${JSON.stringify(pty.devicePath)} }\n${yaml}`);
       return file;
     },
-    async device() {
-      const end = await openSimEnd(pty.devicePath);
-      ends.push(end);
-      return end;
-    },
+    device: () => open(pty.devicePath),
   };
 }
 

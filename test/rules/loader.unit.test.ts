@@ -7,25 +7,14 @@ import { formatIssue } from '../../src/config/validate.js';
 import type { EdgeEvent } from '../../src/events/types.js';
 import { listRuleFiles, loadRuleFile, loadRulesDir } from '../../src/rules/loader.js';
 import { ROOT } from '../helpers/paths.js';
+import { issueChecks } from '../helpers/issues.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const EXAMPLES = join(ROOT, 'rules');
 
 const FILE = '/rules/test.yaml';
 
-/** The formatted issues of `lines` as a rule file. */
-function issuesOf(lines: string[]): string[] {
-  return loadRuleFile(FILE, lines.join('\n') + '\n').issues.map(formatIssue);
-}
-
-/** Exactly one issue, at `line`, for `key`, whose message matches `message`. */
-function assertOneIssue(lines: string[], line: number, key: string, message: RegExp): void {
-  const issues = issuesOf(lines);
-  assert.equal(issues.length, 1, `one issue expected, got:\n${issues.join('\n')}`);
-  const prefix = key ? `${FILE}:${line}: ${key}: ` : `${FILE}:${line}: `;
-  assert.ok(issues[0].startsWith(prefix), `expected "${prefix}…", got "${issues[0]}"`);
-  assert.match(issues[0].slice(prefix.length), message);
-}
+const { issuesOf, assertOneIssue } = issueChecks(FILE, loadRuleFile);
 
 function compileOne(lines: string[]) {
   const r = loadRuleFile(FILE, lines.join('\n') + '\n');

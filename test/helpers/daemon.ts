@@ -105,6 +105,13 @@ export async function spawnDaemon(configFile: string, env: NodeJS.ProcessEnv = {
   };
 }
 
+/** SIGKILLs a child daemon still running and waits for it to go (a test's tear-down); one that has exited is left as it is. */
+export async function killDaemon(d: ChildDaemon | null | undefined): Promise<void> {
+  if (!d || d.child.exitCode !== null || d.child.signalCode !== null) return;
+  d.child.kill('SIGKILL');
+  await d.exited;
+}
+
 /** Runs the CLI to completion: its exit code and output. */
 export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolvePromise, reject) => {

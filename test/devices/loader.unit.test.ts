@@ -10,7 +10,7 @@ import type { DeviceProfile } from '../../src/devices/types.js';
 import { field } from '../helpers/devices.js';
 import { issueChecks } from '../helpers/issues.js';
 import { ROOT } from '../helpers/paths.js';
-import { tempDir } from '../helpers/tmp.js';
+import { tempDirFor } from '../helpers/tmp.js';
 
 const EXAMPLES = join(ROOT, 'devices');
 const FILE = '/devices/test.yaml';
@@ -292,24 +292,20 @@ describe('loadDevicesDir', () => {
     assert.deepEqual(loadDevicesDir('/nonexistent/edgebus/devices'), { profiles: [], issues: [] });
   });
 
-  test('yaml and yml, sorted; the same id in two files is an issue naming both', () => {
-    const tmp = tempDir();
-    try {
-      const dir = join(tmp.dir, 'devices');
-      mkdirSync(dir);
-      writeFileSync(join(dir, 'b.yml'), '# second\nid: shared\nserial: { path: /dev/b }\nformat: csv\nfields: [t]\n');
-      writeFileSync(join(dir, 'a.yaml'), 'id: shared\nserial: { path: /dev/a }\nformat: json\n');
-      writeFileSync(join(dir, 'c.yaml'), 'id: other\nserial: { path: /dev/c }\nformat: kv\n');
-      writeFileSync(join(dir, 'd.yaml'), 'id: broken\nserial: { path: /dev/d }\nformat: kvv\n');
-      writeFileSync(join(dir, 'README.md'), '# not a profile\n');
-      const r = loadDevicesDir(dir);
-      assert.deepEqual(r.profiles.map((p) => [p.id, p.serial.path]), [['shared', '/dev/a'], ['other', '/dev/c']]);
-      assert.deepEqual(r.issues.map(formatIssue), [
-        `${join(dir, 'b.yml')}:2: id: duplicate device id "shared" (already used by ${join(dir, 'a.yaml')}:1); this profile is skipped`,
-        `${join(dir, 'd.yaml')}:3: format: expected one of json, csv, kv, nmea, regex, hex, modbus, got "kvv"`,
-      ]);
-    } finally {
-      tmp.cleanup();
-    }
+  test('yaml and yml, sorted; the same id in two files is an issue naming both', (t) => {
+    const tmpDir = tempDirFor(t);
+    const dir = join(tmpDir, 'devices');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'b.yml'), '# second\nid: shared\nserial: { path: /dev/b }\nformat: csv\nfields: [t]\n');
+    writeFileSync(join(dir, 'a.yaml'), 'id: shared\nserial: { path: /dev/a }\nformat: json\n');
+    writeFileSync(join(dir, 'c.yaml'), 'id: other\nserial: { path: /dev/c }\nformat: kv\n');
+    writeFileSync(join(dir, 'd.yaml'), 'id: broken\nserial: { path: /dev/d }\nformat: kvv\n');
+    writeFileSync(join(dir, 'README.md'), '# not a profile\n');
+    const r = loadDevicesDir(dir);
+    assert.deepEqual(r.profiles.map((p) => [p.id, p.serial.path]), [['shared', '/dev/a'], ['other', '/dev/c']]);
+    assert.deepEqual(r.issues.map(formatIssue), [
+      `${join(dir, 'b.yml')}:2: id: duplicate device id "shared" (already used by ${join(dir, 'a.yaml')}:1); this profile is skipped`,
+      `${join(dir, 'd.yaml')}:3: format: expected one of json, csv, kv, nmea, regex, hex, modbus, got "kvv"`,
+    ]);
   });
 });

@@ -6,9 +6,9 @@ import { describe, test } from 'node:test';
 import { formatIssue } from '../../src/config/validate.js';
 import type { EdgeEvent } from '../../src/events/types.js';
 import { listRuleFiles, loadRuleFile, loadRulesDir } from '../../src/rules/loader.js';
-import { ROOT } from '../helpers/paths.js';
 import { issueChecks } from '../helpers/issues.js';
-import { tempDir } from '../helpers/tmp.js';
+import { ROOT } from '../helpers/paths.js';
+import { tempDirFor } from '../helpers/tmp.js';
 
 const EXAMPLES = join(ROOT, 'rules');
 
@@ -222,24 +222,20 @@ describe('loadRulesDir', () => {
     assert.deepEqual([r.rules, r.issues, r.files.size], [[], [], 0]);
   });
 
-  test('yaml and yml only, sorted; a duplicate id across files skips the later one', () => {
-    const tmp = tempDir();
-    try {
-      const dir = join(tmp.dir, 'rules');
-      mkdirSync(dir);
-      writeFileSync(join(dir, 'b.yml'), 'id: shared\ndescription: from b\n');
-      writeFileSync(join(dir, 'a.yaml'), '# first\nid: shared\ndescription: from a\n');
-      writeFileSync(join(dir, 'c.yaml'), '- id: other\n');
-      writeFileSync(join(dir, 'notes.txt'), 'not a rule');
-      const r = loadRulesDir(dir);
-      assert.deepEqual(r.rules.map((x) => [x.id, x.description]), [['shared', 'from a'], ['other', null]]);
-      assert.deepEqual(r.issues.map(formatIssue), [
-        `${join(dir, 'b.yml')}:1: id: duplicate rule id "shared" (already defined at ${join(dir, 'a.yaml')}:2); this one is skipped`,
-      ]);
-      assert.deepEqual([...r.files.keys()], ['a.yaml', 'b.yml', 'c.yaml'].map((f) => join(dir, f)));
-      assert.deepEqual(r.files.get(join(dir, 'b.yml')), []);
-    } finally {
-      tmp.cleanup();
-    }
+  test('yaml and yml only, sorted; a duplicate id across files skips the later one', (t) => {
+    const tmpDir = tempDirFor(t);
+    const dir = join(tmpDir, 'rules');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'b.yml'), 'id: shared\ndescription: from b\n');
+    writeFileSync(join(dir, 'a.yaml'), '# first\nid: shared\ndescription: from a\n');
+    writeFileSync(join(dir, 'c.yaml'), '- id: other\n');
+    writeFileSync(join(dir, 'notes.txt'), 'not a rule');
+    const r = loadRulesDir(dir);
+    assert.deepEqual(r.rules.map((x) => [x.id, x.description]), [['shared', 'from a'], ['other', null]]);
+    assert.deepEqual(r.issues.map(formatIssue), [
+      `${join(dir, 'b.yml')}:1: id: duplicate rule id "shared" (already defined at ${join(dir, 'a.yaml')}:2); this one is skipped`,
+    ]);
+    assert.deepEqual([...r.files.keys()], ['a.yaml', 'b.yml', 'c.yaml'].map((f) => join(dir, f)));
+    assert.deepEqual(r.files.get(join(dir, 'b.yml')), []);
   });
 });

@@ -37,15 +37,16 @@ export interface WriteBatchSubject {
 
 const text = (bytes: Uint8Array | undefined): string | undefined => (bytes === undefined ? undefined : Buffer.from(bytes).toString('utf8'));
 
-/** Opens a store in a fresh directory, closed and removed when the test ends. */
-async function openFor(t: TestContext, subject: WriteBatchSubject): Promise<BatchStore & { dir: string }> {
+/** A store in a fresh directory (closed and removed when the test ends), a batch on it, and its three prefixes. */
+async function openFor(t: TestContext, subject: WriteBatchSubject): Promise<{ store: BatchStore; batch: WriteBatch; a: string; b: string; c: string }> {
   const tmp = tempDir('edgebus-batch-');
   const store = await subject.open(tmp.dir);
   t.after(async () => {
     await store.close();
     tmp.cleanup();
   });
-  return Object.assign(store, { dir: tmp.dir });
+  const [a, b, c] = store.prefixes;
+  return { store, batch: store.batch(), a, b, c };
 }
 
 /** Runs the crash fixture on `dir` until it has reported `generations` writes, then SIGKILLs it: the generations it reported. */
@@ -74,9 +75,7 @@ async function writeUntilKilled(subject: WriteBatchSubject, dir: string, sync: b
 export function writeBatchSuite(subject: WriteBatchSubject): void {
   describe(`WriteBatch conformance: ${subject.name}`, () => {
     test('nothing is stored before write; after it every put is, in every sublevel', async (t) => {
-      const store = await openFor(t, subject);
-      const [a, b, c] = store.prefixes;
-      const batch = store.batch();
+      const { store, batch, a, b, c } = await openFor(t, subject);
       batch.put(a + '1', 'one');
       batch.put(b + '1', Uint8Array.of(1, 2, 3));
       batch.put(c + '1', '');
@@ -88,9 +87,7 @@ export function writeBatchSuite(subject: WriteBatchSubject): void {
     });
 
     test('del removes a key, a missing key too; the last operation on a key wins', async (t) => {
-      const store = await openFor(t, subject);
-      const [a] = store.prefixes;
-      const batch = store.batch();
+      const { store, batch, a } = await openFor(t, subject);
       for (const k of ['x', 'y', 'z']) batch.put(a + k, 'old');
       await batch.write(true);
       batch.del(a + 'x');
@@ -107,9 +104,7 @@ export function writeBatchSuite(subject: WriteBatchSubject): void {
     });
 
     test('length counts puts and dels since the last write; write and clear reset it', async (t) => {
-      const store = await openFor(t, subject);
-      const [a] = store.prefixes;
-      const batch = store.batch();
+      const { batch, a } = await openFor(t, subject);
       assert.equal(batch.length, 0);
       batch.put(a + '1', 'v');
       batch.put(a + '1', 'v again');
@@ -125,9 +120,7 @@ export function writeBatchSuite(subject: WriteBatchSubject): void {
     });
 
     test('clear drops what was added since the last write; what follows is written', async (t) => {
-      const store = await openFor(t, subject);
-      const [a] = store.prefixes;
-      const batch = store.batch();
+      const { store, batch, a } = await openFor(t, subject);
       batch.put(a + 'kept', 'v');
       await batch.write(true);
       batch.put(a + 'dropped', 'v');
@@ -141,12 +134,11 @@ export function writeBatchSuite(subject: WriteBatchSubject): void {
     });
 
     test('an empty write resolves and changes nothing', async (t) => {
-      const store = await openFor(t, subject);
+      const { store, batch, a } = await openFor(t, subject);
       const before = await store.scan();
-      const batch = store.batch();
       await batch.write(true);
       await batch.write(false);
-      batch.put(store.prefixes[0] + 'x', 'v');
+      batch.put(a + 'x', 'v');
       batch.clear();
       await batch.write(true);
       assert.deepEqual(await store.scan(), before);
@@ -155,9 +147,7 @@ export function writeBatchSuite(subject: WriteBatchSubject): void {
     test('reused across many writes, each write carries only its own operations', async (t) => {
       // The appender keeps two batches for the life of the store and writes each again and
       // again: a write that replayed an earlier group would undo what was written since.
-      const store = await openFor(t, subject);
-      const [a, b] = store.prefixes;
-      const batch = store.batch();
+      const { store, batch, a, b } = await openFor(t, subject);
       const other = store.batch();
       const key = (round: number) => a + String(round).padStart(3, '0');
       for (let round = 1; round <= 60; round++) {
@@ -177,8 +167,7 @@ export function writeBatchSuite(subject: WriteBatchSubject): void {
     });
 
     test('two batches take turns: one is filled while the other is being written', async (t) => {
-      const store = await openFor(t, subject);
-      const [a] = store.prefixes;
+      const { store, a } = await openFor(t, subject);
       const [one, two] = [store.batch(), store.batch()];
       for (let i = 0; i < 20; i++) {
         const [writing, filling] = i % 2 === 0 ? [one, two] : [two, one];
@@ -196,10 +185,8 @@ export function writeBatchSuite(subject: WriteBatchSubject): void {
     test('values are copied at put: the caller may reuse its buffer at once', async (t) => {
       // The appender encodes every event into one buffer and hands the batch views of it
       // (CborWriter.since), then resets the buffer for the next event.
-      const store = await openFor(t, subject);
-      const [a] = store.prefixes;
+      const { store, batch, a } = await openFor(t, subject);
       const buffer = Buffer.alloc(64, 0x61);
-      const batch = store.batch();
       buffer.write('first', 8);
       batch.put(a + 'view', new Uint8Array(buffer.buffer, buffer.byteOffset + 8, 5));
       buffer.fill(0x7a);
@@ -212,11 +199,9 @@ export function writeBatchSuite(subject: WriteBatchSubject): void {
     });
 
     test('bytes come back byte for byte, strings as UTF-8, keys with NUL and non-ASCII alike', async (t) => {
-      const store = await openFor(t, subject);
-      const [a] = store.prefixes;
+      const { store, batch, a } = await openFor(t, subject);
       const every = Uint8Array.from({ length: 256 }, (_, i) => i);
       const large = Uint8Array.from({ length: 1 << 20 }, (_, i) => (i * 2654435761) >>> 24);
-      const batch = store.batch();
       batch.put(a + 'every-byte', every);
       batch.put(a + 'empty-bytes', new Uint8Array(0));
       batch.put(a + 'large', large);
@@ -237,9 +222,7 @@ export function writeBatchSuite(subject: WriteBatchSubject): void {
     });
 
     test('sync and non-sync writes are both stored when they resolve, and kept across a reopen', async (t) => {
-      const store = await openFor(t, subject);
-      const [a] = store.prefixes;
-      const batch = store.batch();
+      const { store, batch, a } = await openFor(t, subject);
       batch.put(a + 'synced', 'fsync');
       await batch.write(true);
       batch.put(a + 'unsynced', 'os cache');
@@ -255,9 +238,7 @@ export function writeBatchSuite(subject: WriteBatchSubject): void {
     test('a write on a closed store is refused and stores nothing; after a reopen the same batch writes', async (t) => {
       // A reopen on a full disk can fail and leave the handle closed while the prune job and
       // the appender still hold their batches (EventStore.reopen, write-errors.ts).
-      const store = await openFor(t, subject);
-      const [a, b] = store.prefixes;
-      const batch = store.batch();
+      const { store, batch, a, b } = await openFor(t, subject);
       batch.put(a + 'before-close', 'v');
       await store.closeHandle();
       batch.put(a + 'while-closed', 'v');
@@ -282,10 +263,9 @@ export function writeBatchSuite(subject: WriteBatchSubject): void {
     });
 
     test('atomic for readers: a snapshot holds all of a write or none of it', async (t) => {
-      const store = await openFor(t, subject);
+      const { store, batch, c } = await openFor(t, subject);
       const keys = store.prefixes.flatMap((p) => Array.from({ length: 40 }, (_, i) => `${p}k${String(i).padStart(2, '0')}`));
-      const marker = (g: number) => `${store.prefixes[2]}marker-${g}`;
-      const batch = store.batch();
+      const marker = (g: number) => `${c}marker-${g}`;
       const GENERATIONS = 40;
       let done = false;
       const writer = (async () => {
@@ -305,7 +285,7 @@ export function writeBatchSuite(subject: WriteBatchSubject): void {
         const seen = new Set(values);
         assert.ok(seen.size === 1, `one snapshot holds several generations: ${[...seen].join(', ')}`);
         const [gen] = seen;
-        const markers = [...view.keys()].filter((k) => k.startsWith(`${store.prefixes[2]}marker-`));
+        const markers = [...view.keys()].filter((k) => k.startsWith(`${c}marker-`));
         if (gen === undefined) assert.deepEqual(markers, []);
         else assert.deepEqual(markers, [marker(Number(gen))], `generation ${gen}: its marker alone, the previous one deleted in the same write`);
       }

@@ -66,6 +66,10 @@ export class Daemon {
     // A corrupt or unreadable store is moved aside and a fresh one opened (SPEC §8).
     const opened = await openOrQuarantine(config.dataDir, log);
     const store = opened.store;
+    // A classic-level upgrade that moved what the native batch relies on costs speed, not
+    // data: the fallback commits the same, slower. Said once, with what moved.
+    const noNativeBatch = store.nativeBatchIssue();
+    if (noNativeBatch) log.warn({ reason: noNativeBatch }, `store: no native write batch (${noNativeBatch}): commits go through abstract-level's public batch, slower (npm ci installs the classic-level this edgebus was tested with)`);
     await lifecycle.start({ name: 'store', start: () => {}, stop: () => store.close() });
 
     const clocks = await ClockService.open(store, config.clock.sync, log);

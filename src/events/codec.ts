@@ -5,8 +5,8 @@ import type { EdgeEvent } from './types.js';
 
 // int64AsNumber (read by cbor-x, missing from its typings): JSON integers past 2^32 are
 // written as 64-bit CBOR integers and must come back as numbers, not BigInts.
-const options: Options & { int64AsNumber: boolean } = { useRecords: false, mapsAsObjects: true, tagUint8Array: false, int64AsNumber: true };
-const cbor = new Encoder(options);
+export const CODEC_OPTIONS: Readonly<Options & { int64AsNumber: boolean }> = { useRecords: false, mapsAsObjects: true, tagUint8Array: false, int64AsNumber: true };
+const cbor = new Encoder({ ...CODEC_OPTIONS });
 
 export function encodeValue(value: unknown): Uint8Array {
   return cbor.encode(value);

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import type { AbstractSublevel } from 'abstract-level';
 import { parseSeqKey } from './keys.js';
-import { createWriteBatch, type WriteBatch } from './write-batch.js';
+import { createWriteBatch, nativeBatchUnavailable, type WriteBatch } from './write-batch.js';
 import { migrate } from './migrate.js';
 
 /**
@@ -158,6 +158,11 @@ export class EventStore {
 
   batch(): Batch {
     return this.db.batch();
+  }
+
+  /** Why commits cannot use the native write batch (see write-batch.ts), or null when they do. */
+  nativeBatchIssue(): string | null {
+    return nativeBatchUnavailable(this.db);
   }
 
   /** A reusable raw write batch for the appender (keys carry their sublevel prefix). */

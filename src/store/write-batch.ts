@@ -4,9 +4,11 @@
 // native batch is only freed by GC, so RSS grew by a batch per commit under load. Here one
 // native LevelDB WriteBatch is driven through classic-level's binding and reused (Clear
 // keeps its capacity), with keys already carrying their sublevel's prefix. Where the
-// binding is not reachable (another abstract-level implementation), the public chained
-// batch does the same job, slower.
+// binding is not reachable (another abstract-level implementation, or a classic-level
+// upgrade that moved it: the daemon warns at start), abstract-level's public batch does
+// the same job, slower.
 import { createRequire } from 'node:module';
+import type { AbstractBatchOperation } from 'abstract-level';
 import type { ClassicLevel } from 'classic-level';
 
 interface Binding {
@@ -16,6 +18,9 @@ interface Binding {
   batch_clear(batch: unknown): void;
   batch_write(batch: unknown, options: { sync: boolean }): Promise<void>;
 }
+
+/** What NativeBatch calls; each is a NAPI_EXPORT_FUNCTION of classic-level's binding.cc. */
+export const BINDING_FUNCTIONS = ['batch_init', 'batch_put', 'batch_del', 'batch_clear', 'batch_write'] as const;
 
 export interface WriteBatch {
   /** `key` includes the sublevel prefix (see EventStore.prefix). */
@@ -29,14 +34,29 @@ export interface WriteBatch {
   clear(): void;
 }
 
-function loadBinding(): Binding | null {
+const require = createRequire(import.meta.url);
+
+/** `classic-level 3.0.0`: what a fallback's reason names, so an upgrade that moved the internals is plain. */
+export const CLASSIC_LEVEL = (() => {
   try {
-    const require = createRequire(import.meta.url);
-    const binding = require('classic-level/binding.js') as Partial<Binding>;
-    return typeof binding.batch_init === 'function' && typeof binding.batch_put === 'function' ? (binding as Binding) : null;
+    return `classic-level ${(require('classic-level/package.json') as { version: string }).version}`;
   } catch {
-    return null;
+    return 'classic-level (version unreadable)';
   }
+})();
+
+/** The binding, or why it cannot be driven. */
+function loadBinding(): Binding | string {
+  let loaded: Partial<Record<string, unknown>>;
+  try {
+    loaded = require('classic-level/binding.js') as Partial<Record<string, unknown>>;
+  } catch (err) {
+    return `classic-level/binding.js does not load (${err instanceof Error ? err.message : String(err)})`;
+  }
+  // All five, not the first two: a binding without batch_write would fail every commit
+  // instead of falling back.
+  const missing = BINDING_FUNCTIONS.filter((name) => typeof loaded[name] !== 'function');
+  return missing.length ? `classic-level/binding.js has no ${missing.join(', ')}` : (loaded as unknown as Binding);
 }
 
 const binding = loadBinding();
@@ -52,15 +72,15 @@ export class StoreNotOpenError extends Error {
 
 class NativeBatch implements WriteBatch {
   length = 0;
-  constructor(private readonly native: unknown, private readonly db: Db) {}
+  constructor(private readonly binding: Binding, private readonly native: unknown, private readonly db: Db) {}
 
   put(key: string, value: string | Uint8Array): void {
-    binding!.batch_put(this.native, key, value);
+    this.binding.batch_put(this.native, key, value);
     this.length++;
   }
 
   del(key: string): void {
-    binding!.batch_del(this.native, key);
+    this.binding.batch_del(this.native, key);
     this.length++;
   }
 
@@ -73,52 +93,58 @@ class NativeBatch implements WriteBatch {
       throw new StoreNotOpenError();
     }
     try {
-      await binding!.batch_write(this.native, { sync });
+      await this.binding.batch_write(this.native, { sync });
     } finally {
       this.clear();
     }
   }
 
   clear(): void {
-    binding!.batch_clear(this.native);
+    this.binding.batch_clear(this.native);
     this.length = 0;
   }
 }
 
 type Db = ClassicLevel<string, string>;
 
-class ChainedBatch implements WriteBatch {
-  length = 0;
-  private batch: ReturnType<Db['batch']>;
-  constructor(private readonly db: Db) {
-    this.batch = db.batch();
+type Operation = AbstractBatchOperation<Db, string, string>;
+
+/**
+ * The operations held in JS and written with abstract-level's public batch(operations).
+ * Not a chained batch: abstract-level closes those with the database, after which their
+ * put throws and the batch stays unusable across a reopen (the conformance suite,
+ * test/store/write-batch.suite.ts, showed it). An array of operations outlives a reopen,
+ * and a write on a closed database is refused like the native batch's, emptying it.
+ */
+class FallbackBatch implements WriteBatch {
+  private ops: Operation[] = [];
+  constructor(private readonly db: Db) {}
+
+  get length(): number {
+    return this.ops.length;
   }
 
   put(key: string, value: string | Uint8Array): void {
-    if (typeof value === 'string') this.batch.put(key, value);
-    else this.batch.put(key, value as unknown as string, BINARY);
-    this.length++;
+    // A copy: the caller reuses its buffer at once (CborWriter.since), and this array keeps
+    // the value until write.
+    if (typeof value === 'string') this.ops.push({ type: 'put', key, value });
+    else this.ops.push({ type: 'put', key, value: new Uint8Array(value) as unknown as string, valueEncoding: 'view' });
   }
 
   del(key: string): void {
-    this.batch.del(key);
-    this.length++;
+    this.ops.push({ type: 'del', key });
   }
 
   async write(sync: boolean): Promise<void> {
-    const batch = this.batch;
-    this.batch = this.db.batch();
-    this.length = 0;
-    await batch.write({ sync });
+    const ops = this.ops;
+    this.ops = [];
+    await this.db.batch(ops, { sync });
   }
 
   clear(): void {
-    void this.batch.close();
-    this.batch = this.db.batch();
-    this.length = 0;
+    this.ops = [];
   }
 }
-const BINARY = { valueEncoding: 'view' } as const;
 
 /** The native context of an open classic-level database (a private field, found by name). */
 function nativeContext(db: Db): unknown {
@@ -126,12 +152,37 @@ function nativeContext(db: Db): unknown {
   return sym === undefined ? undefined : (db as unknown as Record<symbol, unknown>)[sym];
 }
 
-export function createWriteBatch(db: Db): WriteBatch {
-  const context = binding ? nativeContext(db) : undefined;
-  if (binding && context !== undefined) {
-    try {
-      return new NativeBatch(binding.batch_init(context), db);
-    } catch { /* fall through to the public API */ }
+/** A native batch on `db`, or why there cannot be one: the package, its version, what moved. */
+function tryNative(db: Db): NativeBatch | string {
+  if (typeof binding === 'string') return `${CLASSIC_LEVEL}: ${binding}`;
+  const context = nativeContext(db);
+  if (context === undefined) return `${CLASSIC_LEVEL}: the database has no 'context' symbol (the handle classic-level passes to its binding)`;
+  try {
+    return new NativeBatch(binding, binding.batch_init(context), db);
+  } catch (err) {
+    return `${CLASSIC_LEVEL}: batch_init refused the database's 'context' (${err instanceof Error ? err.message : String(err)})`;
   }
-  return new ChainedBatch(db);
+}
+
+export function createWriteBatch(db: Db): WriteBatch {
+  const native = tryNative(db);
+  return typeof native === 'string' ? new FallbackBatch(db) : native;
+}
+
+/** Why createWriteBatch falls back to abstract-level's public batch on `db`, or null when it does not. */
+export function nativeBatchUnavailable(db: Db): string | null {
+  const native = tryNative(db);
+  return typeof native === 'string' ? native : null;
+}
+
+/** The native batch only: throws, with the reason, where createWriteBatch would fall back. */
+export function nativeWriteBatch(db: Db): WriteBatch {
+  const native = tryNative(db);
+  if (typeof native === 'string') throw new Error(`no native write batch: ${native}`);
+  return native;
+}
+
+/** What createWriteBatch falls back to, made on purpose (the conformance suite runs it too). */
+export function fallbackWriteBatch(db: Db): WriteBatch {
+  return new FallbackBatch(db);
 }

@@ -5,7 +5,11 @@ import { createRequire } from 'node:module';
 import mqtt, { type Packet } from 'mqtt';
 import type { Logger } from '../util/log.js';
 
-let pubackCodesPatched = false;
+/** mosquitto 2.0's answer to a publish over its message_size_limit: Packet too large. */
+export const PACKET_TOO_LARGE = 0x95;
+
+/** undefined: not tried yet; null: done; a string: why not. */
+let pubackCodesPatch: string | null | undefined;
 
 /**
  * mosquitto 2.0 answers a QoS 1 PUBLISH over its message_size_limit with PUBACK 0x95
@@ -14,21 +18,41 @@ let pubackCodesPatched = false;
  * stream: the publish would never settle and the link would only die at keepalive.
  * Teaching the parser every MQTT 5 error code (>= 0x80) for PUBACK/PUBREC turns it into the
  * refusal it is. The table is mqtt-packet's own, found the way MQTT.js finds it; should it
- * ever be missing, the error handler above still drops the connection at once.
+ * ever be missing, the error handler above still drops the connection at once — which
+ * is worth a warning at start: an oversize event then costs a reconnect each time
+ * instead of going to the dead-letter store.
  */
 export function acceptEveryPubackRefusal(log: Logger): void {
-  if (pubackCodesPatched) return;
-  pubackCodesPatched = true;
+  if (pubackCodesPatch !== undefined) return;
+  pubackCodesPatch = extendPubackCodes();
+  if (pubackCodesPatch !== null) {
+    log.warn({ reason: pubackCodesPatch }, `upstream: could not extend the PUBACK reason codes MQTT.js accepts (${pubackCodesPatch}): a broker's refusal with a code MQTT 5 does not list for PUBACK, such as mosquitto's 0x95 for an oversize publish, will drop the link instead of dead-lettering the event (npm ci installs the mqtt-packet this edgebus was tested with)`);
+  }
+}
+
+/**
+ * Adds MQTT.js's error reason codes to mqtt-packet's PUBACK/PUBREC table: null once the
+ * table holds them, or why it does not — the package, its version, and what moved.
+ */
+export function extendPubackCodes(): string | null {
+  let where = 'mqtt-packet';
   try {
     const fromMqtt = createRequire(createRequire(import.meta.url).resolve('mqtt'));
-    const constants = fromMqtt('mqtt-packet/constants') as { MQTT5_PUBACK_PUBREC_CODES?: Record<number, string> };
+    where = `mqtt-packet ${(fromMqtt('mqtt-packet/package.json') as { version?: string }).version ?? '(no version)'}`;
+    const constants = fromMqtt('mqtt-packet/constants') as { MQTT5_PUBACK_PUBREC_CODES?: unknown };
     const table = constants.MQTT5_PUBACK_PUBREC_CODES;
-    if (!table) throw new Error('no MQTT5_PUBACK_PUBREC_CODES');
-    for (const [code, name] of Object.entries(mqtt.ReasonCodes as Record<number, string>)) {
-      if (Number(code) >= 0x80 && !(Number(code) in table)) table[Number(code)] = name;
+    // Its parser reads `MQTT5_PUBACK_PUBREC_CODES[code]`: only a plain object of code → name can be taught here.
+    if (typeof table !== 'object' || table === null || Array.isArray(table) || table instanceof Map) {
+      return `${where}: constants.MQTT5_PUBACK_PUBREC_CODES is ${table instanceof Map ? 'a Map' : Array.isArray(table) ? 'an array' : String(table)}, not an object of code → name`;
     }
+    const codes = table as Record<number, string>;
+    for (const [code, name] of Object.entries(mqtt.ReasonCodes as Record<number, string>)) {
+      if (Number(code) >= 0x80 && !(Number(code) in codes)) codes[Number(code)] = name;
+    }
+    if (!codes[PACKET_TOO_LARGE]) return `${where}: 0x95 is not in MQTT5_PUBACK_PUBREC_CODES after the patch (is MQTT.js's ReasonCodes table without it, or is the table frozen?)`;
+    return null;
   } catch (err) {
-    log.debug({ err: err instanceof Error ? err.message : String(err) }, 'upstream: could not extend the PUBACK reason codes MQTT.js accepts');
+    return `${where}: ${err instanceof Error ? err.message : String(err)}`;
   }
 }
 

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, normalize, relative, sep } from 'node:path';
 import { describe, it } from 'node:test';
-import { ROOT } from '../helpers/daemon.js';
+import { ROOT } from '../helpers/paths.js';
 
 /** Lower layers first; a folder (or a top-level file) may import only from lower layers. */
 const LAYERS: readonly (readonly string[])[] = [

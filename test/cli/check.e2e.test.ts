@@ -1,10 +1,12 @@
-// `edgebus check` and the CLI's config lookup (SPEC §1, §2), run as a child process.
+// `edgebus check` and the CLI's config lookup (SPEC §1, §2), run as a child process: the
+// config, the rules and the device profiles (SPEC §6) it checks.
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ROOT, runCli } from '../helpers/daemon.js';
-import { tempDir } from '../helpers/tmp.js';
+import { runCli } from '../helpers/daemon.js';
+import { ROOT } from '../helpers/paths.js';
+import { tempDir, tempDirFor } from '../helpers/tmp.js';
 
 const BAD = [
   'gatewayId: gw-1', //              1
@@ -15,6 +17,7 @@ const BAD = [
   '',
 ].join('\n');
 const GOOD = ['gatewayId: gw-1', 'store:', '  reorderWindow: 500ms', 'broker:', '  port: 1884', ''].join('\n');
+const DEVICE_EXAMPLES = join(ROOT, 'devices');
 
 /** Env for a CLI run: no EDGEBUS_* variables of the test runner's own. */
 function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
@@ -136,5 +139,37 @@ describe('edgebus check', () => {
     assert.equal(r.code, 1);
     assert.match(r.stderr, /unknown verb "bogus"/);
     assert.match(r.stderr, /usage: edgebus/);
+  });
+});
+
+describe('edgebus check with device profiles', () => {
+  test('the example profiles pass and are counted', async (t) => {
+    const dir = tempDirFor(t);
+    const config = join(dir, 'edgebus.yaml');
+    writeFileSync(config, `rulesDir: ${JSON.stringify(join(ROOT, 'rules'))}\ndevicesDir: ${JSON.stringify(DEVICE_EXAMPLES)}\n`);
+    const r = await runCli(['check', '--config', config], { cwd: dir, env: cleanEnv() });
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(r.stdout.includes(`4 devices in ${DEVICE_EXAMPLES}: ok`), r.stdout);
+  });
+
+  test('a bad profile exits 1 with file:line: key: message; the good one is not reported', async (t) => {
+    const tmpDir = tempDirFor(t);
+    const dir = join(tmpDir, 'devices');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'good.yaml'), 'id: fine\nserial: { path: /dev/ttyUSB0 }\nformat: json\n');
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, ['id: hexer', 'serial: { path: /dev/ttyUSB1 }', 'format: hex', 'fields:', '  - { name: a, offset: 0, type: u8 }', '  - { name: b, type: u16 }', ''].join('\n'));
+    writeFileSync(join(tmpDir, 'edgebus.yaml'), 'gatewayId: gw-1\n');
+    const r = await runCli(['check'], { cwd: tmpDir, env: cleanEnv() });
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, /edgebus\.yaml: ok/, 'the config itself is fine');
+    assert.match(r.stdout, /0 rules in .*: ok/, 'the rules are checked as before');
+    assert.deepEqual(r.stderr.split('\n').filter(Boolean), [`${bad}:6: fields[1].offset: hex fields need offset and type`]);
+    assert.doesNotMatch(r.stdout, /devices in/);
+
+    writeFileSync(bad, 'id: hexer\nserial: { path: /dev/ttyUSB1 }\nformat: hex\nfields: [{ name: b, offset: 0, type: u16 }]\n');
+    const ok = await runCli(['check'], { cwd: tmpDir, env: cleanEnv() });
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.ok(ok.stdout.includes(`2 devices in ${dir}: ok`), ok.stdout);
   });
 });

@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import type { EdgeEvent } from '../../src/events/types.js';
 import type { RejectedRecord } from '../../src/store/rejected.js';
 import { parseNdjson } from '../helpers/api.js';
-import { runCli, spawnDaemon, writeConfig, type ChildDaemon } from '../helpers/daemon.js';
+import { killDaemon, runCli, spawnDaemon, writeConfig, type ChildDaemon } from '../helpers/daemon.js';
 import { connect, endAll, publish, type MqttClient } from '../helpers/mqtt.js';
 import { freePort } from '../helpers/ports.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -61,10 +61,7 @@ describe('edgebus events / dlq list', () => {
   });
   after(async () => {
     await endAll([client ?? undefined]);
-    if (d && d.child.exitCode === null && d.child.signalCode === null) {
-      d.child.kill('SIGKILL');
-      await d.exited;
-    }
+    await killDaemon(d);
     tmp.cleanup();
   });
 

@@ -6,7 +6,7 @@ import { runPasswd, type PasswdInput } from '../../src/cli/passwd.js';
 import { UsageError } from '../../src/cli/args.js';
 import { isPasswordHash, verifyPassword } from '../../src/security/password.js';
 import { runCli } from '../helpers/daemon.js';
-import { tempDir } from '../helpers/tmp.js';
+import { tempDirFor } from '../helpers/tmp.js';
 
 const PASSWORD = 'hunter2-Zebra!';
 
@@ -44,15 +44,11 @@ describe('edgebus passwd (piped stdin)', () => {
     });
   }
 
-  test('needs no config file, and a broken one is not read', async () => {
-    const empty = tempDir();
-    try {
-      const r = await runCli(['passwd', '--config', `${empty.dir}/missing.yaml`], { cwd: empty.dir, input: PASSWORD });
-      assert.equal(r.code, 0, r.stderr);
-      assert.equal(await verifyPassword(PASSWORD, r.stdout.trimEnd()), true);
-    } finally {
-      empty.cleanup();
-    }
+  test('needs no config file, and a broken one is not read', async (t) => {
+    const dir = tempDirFor(t);
+    const r = await runCli(['passwd', '--config', `${dir}/missing.yaml`], { cwd: dir, input: PASSWORD });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(await verifyPassword(PASSWORD, r.stdout.trimEnd()), true);
   });
 
   test('extra arguments are a usage error', async () => {

@@ -9,7 +9,7 @@ import { runCli, spawnDaemon, writeConfig, type ChildDaemon } from '../helpers/d
 import { connect, publish } from '../helpers/mqtt.js';
 import { freePort } from '../helpers/ports.js';
 import { hotRule } from '../helpers/rules.js';
-import { tempDir } from '../helpers/tmp.js';
+import { tempDir, tempDirFor } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/wait.js';
 
 const HOT = hotRule({ count: 1 });
@@ -86,19 +86,15 @@ describe('edgebus status', () => {
     assert.doesNotMatch(out, /s3cret/);
   });
 
-  it('exits 2 with a clear message when no daemon runs for the data dir', async () => {
-    const idle = tempDir();
-    try {
-      const file = writeConfig(idle.dir);
-      const r = await runCli(['status', '--config', file]);
-      assert.equal(r.code, 2);
-      assert.equal(r.stdout, '');
-      assert.match(r.stderr, /no edgebus daemon is running for dataDir .*; start it with `edgebus start`/);
-      const j = await runCli(['status', '--json', '--config', file]);
-      assert.equal(j.code, 2);
-      assert.equal(j.stdout, '');
-    } finally {
-      idle.cleanup();
-    }
+  it('exits 2 with a clear message when no daemon runs for the data dir', async (t) => {
+    const dir = tempDirFor(t);
+    const file = writeConfig(dir);
+    const r = await runCli(['status', '--config', file]);
+    assert.equal(r.code, 2);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /no edgebus daemon is running for dataDir .*; start it with `edgebus start`/);
+    const j = await runCli(['status', '--json', '--config', file]);
+    assert.equal(j.code, 2);
+    assert.equal(j.stdout, '');
   });
 });

@@ -1,11 +1,11 @@
-import { test, describe } from 'node:test';
+import { test, describe, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load.js';
 import { freeSpaceBytes, parseDuration, parseSince, parseSize, type FreeSpace } from '../../src/config/units.js';
 import { SchemaError } from '../../src/config/validate.js';
-import { tempDir } from '../helpers/tmp.js';
+import { tempDir, tempDirFor } from '../helpers/tmp.js';
 
 /** Writes `text` as `name` in a fresh temp dir; returns the dir and the file path. */
 function withFile(name: string, text: string): { dir: string; file: string; cleanup: () => void } {
@@ -13,6 +13,14 @@ function withFile(name: string, text: string): { dir: string; file: string; clea
   const file = join(dir, name);
   writeFileSync(file, text);
   return { dir, file, cleanup };
+}
+
+/** `name` holding `text` in a directory removed when the test ends. */
+function fileFor(t: TestContext, name: string, text: string): { dir: string; file: string } {
+  const dir = tempDirFor(t, 'edgebus-config-');
+  const file = join(dir, name);
+  writeFileSync(file, text);
+  return { dir, file };
 }
 
 const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -32,78 +40,58 @@ function errorsFor(text: string, env: NodeJS.ProcessEnv = {}): { lines: string[]
 }
 
 describe('config lookup and defaults', () => {
-  test('no file anywhere: built-in defaults, file is null', () => {
-    const { dir, cleanup } = tempDir();
-    try {
-      const { config, file } = loadConfig({ cwd: dir, env: {} });
-      assert.equal(file, null);
-      assert.equal(config.dataDir, join(dir, 'data'));
-      assert.equal(config.rulesDir, join(dir, 'rules'));
-      assert.equal(config.devicesDir, join(dir, 'devices'));
-      assert.deepEqual({ host: config.broker.host, port: config.broker.port }, { host: '0.0.0.0', port: 1883 });
-      assert.equal(config.broker.maxPayload, 64_000);
-      assert.equal(config.broker.allowAnonymous, true);
-      assert.deepEqual(config.http, { host: '127.0.0.1', port: 9100, token: undefined });
-      assert.equal(config.upstream, undefined);
-      assert.deepEqual(config.ingest, [
-        { topic: 'sensors/{device}/{sensor}', type: 'DeviceData' },
-        { topic: 'devices/{device}/status', type: 'DeviceStatus' },
-      ]);
-      assert.deepEqual(config.store, {
-        durability: 'fsync', retention: 7 * 86_400_000, maxBytes: 1_000_000_000, minFree: { bytes: 256_000_000 }, dedupWindow: 86_400_000, reorderWindow: 2_000,
-      });
-      assert.deepEqual(config.schedules, { prune: '*/5 * * * *', heartbeat: '* * * * *' });
-      assert.deepEqual(config.log, { level: 'info', format: 'auto' });
-      assert.match(config.gatewayId, /^[^/#+\s]+$/);
-    } finally {
-      cleanup();
-    }
+  test('no file anywhere: built-in defaults, file is null', (t) => {
+    const dir = tempDirFor(t);
+    const { config, file } = loadConfig({ cwd: dir, env: {} });
+    assert.equal(file, null);
+    assert.equal(config.dataDir, join(dir, 'data'));
+    assert.equal(config.rulesDir, join(dir, 'rules'));
+    assert.equal(config.devicesDir, join(dir, 'devices'));
+    assert.deepEqual({ host: config.broker.host, port: config.broker.port }, { host: '0.0.0.0', port: 1883 });
+    assert.equal(config.broker.maxPayload, 64_000);
+    assert.equal(config.broker.allowAnonymous, true);
+    assert.deepEqual(config.http, { host: '127.0.0.1', port: 9100, token: undefined });
+    assert.equal(config.upstream, undefined);
+    assert.deepEqual(config.ingest, [
+      { topic: 'sensors/{device}/{sensor}', type: 'DeviceData' },
+      { topic: 'devices/{device}/status', type: 'DeviceStatus' },
+    ]);
+    assert.deepEqual(config.store, {
+      durability: 'fsync', retention: 7 * 86_400_000, maxBytes: 1_000_000_000, minFree: { bytes: 256_000_000 }, dedupWindow: 86_400_000, reorderWindow: 2_000,
+    });
+    assert.deepEqual(config.schedules, { prune: '*/5 * * * *', heartbeat: '* * * * *' });
+    assert.deepEqual(config.log, { level: 'info', format: 'auto' });
+    assert.match(config.gatewayId, /^[^/#+\s]+$/);
   });
 
-  test('--config FILE wins over ./edgebus.yaml and $EDGEBUS_CONFIG', () => {
-    const { dir, cleanup } = withFile('edgebus.yaml', 'gatewayId: from-cwd\n');
-    try {
-      writeFileSync(join(dir, 'explicit.yaml'), 'gatewayId: from-flag\n');
-      writeFileSync(join(dir, 'env.yaml'), 'gatewayId: from-env\n');
-      const { config, file } = loadConfig({ file: 'explicit.yaml', cwd: dir, env: { EDGEBUS_CONFIG: 'env.yaml' } });
-      assert.equal(file, join(dir, 'explicit.yaml'));
-      assert.equal(config.gatewayId, 'from-flag');
-    } finally {
-      cleanup();
-    }
+  test('--config FILE wins over ./edgebus.yaml and $EDGEBUS_CONFIG', (t) => {
+    const { dir } = fileFor(t, 'edgebus.yaml', 'gatewayId: from-cwd\n');
+    writeFileSync(join(dir, 'explicit.yaml'), 'gatewayId: from-flag\n');
+    writeFileSync(join(dir, 'env.yaml'), 'gatewayId: from-env\n');
+    const { config, file } = loadConfig({ file: 'explicit.yaml', cwd: dir, env: { EDGEBUS_CONFIG: 'env.yaml' } });
+    assert.equal(file, join(dir, 'explicit.yaml'));
+    assert.equal(config.gatewayId, 'from-flag');
   });
 
-  test('./edgebus.yaml in cwd wins over $EDGEBUS_CONFIG', () => {
-    const { dir, cleanup } = withFile('edgebus.yaml', 'gatewayId: from-cwd\n');
-    try {
-      writeFileSync(join(dir, 'env.yaml'), 'gatewayId: from-env\n');
-      const { config, file } = loadConfig({ cwd: dir, env: { EDGEBUS_CONFIG: 'env.yaml' } });
-      assert.equal(file, join(dir, 'edgebus.yaml'));
-      assert.equal(config.gatewayId, 'from-cwd');
-    } finally {
-      cleanup();
-    }
+  test('./edgebus.yaml in cwd wins over $EDGEBUS_CONFIG', (t) => {
+    const { dir } = fileFor(t, 'edgebus.yaml', 'gatewayId: from-cwd\n');
+    writeFileSync(join(dir, 'env.yaml'), 'gatewayId: from-env\n');
+    const { config, file } = loadConfig({ cwd: dir, env: { EDGEBUS_CONFIG: 'env.yaml' } });
+    assert.equal(file, join(dir, 'edgebus.yaml'));
+    assert.equal(config.gatewayId, 'from-cwd');
   });
 
-  test('$EDGEBUS_CONFIG is used when cwd has no edgebus.yaml', () => {
-    const { dir, cleanup } = withFile('env.yaml', 'gatewayId: from-env\n');
-    try {
-      const { config, file } = loadConfig({ cwd: dir, env: { EDGEBUS_CONFIG: join(dir, 'env.yaml') } });
-      assert.equal(file, join(dir, 'env.yaml'));
-      assert.equal(config.gatewayId, 'from-env');
-    } finally {
-      cleanup();
-    }
+  test('$EDGEBUS_CONFIG is used when cwd has no edgebus.yaml', (t) => {
+    const { dir } = fileFor(t, 'env.yaml', 'gatewayId: from-env\n');
+    const { config, file } = loadConfig({ cwd: dir, env: { EDGEBUS_CONFIG: join(dir, 'env.yaml') } });
+    assert.equal(file, join(dir, 'env.yaml'));
+    assert.equal(config.gatewayId, 'from-env');
   });
 
-  test('a missing --config file is an error naming the file', () => {
-    const { dir, cleanup } = tempDir();
-    try {
-      assert.throws(() => loadConfig({ file: 'nope.yaml', cwd: dir, env: {} }),
-        (err: Error) => err instanceof SchemaError && err.message.startsWith(`${join(dir, 'nope.yaml')}: cannot read config`));
-    } finally {
-      cleanup();
-    }
+  test('a missing --config file is an error naming the file', (t) => {
+    const dir = tempDirFor(t);
+    assert.throws(() => loadConfig({ file: 'nope.yaml', cwd: dir, env: {} }),
+      (err: Error) => err instanceof SchemaError && err.message.startsWith(`${join(dir, 'nope.yaml')}: cannot read config`));
   });
 });
 
@@ -137,8 +125,8 @@ describe('durations and sizes', () => {
     assert.equal(freeSpaceBytes({ bytes: 64_000_000 }, 32_000_000_000), 64_000_000);
   });
 
-  test('config durations and sizes are resolved to numbers', () => {
-    const { dir, file, cleanup } = withFile('edgebus.yaml', [
+  test('config durations and sizes are resolved to numbers', (t) => {
+    const { dir, file } = fileFor(t, 'edgebus.yaml', [
       'broker: { maxPayload: 64kB }',
       'store: { reorderWindow: 500ms, retention: 7d, dedupWindow: 2h, maxBytes: 2GB }',
       'upstream:',
@@ -148,58 +136,42 @@ describe('durations and sizes', () => {
       '  retry: { maxDelay: 5m }',
       '',
     ].join('\n'));
-    try {
-      const { config } = loadConfig({ file, cwd: dir, env: {} });
-      assert.equal(config.broker.maxPayload, 64_000);
-      assert.deepEqual(config.store, {
-        durability: 'fsync', reorderWindow: 500, retention: 604_800_000, dedupWindow: 7_200_000, maxBytes: 2_000_000_000, minFree: { bytes: 256_000_000 },
-      });
-      assert.equal(config.upstream?.keepalive, 30_000);
-      assert.equal(config.upstream?.batch.maxBytes, 512_000_000);
-      assert.equal(config.upstream?.retry.maxDelay, 300_000);
-    } finally {
-      cleanup();
-    }
+    const { config } = loadConfig({ file, cwd: dir, env: {} });
+    assert.equal(config.broker.maxPayload, 64_000);
+    assert.deepEqual(config.store, {
+      durability: 'fsync', reorderWindow: 500, retention: 604_800_000, dedupWindow: 7_200_000, maxBytes: 2_000_000_000, minFree: { bytes: 256_000_000 },
+    });
+    assert.equal(config.upstream?.keepalive, 30_000);
+    assert.equal(config.upstream?.batch.maxBytes, 512_000_000);
+    assert.equal(config.upstream?.retry.maxDelay, 300_000);
   });
 });
 
 describe('EDGEBUS_* environment overrides', () => {
-  test('numbers, durations and file values are overridden', () => {
-    const { dir, file, cleanup } = withFile('edgebus.yaml', 'broker: { port: 1884 }\nstore: { reorderWindow: 1s }\n');
-    try {
-      const { config } = loadConfig({ file, cwd: dir, env: { EDGEBUS_BROKER_PORT: '1999', EDGEBUS_STORE_REORDER_WINDOW: '5s' } });
-      assert.equal(config.broker.port, 1999);
-      assert.equal(config.store.reorderWindow, 5_000);
-    } finally {
-      cleanup();
-    }
+  test('numbers, durations and file values are overridden', (t) => {
+    const { dir, file } = fileFor(t, 'edgebus.yaml', 'broker: { port: 1884 }\nstore: { reorderWindow: 1s }\n');
+    const { config } = loadConfig({ file, cwd: dir, env: { EDGEBUS_BROKER_PORT: '1999', EDGEBUS_STORE_REORDER_WINDOW: '5s' } });
+    assert.equal(config.broker.port, 1999);
+    assert.equal(config.store.reorderWindow, 5_000);
   });
 
-  test('EDGEBUS_UPSTREAM_URL creates the upstream section with its defaults', () => {
-    const { dir, cleanup } = tempDir();
-    try {
-      const { config } = loadConfig({ cwd: dir, env: { EDGEBUS_UPSTREAM_URL: 'mqtt://cloud:1883', EDGEBUS_GATEWAY_ID: 'gw-9' } });
-      assert.deepEqual(config.upstream, {
-        url: 'mqtt://cloud:1883', clientId: 'gw-9', username: undefined, password: undefined,
-        ca: undefined, cert: undefined, key: undefined, rejectUnauthorized: true, keepalive: 30_000,
-        topic: 'edgebus/gw-9/events', commandTopic: 'edgebus/gw-9/commands/#', format: 'cbor',
-        batch: { maxEvents: 500, maxBytes: 256_000, linger: 200 }, inflight: 4,
-        retry: { initialDelay: 1_000, maxDelay: 300_000, multiplier: 2, jitter: true, maxAttempts: 10 },
-      });
-    } finally {
-      cleanup();
-    }
+  test('EDGEBUS_UPSTREAM_URL creates the upstream section with its defaults', (t) => {
+    const dir = tempDirFor(t);
+    const { config } = loadConfig({ cwd: dir, env: { EDGEBUS_UPSTREAM_URL: 'mqtt://cloud:1883', EDGEBUS_GATEWAY_ID: 'gw-9' } });
+    assert.deepEqual(config.upstream, {
+      url: 'mqtt://cloud:1883', clientId: 'gw-9', username: undefined, password: undefined,
+      ca: undefined, cert: undefined, key: undefined, rejectUnauthorized: true, keepalive: 30_000,
+      topic: 'edgebus/gw-9/events', commandTopic: 'edgebus/gw-9/commands/#', format: 'cbor',
+      batch: { maxEvents: 500, maxBytes: 256_000, linger: 200 }, inflight: 4,
+      retry: { initialDelay: 1_000, maxDelay: 300_000, multiplier: 2, jitter: true, maxAttempts: 10 },
+    });
   });
 
-  test('a string key keeps the text as typed', () => {
-    const { dir, cleanup } = tempDir();
-    try {
-      const { config } = loadConfig({ cwd: dir, env: { EDGEBUS_GATEWAY_ID: '007', EDGEBUS_HTTP_HOST: '127.0.0.2' } });
-      assert.equal(config.gatewayId, '007');
-      assert.equal(config.http.host, '127.0.0.2');
-    } finally {
-      cleanup();
-    }
+  test('a string key keeps the text as typed', (t) => {
+    const dir = tempDirFor(t);
+    const { config } = loadConfig({ cwd: dir, env: { EDGEBUS_GATEWAY_ID: '007', EDGEBUS_HTTP_HOST: '127.0.0.2' } });
+    assert.equal(config.gatewayId, '007');
+    assert.equal(config.http.host, '127.0.0.2');
   });
 
   test('a bad env value names the variable and the key', () => {
@@ -299,14 +271,10 @@ describe('config errors: file:line: key: message', () => {
     assert.ok(lines[0].startsWith(`${file}:3: `), `expected the line of http.host in: ${lines[0]}`);
   });
 
-  test('a non-loopback http.host with a token is accepted', () => {
-    const { dir, file, cleanup } = withFile('edgebus.yaml', 'http:\n  host: 0.0.0.0\n  token: s3cret\n');
-    try {
-      const { config } = loadConfig({ file, cwd: dir, env: {} });
-      assert.deepEqual(config.http, { host: '0.0.0.0', port: 9100, token: 's3cret' });
-    } finally {
-      cleanup();
-    }
+  test('a non-loopback http.host with a token is accepted', (t) => {
+    const { dir, file } = fileFor(t, 'edgebus.yaml', 'http:\n  host: 0.0.0.0\n  token: s3cret\n');
+    const { config } = loadConfig({ file, cwd: dir, env: {} });
+    assert.deepEqual(config.http, { host: '0.0.0.0', port: 9100, token: 's3cret' });
   });
 });
 
@@ -334,20 +302,16 @@ describe('broker users and secrets', () => {
     assert.ok(!text.includes('hunter2'), 'a password put where a hash belongs is not echoed back');
   });
 
-  test('a hash from a file; secret files readable by everyone are warned about; limits have defaults', () => {
-    const { dir, file, cleanup } = withFile('edgebus.yaml', 'broker:\n  users:\n    - { username: a, passwordFile: ./a.hash }\nhttp:\n  tokenFile: ./token\n');
-    try {
-      chmodSync(file, 0o600);
-      writeFileSync(join(dir, 'a.hash'), HASH + '\n', { mode: 0o600 });
-      writeFileSync(join(dir, 'token'), 'tok\n', { mode: 0o644 });
-      const { config, warnings } = loadConfig({ file, cwd: dir, env: {} });
-      assert.equal(config.broker.users[0].passwordHash, HASH);
-      assert.equal(config.http.token, 'tok');
-      assert.deepEqual(config.broker.limits, { connections: 1000, publishRate: 5000, topicLevels: 16 });
-      assert.deepEqual(warnings, [`${join(dir, 'token')} is readable by other users and holds a secret; chmod 640 it`]);
-    } finally {
-      cleanup();
-    }
+  test('a hash from a file; secret files readable by everyone are warned about; limits have defaults', (t) => {
+    const { dir, file } = fileFor(t, 'edgebus.yaml', 'broker:\n  users:\n    - { username: a, passwordFile: ./a.hash }\nhttp:\n  tokenFile: ./token\n');
+    chmodSync(file, 0o600);
+    writeFileSync(join(dir, 'a.hash'), HASH + '\n', { mode: 0o600 });
+    writeFileSync(join(dir, 'token'), 'tok\n', { mode: 0o644 });
+    const { config, warnings } = loadConfig({ file, cwd: dir, env: {} });
+    assert.equal(config.broker.users[0].passwordHash, HASH);
+    assert.equal(config.http.token, 'tok');
+    assert.deepEqual(config.broker.limits, { connections: 1000, publishRate: 5000, topicLevels: 16 });
+    assert.deepEqual(warnings, [`${join(dir, 'token')} is readable by other users and holds a secret; chmod 640 it`]);
   });
 });
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import type { EdgeEvent } from '../../src/events/types.js';
 import { getEvents } from '../helpers/api.js';
-import { spawnDaemon, writeConfig, type ChildDaemon } from '../helpers/daemon.js';
+import { killDaemon, spawnDaemon, writeConfig, type ChildDaemon } from '../helpers/daemon.js';
 import { resendUnacked, startLoad, type Device, type Load } from '../helpers/load.js';
 import { assertGapFreeFromOne, assertUniqueIds, readStoredEvents } from '../helpers/log.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -40,12 +40,7 @@ describe('kill -9 under QoS 1 load', () => {
       load.stop();
       await load.close();
     }
-    for (const c of children) {
-      if (c.child.exitCode === null && c.child.signalCode === null) {
-        c.child.kill('SIGKILL');
-        await c.exited;
-      }
-    }
+    for (const c of children) await killDaemon(c);
     tmp.cleanup();
   });
 

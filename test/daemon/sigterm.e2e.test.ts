@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { spawnDaemon, writeConfig, type ChildDaemon } from '../helpers/daemon.js';
+import { killDaemon, spawnDaemon, writeConfig, type ChildDaemon } from '../helpers/daemon.js';
 import { startLoad, type Load } from '../helpers/load.js';
 import { assertGapFreeFromOne, assertUniqueIds, readStoredEvents } from '../helpers/log.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -17,10 +17,7 @@ describe('SIGTERM under a stream of QoS 1 publishes', () => {
   after(async () => {
     load?.stop();
     await load?.close();
-    if (d && d.child.exitCode === null && d.child.signalCode === null) {
-      d.child.kill('SIGKILL');
-      await d.exited;
-    }
+    await killDaemon(d);
     tmp.cleanup();
   });
 

@@ -9,14 +9,10 @@ import { FrameEventMaker } from '../../src/devices/frame-events.js';
 import { fieldValue, planReads } from '../../src/devices/modbus-registers.js';
 import { Poller, SILENT_AFTER } from '../../src/devices/poller.js';
 import { findPort, matchPorts, type PortInfo } from '../../src/devices/port-finder.js';
-import type { DeviceProfile, FieldSpec, SerialSpec } from '../../src/devices/types.js';
+import type { DeviceProfile, SerialSpec } from '../../src/devices/types.js';
+import { field } from '../helpers/devices.js';
 import { tempDir } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/wait.js';
-
-const field = (o: Partial<FieldSpec> & { name: string }): FieldSpec => ({
-  unit: null, column: null, path: null, key: null, group: null, offset: null, type: null, endian: 'big',
-  register: null, table: 'holding', wordOrder: 'big', scale: 1, add: 0, ...o,
-});
 
 const serial = (o: Partial<SerialSpec>): SerialSpec => ({
   path: null, match: null, baudRate: 9600, dataBits: 8, parity: 'none', stopBits: 1, rtscts: false, xon: false, xoff: false, ...o,

@@ -1,5 +1,5 @@
 // Device profiles (SPEC §6) → DeviceProfiles with every default, and every mistake as
-// `file:line: key: message`; `edgebus check` reports them.
+// `file:line: key: message` (`edgebus check` reporting them: cli/check.e2e.test.ts).
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -7,25 +7,15 @@ import { describe, test } from 'node:test';
 import { formatIssue } from '../../src/config/validate.js';
 import { listDeviceFiles, loadDeviceFile, loadDevicesDir } from '../../src/devices/loader.js';
 import type { DeviceProfile } from '../../src/devices/types.js';
-import { ROOT, runCli } from '../helpers/daemon.js';
-import { tempDir } from '../helpers/tmp.js';
+import { field } from '../helpers/devices.js';
+import { issueChecks } from '../helpers/issues.js';
+import { ROOT } from '../helpers/paths.js';
+import { tempDirFor } from '../helpers/tmp.js';
 
 const EXAMPLES = join(ROOT, 'devices');
 const FILE = '/devices/test.yaml';
 
-/** The formatted issues of `lines` as a profile file. */
-function issuesOf(lines: string[]): string[] {
-  return loadDeviceFile(FILE, lines.join('\n') + '\n').issues.map(formatIssue);
-}
-
-/** Exactly one issue, at `line`, for `key`, whose message matches `message`. */
-function assertOneIssue(lines: string[], line: number, key: string, message: RegExp): void {
-  const issues = issuesOf(lines);
-  assert.equal(issues.length, 1, `one issue expected, got:\n${issues.join('\n')}`);
-  const prefix = key ? `${FILE}:${line}: ${key}: ` : `${FILE}:${line}: `;
-  assert.ok(issues[0].startsWith(prefix), `expected "${prefix}…", got "${issues[0]}"`);
-  assert.match(issues[0].slice(prefix.length), message);
-}
+const { issuesOf, assertOneIssue } = issueChecks(FILE, loadDeviceFile);
 
 function loadOne(lines: string[]): DeviceProfile {
   const r = loadDeviceFile(FILE, lines.join('\n') + '\n');
@@ -36,17 +26,6 @@ function loadOne(lines: string[]): DeviceProfile {
 
 /** A valid head: id and port; tests add format and the rest. */
 const HEAD = ['id: dev-1', 'serial: { path: /dev/ttyUSB0 }'];
-
-const field = (f: Partial<DeviceProfile['fields'][number]> & { name: string }): DeviceProfile['fields'][number] => ({
-  unit: null, column: null, path: null, key: null, group: null, offset: null, type: null,
-  endian: 'big', register: null, table: 'holding', wordOrder: 'big', scale: 1, add: 0, ...f,
-});
-
-function cleanEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const key of Object.keys(process.env)) if (key.startsWith('EDGEBUS_')) env[key] = undefined;
-  return env;
-}
 
 describe('example profiles', () => {
   test('every file in devices/ loads with no issues; README.md is not read', () => {
@@ -313,64 +292,20 @@ describe('loadDevicesDir', () => {
     assert.deepEqual(loadDevicesDir('/nonexistent/edgebus/devices'), { profiles: [], issues: [] });
   });
 
-  test('yaml and yml, sorted; the same id in two files is an issue naming both', () => {
-    const tmp = tempDir();
-    try {
-      const dir = join(tmp.dir, 'devices');
-      mkdirSync(dir);
-      writeFileSync(join(dir, 'b.yml'), '# second\nid: shared\nserial: { path: /dev/b }\nformat: csv\nfields: [t]\n');
-      writeFileSync(join(dir, 'a.yaml'), 'id: shared\nserial: { path: /dev/a }\nformat: json\n');
-      writeFileSync(join(dir, 'c.yaml'), 'id: other\nserial: { path: /dev/c }\nformat: kv\n');
-      writeFileSync(join(dir, 'd.yaml'), 'id: broken\nserial: { path: /dev/d }\nformat: kvv\n');
-      writeFileSync(join(dir, 'README.md'), '# not a profile\n');
-      const r = loadDevicesDir(dir);
-      assert.deepEqual(r.profiles.map((p) => [p.id, p.serial.path]), [['shared', '/dev/a'], ['other', '/dev/c']]);
-      assert.deepEqual(r.issues.map(formatIssue), [
-        `${join(dir, 'b.yml')}:2: id: duplicate device id "shared" (already used by ${join(dir, 'a.yaml')}:1); this profile is skipped`,
-        `${join(dir, 'd.yaml')}:3: format: expected one of json, csv, kv, nmea, regex, hex, modbus, got "kvv"`,
-      ]);
-    } finally {
-      tmp.cleanup();
-    }
-  });
-});
-
-describe('edgebus check with device profiles', () => {
-  test('the example profiles pass and are counted', async () => {
-    const tmp = tempDir();
-    try {
-      const config = join(tmp.dir, 'edgebus.yaml');
-      writeFileSync(config, `rulesDir: ${JSON.stringify(join(ROOT, 'rules'))}\ndevicesDir: ${JSON.stringify(EXAMPLES)}\n`);
-      const r = await runCli(['check', '--config', config], { cwd: tmp.dir, env: cleanEnv() });
-      assert.equal(r.code, 0, r.stderr);
-      assert.ok(r.stdout.includes(`4 devices in ${EXAMPLES}: ok`), r.stdout);
-    } finally {
-      tmp.cleanup();
-    }
-  });
-
-  test('a bad profile exits 1 with file:line: key: message; the good one is not reported', async () => {
-    const tmp = tempDir();
-    try {
-      const dir = join(tmp.dir, 'devices');
-      mkdirSync(dir);
-      writeFileSync(join(dir, 'good.yaml'), 'id: fine\nserial: { path: /dev/ttyUSB0 }\nformat: json\n');
-      const bad = join(dir, 'bad.yaml');
-      writeFileSync(bad, ['id: hexer', 'serial: { path: /dev/ttyUSB1 }', 'format: hex', 'fields:', '  - { name: a, offset: 0, type: u8 }', '  - { name: b, type: u16 }', ''].join('\n'));
-      writeFileSync(join(tmp.dir, 'edgebus.yaml'), 'gatewayId: gw-1\n');
-      const r = await runCli(['check'], { cwd: tmp.dir, env: cleanEnv() });
-      assert.equal(r.code, 1);
-      assert.match(r.stdout, /edgebus\.yaml: ok/, 'the config itself is fine');
-      assert.match(r.stdout, /0 rules in .*: ok/, 'the rules are checked as before');
-      assert.deepEqual(r.stderr.split('\n').filter(Boolean), [`${bad}:6: fields[1].offset: hex fields need offset and type`]);
-      assert.doesNotMatch(r.stdout, /devices in/);
-
-      writeFileSync(bad, 'id: hexer\nserial: { path: /dev/ttyUSB1 }\nformat: hex\nfields: [{ name: b, offset: 0, type: u16 }]\n');
-      const ok = await runCli(['check'], { cwd: tmp.dir, env: cleanEnv() });
-      assert.equal(ok.code, 0, ok.stderr);
-      assert.ok(ok.stdout.includes(`2 devices in ${dir}: ok`), ok.stdout);
-    } finally {
-      tmp.cleanup();
-    }
+  test('yaml and yml, sorted; the same id in two files is an issue naming both', (t) => {
+    const tmpDir = tempDirFor(t);
+    const dir = join(tmpDir, 'devices');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'b.yml'), '# second\nid: shared\nserial: { path: /dev/b }\nformat: csv\nfields: [t]\n');
+    writeFileSync(join(dir, 'a.yaml'), 'id: shared\nserial: { path: /dev/a }\nformat: json\n');
+    writeFileSync(join(dir, 'c.yaml'), 'id: other\nserial: { path: /dev/c }\nformat: kv\n');
+    writeFileSync(join(dir, 'd.yaml'), 'id: broken\nserial: { path: /dev/d }\nformat: kvv\n');
+    writeFileSync(join(dir, 'README.md'), '# not a profile\n');
+    const r = loadDevicesDir(dir);
+    assert.deepEqual(r.profiles.map((p) => [p.id, p.serial.path]), [['shared', '/dev/a'], ['other', '/dev/c']]);
+    assert.deepEqual(r.issues.map(formatIssue), [
+      `${join(dir, 'b.yml')}:2: id: duplicate device id "shared" (already used by ${join(dir, 'a.yaml')}:1); this profile is skipped`,
+      `${join(dir, 'd.yaml')}:3: format: expected one of json, csv, kv, nmea, regex, hex, modbus, got "kvv"`,
+    ]);
   });
 });

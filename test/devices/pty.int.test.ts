@@ -4,21 +4,11 @@ import assert from 'node:assert/strict';
 import { existsSync, lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
-import { openSimEnd, ptyPair, type PtyPair, type SimEnd } from '../helpers/pty.js';
+import { openSimEnd, ptyPair, ptyPairFor } from '../helpers/pty.js';
 import { tempDir } from '../helpers/tmp.js';
 
 /** A pair in a fresh directory, stopped and removed after the test whatever happens. */
-async function pairFor(t: TestContext): Promise<{ pty: PtyPair; ends: SimEnd[]; dir: string }> {
-  const tmp = tempDir('edgebus-pty-');
-  const pty = await ptyPair(tmp.dir);
-  const ends: SimEnd[] = [];
-  t.after(async () => {
-    for (const e of ends) await e.close().catch(() => {});
-    await pty.stop();
-    tmp.cleanup();
-  });
-  return { pty, ends, dir: tmp.dir };
-}
+const pairFor = (t: TestContext) => ptyPairFor(t, 'edgebus-pty-');
 
 const gone = (path: string): boolean => {
   try {
@@ -31,14 +21,12 @@ const gone = (path: string): boolean => {
 
 describe('pty pair', () => {
   it('carries bytes both ways between two serial ports', async (t) => {
-    const { pty, ends } = await pairFor(t);
+    const { pty, open } = await pairFor(t);
     assert.equal(pty.devicePath.endsWith('/dev'), true);
     assert.equal(pty.simPath.endsWith('/sim'), true);
     assert.ok(pty.plugged());
-    const device = await openSimEnd(pty.devicePath);
-    ends.push(device);
-    const sim = await openSimEnd(pty.simPath);
-    ends.push(sim);
+    const device = await open(pty.devicePath);
+    const sim = await open(pty.simPath);
 
     await sim.write('21.5,40\n');
     assert.deepEqual(await device.readLines(1), ['21.5,40']);
@@ -53,11 +41,9 @@ describe('pty pair', () => {
   });
 
   it('unplug closes the open port and removes both links; replug brings them back', async (t) => {
-    const { pty, ends } = await pairFor(t);
-    const device = await openSimEnd(pty.devicePath);
-    ends.push(device);
-    const sim = await openSimEnd(pty.simPath);
-    ends.push(sim);
+    const { pty, open } = await pairFor(t);
+    const device = await open(pty.devicePath);
+    const sim = await open(pty.simPath);
     await sim.write('before\n');
     assert.deepEqual(await device.readLines(1), ['before']);
 
@@ -76,10 +62,8 @@ describe('pty pair', () => {
     await pty.replug();
     assert.ok(existsSync(pty.devicePath) && existsSync(pty.simPath));
     assert.ok(pty.plugged());
-    const device2 = await openSimEnd(pty.devicePath);
-    ends.push(device2);
-    const sim2 = await openSimEnd(pty.simPath);
-    ends.push(sim2);
+    const device2 = await open(pty.devicePath);
+    const sim2 = await open(pty.simPath);
     await sim2.write('after\n');
     assert.deepEqual(await device2.readLines(1), ['after']);
     await device2.write('ack\n');
@@ -87,16 +71,14 @@ describe('pty pair', () => {
   });
 
   it('an end can be closed and reopened while socat keeps running', async (t) => {
-    const { pty, ends } = await pairFor(t);
-    const sim = await openSimEnd(pty.simPath);
-    ends.push(sim);
+    const { pty, open } = await pairFor(t);
+    const sim = await open(pty.simPath);
     const first = await openSimEnd(pty.devicePath);
     await first.write('one\n');
     assert.deepEqual(await sim.readLines(1), ['one']);
     await first.close();
     assert.ok(pty.plugged(), 'socat survives its end being closed');
-    const second = await openSimEnd(pty.devicePath);
-    ends.push(second);
+    const second = await open(pty.devicePath);
     await sim.write('two\n');
     assert.deepEqual(await second.readLines(1), ['two']);
   });

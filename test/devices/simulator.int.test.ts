@@ -4,8 +4,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import modbusSerial from 'modbus-serial';
 import type { ModbusRTU } from 'modbus-serial/ModbusRTU.js';
@@ -16,14 +15,14 @@ import { FrameError, type DecodedFrame, type DeviceProfile, type FieldSpec } fro
 import { buildFrames, cannotPlay, garbageFrame, sentSamples } from '../../scripts/simulate/frames.js';
 import { DEFAULT_POINT, nmeaChecksum } from '../../scripts/simulate/nmea.js';
 import { plausibleRange } from '../../scripts/simulate/values.js';
-import { openSimEnd, ptyPair, type PtyPair, type SimEnd } from '../helpers/pty.js';
+import { ROOT } from '../helpers/paths.js';
+import { openSimEnd, ptyPairFor, type PtyPair, type SimEnd } from '../helpers/pty.js';
 import { tempDir } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/wait.js';
 
 /** The package's default export is the client class; its typings say otherwise under NodeNext. */
 const ModbusClient = modbusSerial as unknown as new () => ModbusRTU;
 
-const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
 const SIM = join(ROOT, 'dist', 'scripts', 'simulate', 'main.js');
 
 function profileOf(yaml: string): DeviceProfile {
@@ -192,29 +191,17 @@ interface Bench {
 }
 
 async function bench(t: TestContext): Promise<Bench> {
-  const tmp = tempDir('edgebus-sim-test-');
-  const pty = await ptyPair(tmp.dir);
-  const ends: SimEnd[] = [];
-  // Registered first, so it runs after the simulator is stopped (t.after runs in reverse).
-  t.after(async () => {
-    for (const e of ends) await e.close().catch(() => {});
-    await pty.stop();
-    tmp.cleanup();
-  });
+  const { pty, dir, open } = await ptyPairFor(t, 'edgebus-sim-test-');
   let n = 0;
   return {
     pty,
-    dir: tmp.dir,
+    dir,
     profile(yaml) {
-      const file = join(tmp.dir, `profile-${++n}.yaml`);
+      const file = join(dir, `profile-${++n}.yaml`);
       writeFileSync(file, `id: sim-1\nserial: { path: ${JSON.stringify(pty.devicePath)} }\n${yaml}`);
       return file;
     },
-    async device() {
-      const end = await openSimEnd(pty.devicePath);
-      ends.push(end);
-      return end;
-    },
+    device: () => open(pty.devicePath),
   };
 }
 

@@ -2,18 +2,15 @@
 // or as a child process (for SIGTERM and kill -9 tests). Both listen on free ports.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { loadConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/types.js';
 import { Daemon } from '../../src/daemon.js';
 import { createLogger } from '../../src/util/log.js';
+import { BIN, ROOT } from './paths.js';
 import { waitFor } from './wait.js';
 
-/** Repository root (this file runs from dist/test/helpers). */
-export const ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
-export const BIN = join(ROOT, 'bin', 'edgebus.js');
 
 export type ConfigYaml = Record<string, unknown>;
 
@@ -106,6 +103,13 @@ export async function spawnDaemon(configFile: string, env: NodeJS.ProcessEnv = {
     output: () => out,
     exited,
   };
+}
+
+/** SIGKILLs a child daemon still running and waits for it to go (a test's tear-down); one that has exited is left as it is. */
+export async function killDaemon(d: ChildDaemon | null | undefined): Promise<void> {
+  if (!d || d.child.exitCode !== null || d.child.signalCode !== null) return;
+  d.child.kill('SIGKILL');
+  await d.exited;
 }
 
 /** Runs the CLI to completion: its exit code and output. */

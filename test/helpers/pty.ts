@@ -1,7 +1,10 @@
 // Real serial ports for tests: the socat pty pair (scripts/simulate/pty-pair.ts, shared
 // with the simulator) and the far end as a test talks on it.
+import type { TestContext } from 'node:test';
 import { openPort } from '../../src/devices/serial-binding.js';
 import type { SerialPort } from 'serialport';
+import { ptyPair, type PtyPair } from '../../scripts/simulate/pty-pair.js';
+import { tempDir } from './tmp.js';
 
 export { ptyPair, type PtyPair } from '../../scripts/simulate/pty-pair.js';
 export { hangupSafeBinding, openPort } from '../../src/devices/serial-binding.js';
@@ -91,4 +94,27 @@ export async function openSimEnd(path: string, opts: { baudRate?: number } = {})
       else port.close(() => resolve());
     }),
   };
+}
+
+/**
+ * A pair in a fresh directory, and the ends the test opens on it with `open`: all closed,
+ * the pair stopped and the directory removed when the test ends. Node 20 runs a
+ * test's after hooks in the order they were registered: this one runs before any the test
+ * registers later.
+ */
+export async function ptyPairFor(t: TestContext, prefix: string): Promise<{ pty: PtyPair; dir: string; open: (path: string) => Promise<SimEnd> }> {
+  const tmp = tempDir(prefix);
+  const pty = await ptyPair(tmp.dir);
+  const ends: SimEnd[] = [];
+  t.after(async () => {
+    for (const e of ends) await e.close().catch(() => {});
+    await pty.stop();
+    tmp.cleanup();
+  });
+  const open = async (path: string): Promise<SimEnd> => {
+    const end = await openSimEnd(path);
+    ends.push(end);
+    return end;
+  };
+  return { pty, dir: tmp.dir, open };
 }

@@ -58,3 +58,8 @@ export async function readAll(store: EventStore, q: EventQuery = {}): Promise<Ed
 
 export const seqsOf = (events: readonly EdgeEvent[]): number[] => events.map((e) => e.seq);
 export const idsOf = (events: readonly EdgeEvent[]): string[] => events.map((e) => e.id);
+
+/** from, from + 1, …, to: the seqs a stretch of the log should hold. */
+export function range(from: number, to: number): number[] {
+  return Array.from({ length: to - from + 1 }, (_, i) => from + i);
+}

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { getEvents } from '../helpers/api.js';
-import { spawnDaemon, writeConfig, type ChildDaemon } from '../helpers/daemon.js';
+import { killDaemon, spawnDaemon, writeConfig, type ChildDaemon } from '../helpers/daemon.js';
 import { startMosquittoBridge } from '../helpers/mosquitto-bridge.js';
 import { connect, endAll, publish, type MqttClient } from '../helpers/mqtt.js';
 import { PacketType } from '../helpers/mqtt-frames.js';
@@ -38,10 +38,7 @@ describe('DUP redeliveries across a store write failure', () => {
     await endAll(clients);
     await bridge?.stop();
     await proxy?.close();
-    if (d && d.child.exitCode === null && d.child.signalCode === null) {
-      d.child.kill('SIGKILL');
-      await d.exited;
-    }
+    await killDaemon(d);
     tmp.cleanup();
   });
 

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { getEvents, getMetrics } from '../helpers/api.js';
-import { spawnDaemon, writeConfig, type ChildDaemon } from '../helpers/daemon.js';
+import { killDaemon, spawnDaemon, writeConfig, type ChildDaemon } from '../helpers/daemon.js';
 import { readStoredEvents, assertGapFreeFromOne } from '../helpers/log.js';
 import { closed, connect, endAll, publish, type MqttClient } from '../helpers/mqtt.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -40,10 +40,7 @@ describe('store write failure under a running daemon', () => {
   });
   after(async () => {
     await endAll(clients);
-    if (d && d.child.exitCode === null && d.child.signalCode === null) {
-      d.child.kill('SIGKILL');
-      await d.exited;
-    }
+    await killDaemon(d);
     tmp.cleanup();
   });
 

@@ -18,39 +18,39 @@ function steppedWall() {
   return { clock, wall, slots };
 }
 
+/** A scheduler on a stepped wall with one job, `tick`, due every slot; `runs()` counts its runs. */
+function ticking() {
+  const { clock, wall, slots } = steppedWall();
+  const s = new Scheduler(log, { wall, slots });
+  let runs = 0;
+  s.add({ name: 'tick', schedule: 'every 100 ms', run: async () => void runs++ });
+  return { clock, s, runs: () => runs };
+}
+
 describe('Scheduler', () => {
   it('runs a slot that comes, once, and goes on slot by slot', async () => {
-    const { wall, slots } = steppedWall();
-    const s = new Scheduler(log, { wall, slots });
-    let runs = 0;
-    s.add({ name: 'tick', schedule: 'every 100 ms', run: async () => void runs++ });
-    await waitFor(() => runs >= 3, { message: 'three runs' });
+    const { s, runs } = ticking();
+    await waitFor(() => runs() >= 3, { message: 'three runs' });
     await s.stop();
   });
 
   it('runs once after a forward step of thirty days, not once per slot the step skipped', async () => {
-    const { clock, wall, slots } = steppedWall();
-    const s = new Scheduler(log, { wall, slots });
-    let runs = 0;
-    s.add({ name: 'tick', schedule: 'every 100 ms', run: async () => void runs++ });
-    await waitFor(() => runs >= 1, { message: 'a first run' });
-    const before = runs;
+    const { clock, s, runs } = ticking();
+    await waitFor(() => runs() >= 1, { message: 'a first run' });
+    const before = runs();
     clock.offset += 30 * 86_400_000; // 26 million slots skipped
-    await waitFor(() => runs >= before + 1, { message: 'a run after the step' });
-    assert.ok(runs < before + 20, `ran ${runs - before} times since the step: once for the step, then slot by slot`);
+    await waitFor(() => runs() >= before + 1, { message: 'a run after the step' });
+    assert.ok(runs() < before + 20, `ran ${runs() - before} times since the step: once for the step, then slot by slot`);
     await s.stop();
   });
 
   it('re-plans at once when the clock steps back an hour, instead of waiting an hour for the old slot', async () => {
-    const { clock, wall, slots } = steppedWall();
-    const s = new Scheduler(log, { wall, slots });
-    let runs = 0;
-    s.add({ name: 'tick', schedule: 'every 100 ms', run: async () => void runs++ });
-    await waitFor(() => runs >= 1, { message: 'a first run' });
+    const { clock, s, runs } = ticking();
+    await waitFor(() => runs() >= 1, { message: 'a first run' });
     clock.offset -= 3_600_000;
     s.replan();
-    const before = runs;
-    await waitFor(() => runs >= before + 2, { message: 'runs after the step back' });
+    const before = runs();
+    await waitFor(() => runs() >= before + 2, { message: 'runs after the step back' });
     await s.stop();
   });
 

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { it } from 'node:test';
-import { ROOT } from '../helpers/daemon.js';
+import { ROOT } from '../helpers/paths.js';
 import { waitFor } from '../helpers/wait.js';
 
 const DEMO = join(ROOT, 'dist', 'scripts', 'demo', 'main.js');

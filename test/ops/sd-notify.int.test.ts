@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { SdNotify } from '../../src/util/sd-notify.js';
-import { spawnDaemon, writeConfig, type ChildDaemon } from '../helpers/daemon.js';
+import { killDaemon, spawnDaemon, writeConfig, type ChildDaemon } from '../helpers/daemon.js';
 import { tempDir } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -54,8 +54,7 @@ describe('sd_notify through systemd-notify', () => {
   const receivers: Receiver[] = [];
   const children: ChildDaemon[] = [];
   after(async () => {
-    for (const c of children) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL');
-    await Promise.all(children.map((c) => c.exited));
+    await Promise.all(children.map(killDaemon));
     for (const r of receivers) r.close();
     tmp.cleanup();
   });

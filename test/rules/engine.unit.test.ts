@@ -1,13 +1,14 @@
 // The rule engine on events built in the test, with rules written in YAML and compiled by
 // the real loader: what each construct raises and clears, when, and with which ids.
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import type { EdgeEvent, EventType, JsonObject } from '../../src/events/types.js';
 import type { AlertIntent } from '../../src/rules/alerts.js';
 import { RuleEngine } from '../../src/rules/engine.js';
 import { loadRuleFile } from '../../src/rules/loader.js';
 import type { CompiledRule } from '../../src/rules/types.js';
+import { ROOT } from '../helpers/paths.js';
 import { waitFor } from '../helpers/wait.js';
 
 const T0 = Date.parse('2026-11-26T00:00:00.000Z');
@@ -279,9 +280,8 @@ match: { type: Alert }
 });
 
 describe('the example rules in rules/', () => {
-  const ROOT = new URL('../../../rules/', import.meta.url);
   function example(name: string, now: () => number = () => T0): { engine: RuleEngine; alerts: AlertIntent[] } {
-    const file = fileURLToPath(new URL(name, ROOT));
+    const file = join(ROOT, 'rules', name);
     const { rules: loaded, issues } = loadRuleFile(file);
     assert.deepEqual(issues, []);
     const alerts: AlertIntent[] = [];

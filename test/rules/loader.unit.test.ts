@@ -2,32 +2,19 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
 import { formatIssue } from '../../src/config/validate.js';
 import type { EdgeEvent } from '../../src/events/types.js';
 import { listRuleFiles, loadRuleFile, loadRulesDir } from '../../src/rules/loader.js';
-import { tempDir } from '../helpers/tmp.js';
+import { issueChecks } from '../helpers/issues.js';
+import { ROOT } from '../helpers/paths.js';
+import { tempDirFor } from '../helpers/tmp.js';
 
-/** Repository root (this file runs from dist/test/rules). */
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const EXAMPLES = join(ROOT, 'rules');
 
 const FILE = '/rules/test.yaml';
 
-/** The formatted issues of `lines` as a rule file. */
-function issuesOf(lines: string[]): string[] {
-  return loadRuleFile(FILE, lines.join('\n') + '\n').issues.map(formatIssue);
-}
-
-/** Exactly one issue, at `line`, for `key`, whose message matches `message`. */
-function assertOneIssue(lines: string[], line: number, key: string, message: RegExp): void {
-  const issues = issuesOf(lines);
-  assert.equal(issues.length, 1, `one issue expected, got:\n${issues.join('\n')}`);
-  const prefix = key ? `${FILE}:${line}: ${key}: ` : `${FILE}:${line}: `;
-  assert.ok(issues[0].startsWith(prefix), `expected "${prefix}…", got "${issues[0]}"`);
-  assert.match(issues[0].slice(prefix.length), message);
-}
+const { issuesOf, assertOneIssue } = issueChecks(FILE, loadRuleFile);
 
 function compileOne(lines: string[]) {
   const r = loadRuleFile(FILE, lines.join('\n') + '\n');
@@ -235,24 +222,20 @@ describe('loadRulesDir', () => {
     assert.deepEqual([r.rules, r.issues, r.files.size], [[], [], 0]);
   });
 
-  test('yaml and yml only, sorted; a duplicate id across files skips the later one', () => {
-    const tmp = tempDir();
-    try {
-      const dir = join(tmp.dir, 'rules');
-      mkdirSync(dir);
-      writeFileSync(join(dir, 'b.yml'), 'id: shared\ndescription: from b\n');
-      writeFileSync(join(dir, 'a.yaml'), '# first\nid: shared\ndescription: from a\n');
-      writeFileSync(join(dir, 'c.yaml'), '- id: other\n');
-      writeFileSync(join(dir, 'notes.txt'), 'not a rule');
-      const r = loadRulesDir(dir);
-      assert.deepEqual(r.rules.map((x) => [x.id, x.description]), [['shared', 'from a'], ['other', null]]);
-      assert.deepEqual(r.issues.map(formatIssue), [
-        `${join(dir, 'b.yml')}:1: id: duplicate rule id "shared" (already defined at ${join(dir, 'a.yaml')}:2); this one is skipped`,
-      ]);
-      assert.deepEqual([...r.files.keys()], ['a.yaml', 'b.yml', 'c.yaml'].map((f) => join(dir, f)));
-      assert.deepEqual(r.files.get(join(dir, 'b.yml')), []);
-    } finally {
-      tmp.cleanup();
-    }
+  test('yaml and yml only, sorted; a duplicate id across files skips the later one', (t) => {
+    const tmpDir = tempDirFor(t);
+    const dir = join(tmpDir, 'rules');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'b.yml'), 'id: shared\ndescription: from b\n');
+    writeFileSync(join(dir, 'a.yaml'), '# first\nid: shared\ndescription: from a\n');
+    writeFileSync(join(dir, 'c.yaml'), '- id: other\n');
+    writeFileSync(join(dir, 'notes.txt'), 'not a rule');
+    const r = loadRulesDir(dir);
+    assert.deepEqual(r.rules.map((x) => [x.id, x.description]), [['shared', 'from a'], ['other', null]]);
+    assert.deepEqual(r.issues.map(formatIssue), [
+      `${join(dir, 'b.yml')}:1: id: duplicate rule id "shared" (already defined at ${join(dir, 'a.yaml')}:2); this one is skipped`,
+    ]);
+    assert.deepEqual([...r.files.keys()], ['a.yaml', 'b.yml', 'c.yaml'].map((f) => join(dir, f)));
+    assert.deepEqual(r.files.get(join(dir, 'b.yml')), []);
   });
 });

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { EdgeEvent } from '../../src/events/types.js';
 import { getEvents, getMetrics, getStatus, metricValue } from '../helpers/api.js';
-import { spawnDaemon, writeConfig, type ChildDaemon } from '../helpers/daemon.js';
+import { killDaemon, spawnDaemon, writeConfig, type ChildDaemon } from '../helpers/daemon.js';
 import { startLoad, type Device, type Load } from '../helpers/load.js';
 import { assertUniqueIds, readStoredEvents } from '../helpers/log.js';
 import { closed, connect, endAll, publish, type MqttClient } from '../helpers/mqtt.js';
@@ -143,10 +143,7 @@ describe('a full disk under QoS 1 load', () => {
       await load.close();
     }
     await endAll(clients);
-    if (d && d.child.exitCode === null && d.child.signalCode === null) {
-      d.child.kill('SIGKILL');
-      await d.exited;
-    }
+    await killDaemon(d);
     filler?.close();
     if (mounted) execFileSync('umount', [mountPoint]);
     tmp.cleanup();

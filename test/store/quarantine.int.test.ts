@@ -11,7 +11,7 @@ import { isCorruptOrUnreadable, isLockedError } from '../../src/store/quarantine
 import { startDaemon } from '../helpers/daemon.js';
 import { connect, endAll, publish } from '../helpers/mqtt.js';
 import { readAll } from '../helpers/store.js';
-import { tempDir } from '../helpers/tmp.js';
+import { tempDirFor } from '../helpers/tmp.js';
 
 const SEEDED = 20;
 
@@ -78,107 +78,79 @@ async function assertQuarantinedOnStart(dir: string, evidence: (movedTo: string)
 }
 
 describe('a corrupt or unreadable store is quarantined at start', () => {
-  test('CURRENT overwritten with garbage', async () => {
-    const { dir, cleanup } = tempDir();
-    try {
-      const store = await seed(dir);
-      writeFileSync(join(store, 'CURRENT'), 'garbage without a newline');
-      await assertQuarantinedOnStart(dir, (movedTo) => {
-        assert.equal(readFileSync(join(movedTo, 'CURRENT'), 'utf8'), 'garbage without a newline', 'the evidence is kept as it was');
-      });
-    } finally {
-      cleanup();
-    }
+  test('CURRENT overwritten with garbage', async (t) => {
+    const dir = tempDirFor(t);
+    const store = await seed(dir);
+    writeFileSync(join(store, 'CURRENT'), 'garbage without a newline');
+    await assertQuarantinedOnStart(dir, (movedTo) => {
+      assert.equal(readFileSync(join(movedTo, 'CURRENT'), 'utf8'), 'garbage without a newline', 'the evidence is kept as it was');
+    });
   });
 
-  test('MANIFEST garbled', async () => {
-    const { dir, cleanup } = tempDir();
-    try {
-      const store = await seed(dir);
-      const manifest = readdirSync(store).find((n) => n.startsWith('MANIFEST-'));
-      assert.ok(manifest);
-      const size = statSync(join(store, manifest)).size;
-      writeFileSync(join(store, manifest), randomBytes(Math.max(64, size)));
-      await assertQuarantinedOnStart(dir, (movedTo) => assert.ok(existsSync(join(movedTo, manifest))));
-    } finally {
-      cleanup();
-    }
+  test('MANIFEST garbled', async (t) => {
+    const dir = tempDirFor(t);
+    const store = await seed(dir);
+    const manifest = readdirSync(store).find((n) => n.startsWith('MANIFEST-'));
+    assert.ok(manifest);
+    const size = statSync(join(store, manifest)).size;
+    writeFileSync(join(store, manifest), randomBytes(Math.max(64, size)));
+    await assertQuarantinedOnStart(dir, (movedTo) => assert.ok(existsSync(join(movedTo, manifest))));
   });
 
-  test('a table file garbled while closed', async () => {
-    const { dir, cleanup } = tempDir();
-    try {
-      const store = await seed(dir);
-      await flushToTable(store);
-      const tables = readdirSync(store).filter((n) => n.endsWith('.ldb'));
-      assert.ok(tables.length > 0, 'the events are in a table');
-      for (const t of tables) writeFileSync(join(store, t), randomBytes(statSync(join(store, t)).size));
-      await assertQuarantinedOnStart(dir, (movedTo) => assert.ok(existsSync(join(movedTo, tables[0]))));
-    } finally {
-      cleanup();
-    }
+  test('a table file garbled while closed', async (t) => {
+    const dir = tempDirFor(t);
+    const store = await seed(dir);
+    await flushToTable(store);
+    const tables = readdirSync(store).filter((n) => n.endsWith('.ldb'));
+    assert.ok(tables.length > 0, 'the events are in a table');
+    for (const t of tables) writeFileSync(join(store, t), randomBytes(statSync(join(store, t)).size));
+    await assertQuarantinedOnStart(dir, (movedTo) => assert.ok(existsSync(join(movedTo, tables[0]))));
   });
 
-  test('an unreadable schema record', async () => {
-    const { dir, cleanup } = tempDir();
-    try {
-      const store = await seed(dir);
-      const s = await EventStore.open(store);
-      await s.meta.put('schemaVersion', '\u0000garbled');
-      await s.close();
-      await assertQuarantinedOnStart(dir, () => {});
-    } finally {
-      cleanup();
-    }
+  test('an unreadable schema record', async (t) => {
+    const dir = tempDirFor(t);
+    const store = await seed(dir);
+    const s = await EventStore.open(store);
+    await s.meta.put('schemaVersion', '\u0000garbled');
+    await s.close();
+    await assertQuarantinedOnStart(dir, () => {});
   });
 
-  test('the store path is a file', async () => {
-    const { dir, cleanup } = tempDir();
-    try {
-      const dataDir = join(dir, 'data');
-      mkdirSync(dataDir, { recursive: true });
-      writeFileSync(storeDir(dataDir), 'not a directory');
-      await assertQuarantinedOnStart(dir, (movedTo) => {
-        assert.equal(readFileSync(movedTo, 'utf8'), 'not a directory', 'the file itself is moved aside');
-      });
-    } finally {
-      cleanup();
-    }
+  test('the store path is a file', async (t) => {
+    const dir = tempDirFor(t);
+    const dataDir = join(dir, 'data');
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(storeDir(dataDir), 'not a directory');
+    await assertQuarantinedOnStart(dir, (movedTo) => {
+      assert.equal(readFileSync(movedTo, 'utf8'), 'not a directory', 'the file itself is moved aside');
+    });
   });
 
-  test('an unreadable file in the store (CURRENT is a directory: EISDIR, even as root)', async () => {
-    const { dir, cleanup } = tempDir();
-    try {
-      const store = await seed(dir);
-      rmSync(join(store, 'CURRENT'));
-      mkdirSync(join(store, 'CURRENT'));
-      await assertQuarantinedOnStart(dir, (movedTo) => assert.ok(statSync(join(movedTo, 'CURRENT')).isDirectory()));
-    } finally {
-      cleanup();
-    }
+  test('an unreadable file in the store (CURRENT is a directory: EISDIR, even as root)', async (t) => {
+    const dir = tempDirFor(t);
+    const store = await seed(dir);
+    rmSync(join(store, 'CURRENT'));
+    mkdirSync(join(store, 'CURRENT'));
+    await assertQuarantinedOnStart(dir, (movedTo) => assert.ok(statSync(join(movedTo, 'CURRENT')).isDirectory()));
   });
 });
 
 describe('a store locked by another process', () => {
-  test('fails the start with a message naming the lock, and is not moved', async () => {
-    const { dir, cleanup } = tempDir();
+  test('fails the start with a message naming the lock, and is not moved', async (t) => {
+    const dir = tempDirFor(t);
+    const store = await seed(dir);
+    const holder = await EventStore.open(store);
     try {
-      const store = await seed(dir);
-      const holder = await EventStore.open(store);
-      try {
-        await assert.rejects(startDaemon(dir), (err: Error) => {
-          assert.match(err.message, /locked by another process/);
-          assert.match(err.message, /LEVEL_LOCKED/);
-          assert.ok(err.message.includes(store), 'names the store');
-          return true;
-        });
-        assert.deepEqual(corruptDirs(join(dir, 'data')), [], 'nothing moved aside');
-        assert.equal((await readAll(holder)).length, SEEDED, 'the events are all still there');
-      } finally {
-        await holder.close();
-      }
+      await assert.rejects(startDaemon(dir), (err: Error) => {
+        assert.match(err.message, /locked by another process/);
+        assert.match(err.message, /LEVEL_LOCKED/);
+        assert.ok(err.message.includes(store), 'names the store');
+        return true;
+      });
+      assert.deepEqual(corruptDirs(join(dir, 'data')), [], 'nothing moved aside');
+      assert.equal((await readAll(holder)).length, SEEDED, 'the events are all still there');
     } finally {
-      cleanup();
+      await holder.close();
     }
   });
 });

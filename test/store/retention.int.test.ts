@@ -6,8 +6,8 @@ import { parseSeqKey, SEP } from '../../src/store/keys.js';
 import { evictToFit, type EvictionSummary } from '../../src/store/eviction.js';
 import { compactStore, pruneForwarded } from '../../src/store/retention.js';
 import { draftOn } from '../helpers/drafts.js';
-import { openRig, readAll, seqsOf, type Clock, type StoreRig } from '../helpers/store.js';
-import { tempDir } from '../helpers/tmp.js';
+import { openRig, range, readAll, seqsOf, type Clock, type StoreRig } from '../helpers/store.js';
+import { tempDir, tempDirFor } from '../helpers/tmp.js';
 
 const T0 = Date.parse('2026-11-26T10:00:00.000Z');
 const HOUR = 3_600_000;
@@ -37,72 +37,64 @@ async function urgentSeqs(rig: StoreRig): Promise<number[]> {
   return (await rig.store.urgent.keys().all()).map(parseSeqKey);
 }
 
-function range(from: number, to: number): number[] {
-  return Array.from({ length: to - from + 1 }, (_, i) => from + i);
-}
-
 describe('pruneForwarded', () => {
   test('deletes forwarded events past retention with their index entries; reads still work', async (t) => {
-    const { dir, cleanup } = tempDir();
+    const dir = tempDirFor(t);
     const clock = { now: T0 };
-    try {
-      const rig = await openRig(dir, clock);
-      const every10thHigh = (i: number): Priority => (i % 10 === 0 ? 'high' : 'normal');
-      await fill(rig, clock, T0, items(2000, every10thHigh)); //           seqs 1..2000, received day 0
-      await fill(rig, clock, T0 + 2 * DAY, items(1000, every10thHigh)); // seqs 2001..3000, day 2
-      await fill(rig, clock, T0 + 8 * DAY, items(500, every10thHigh)); //  seqs 3001..3500, day 8
-      const before = await readAll(rig.store);
-      assert.equal(before.length, 3500);
-      const now = T0 + 9 * DAY + MIN / 2; // a 7-day retention reaches just past day 2's first mark
-      const retentionMs = 7 * DAY;
+    const rig = await openRig(dir, clock);
+    const every10thHigh = (i: number): Priority => (i % 10 === 0 ? 'high' : 'normal');
+    await fill(rig, clock, T0, items(2000, every10thHigh)); //           seqs 1..2000, received day 0
+    await fill(rig, clock, T0 + 2 * DAY, items(1000, every10thHigh)); // seqs 2001..3000, day 2
+    await fill(rig, clock, T0 + 8 * DAY, items(500, every10thHigh)); //  seqs 3001..3500, day 8
+    const before = await readAll(rig.store);
+    assert.equal(before.length, 3500);
+    const now = T0 + 9 * DAY + MIN / 2; // a 7-day retention reaches just past day 2's first mark
+    const retentionMs = 7 * DAY;
 
-      assert.deepEqual(await pruneForwarded(rig.store, { forwardedThrough: 3500, retentionMs, now: T0 + 7 * DAY }), { pruned: 0, throughSeq: null },
-        'nothing is older than the retention yet');
+    assert.deepEqual(await pruneForwarded(rig.store, { forwardedThrough: 3500, retentionMs, now: T0 + 7 * DAY }), { pruned: 0, throughSeq: null },
+      'nothing is older than the retention yet');
 
-      await compactStore(rig.store);
-      const bytesBefore = await rig.store.approximateBytes();
-      // Upstream has only taken 1..1500: 1501..2000 are old but unforwarded, and stay.
-      assert.deepEqual(await pruneForwarded(rig.store, { forwardedThrough: 1500, retentionMs, now }), { pruned: 1500, throughSeq: 1500 });
-      assert.deepEqual(seqsOf(await readAll(rig.store)), range(1501, 3500));
-      assert.equal(await rig.store.firstSeq(), 1501);
-      const bytesAfter = await rig.store.approximateBytes();
-      t.diagnostic(`prune of 1500/3500 events: ${bytesBefore} → ${bytesAfter} bytes`);
-      assert.ok(bytesAfter < bytesBefore, `bytes drop after compaction: ${bytesBefore} → ${bytesAfter}`);
+    await compactStore(rig.store);
+    const bytesBefore = await rig.store.approximateBytes();
+    // Upstream has only taken 1..1500: 1501..2000 are old but unforwarded, and stay.
+    assert.deepEqual(await pruneForwarded(rig.store, { forwardedThrough: 1500, retentionMs, now }), { pruned: 1500, throughSeq: 1500 });
+    assert.deepEqual(seqsOf(await readAll(rig.store)), range(1501, 3500));
+    assert.equal(await rig.store.firstSeq(), 1501);
+    const bytesAfter = await rig.store.approximateBytes();
+    t.diagnostic(`prune of 1500/3500 events: ${bytesBefore} → ${bytesAfter} bytes`);
+    assert.ok(bytesAfter < bytesBefore, `bytes drop after compaction: ${bytesBefore} → ${bytesAfter}`);
 
-      // The urgent index keeps exactly the remaining alerts.
-      const highs = (from: number) => before.filter((e) => e.seq >= from && e.metadata.priority === 'high').map((e) => e.seq);
-      assert.deepEqual(await urgentSeqs(rig), highs(1501));
+    // The urgent index keeps exactly the remaining alerts.
+    const highs = (from: number) => before.filter((e) => e.seq >= from && e.metadata.priority === 'high').map((e) => e.seq);
+    assert.deepEqual(await urgentSeqs(rig), highs(1501));
 
-      // Marks: only the one covering the first remaining seq is left below it.
-      const marks = (await rig.store.times.values().all()).map(parseSeqKey);
-      assert.ok(marks[0] <= 1501 && marks[1] > 1501, `first marks ${marks.slice(0, 2)}`);
+    // Marks: only the one covering the first remaining seq is left below it.
+    const marks = (await rig.store.times.values().all()).map(parseSeqKey);
+    assert.ok(marks[0] <= 1501 && marks[1] > 1501, `first marks ${marks.slice(0, 2)}`);
 
-      // Stream segments: none left that only points at pruned seqs; reads by source are intact.
-      for (const [key, seqs] of await rig.store.streams.iterator().all()) {
-        assert.ok(Math.max(...seqs.split(' ').map(Number)) > 1500, `segment ${key.replace(SEP, '/')} holds only pruned seqs`);
-      }
-      for (const source of ['a', 'b']) {
-        const expected = before.filter((e) => e.source === source && e.seq > 1500).map((e) => e.seq);
-        assert.deepEqual(seqsOf(await readAll(rig.store, { source })), expected);
-        assert.deepEqual(seqsOf(await readAll(rig.store, { source, fromVersion: 1, limit: 3 })), expected.slice(0, 3));
-      }
-      assert.deepEqual(seqsOf(await readAll(rig.store, { since: T0 + 2 * DAY })), range(2001, 3500));
-      assert.deepEqual(seqsOf(await readAll(rig.store, { fromSeq: 1, limit: 2 })), [1501, 1502]);
-
-      // Everything forwarded: the rest of day 0 goes; day 2 is within the retention.
-      // New events appended meanwhile are untouched.
-      const [summary] = await Promise.all([
-        pruneForwarded(rig.store, { forwardedThrough: 3500, retentionMs, now }),
-        fill(rig, clock, now, items(300)),
-      ]);
-      assert.deepEqual(summary, { pruned: 500, throughSeq: 2000 });
-      assert.deepEqual(seqsOf(await readAll(rig.store)), range(2001, 3800));
-      assert.deepEqual(await urgentSeqs(rig), highs(2001));
-      assert.deepEqual(await pruneForwarded(rig.store, { forwardedThrough: 3800, retentionMs, now }), { pruned: 0, throughSeq: 2000 }, 'a second run has nothing left to do');
-      await rig.close();
-    } finally {
-      cleanup();
+    // Stream segments: none left that only points at pruned seqs; reads by source are intact.
+    for (const [key, seqs] of await rig.store.streams.iterator().all()) {
+      assert.ok(Math.max(...seqs.split(' ').map(Number)) > 1500, `segment ${key.replace(SEP, '/')} holds only pruned seqs`);
     }
+    for (const source of ['a', 'b']) {
+      const expected = before.filter((e) => e.source === source && e.seq > 1500).map((e) => e.seq);
+      assert.deepEqual(seqsOf(await readAll(rig.store, { source })), expected);
+      assert.deepEqual(seqsOf(await readAll(rig.store, { source, fromVersion: 1, limit: 3 })), expected.slice(0, 3));
+    }
+    assert.deepEqual(seqsOf(await readAll(rig.store, { since: T0 + 2 * DAY })), range(2001, 3500));
+    assert.deepEqual(seqsOf(await readAll(rig.store, { fromSeq: 1, limit: 2 })), [1501, 1502]);
+
+    // Everything forwarded: the rest of day 0 goes; day 2 is within the retention.
+    // New events appended meanwhile are untouched.
+    const [summary] = await Promise.all([
+      pruneForwarded(rig.store, { forwardedThrough: 3500, retentionMs, now }),
+      fill(rig, clock, now, items(300)),
+    ]);
+    assert.deepEqual(summary, { pruned: 500, throughSeq: 2000 });
+    assert.deepEqual(seqsOf(await readAll(rig.store)), range(2001, 3800));
+    assert.deepEqual(await urgentSeqs(rig), highs(2001));
+    assert.deepEqual(await pruneForwarded(rig.store, { forwardedThrough: 3800, retentionMs, now }), { pruned: 0, throughSeq: 2000 }, 'a second run has nothing left to do');
+    await rig.close();
   });
 });
 

@@ -14,21 +14,14 @@ import type { EdgeEvent } from '../../src/events/types.js';
 import { listRejected } from '../../src/store/rejected.js';
 import { Forwarder, type PublishOutcome, type UpstreamPort } from '../../src/upstream/forwarder.js';
 import { readCursor } from '../../src/upstream/cursor.js';
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { draftOn } from '../helpers/drafts.js';
+import { memoryLogger } from '../helpers/logger.js';
 import { openRig, type StoreRig } from '../helpers/store.js';
 import { tempDir } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/wait.js';
 
 /** Errors the forwarder logged (a failed log read stalls it): each test must end with none. */
-const errors: string[] = [];
-const log = pino({ level: 'error' }, new Writable({
-  write(chunk: Buffer, _enc, done) {
-    errors.push(chunk.toString());
-    done();
-  },
-}));
+const { log, lines: errors } = memoryLogger('error');
 
 /** The upstream block as a user writes it, through the real config loader. */
 function upstreamConfig(extra: Record<string, unknown> = {}): UpstreamConfig {

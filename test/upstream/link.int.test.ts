@@ -2,13 +2,12 @@
 // with a TCP proxy in between wherever the network has to fail in a particular way.
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
-import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { Aedes } from 'aedes';
-import { pino } from 'pino';
 import type { UpstreamConfig } from '../../src/config/types.js';
 import { commandDevice, LinkDownError, UpstreamLink, type LinkEvents, type UpstreamCommand } from '../../src/upstream/link.js';
 import { makeCerts, type TestCerts } from '../helpers/certs.js';
+import { memoryLogger } from '../helpers/logger.js';
 import { connect, endAll, publish, type MqttClient } from '../helpers/mqtt.js';
 import { freePort } from '../helpers/ports.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
@@ -49,14 +48,7 @@ interface Harness {
 const links: UpstreamLink[] = [];
 
 function startLink(config: UpstreamConfig): Harness {
-  const logs: string[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      logs.push(chunk.toString());
-      cb();
-    },
-  });
-  const log = pino({ level: 'debug' }, sink);
+  const { log, lines: logs } = memoryLogger('debug');
   const gatewayId = config.clientId;
   const link = new UpstreamLink({ config, gatewayId, version: VERSION, log });
   links.push(link);

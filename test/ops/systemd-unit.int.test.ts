@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { ROOT } from '../helpers/daemon.js';
+import { ROOT } from '../helpers/paths.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const UNIT = join(ROOT, 'systemd', 'edgebus.service');

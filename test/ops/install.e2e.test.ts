@@ -8,7 +8,7 @@ import { appendFileSync, chmodSync, cpSync, existsSync, lstatSync, mkdirSync, re
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { loadConfig } from '../../src/config/load.js';
-import { ROOT } from '../helpers/daemon.js';
+import { ROOT } from '../helpers/paths.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const SCRIPT = join(ROOT, 'scripts', 'install.sh');

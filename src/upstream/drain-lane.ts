@@ -1,0 +1,112 @@
+// The drain: the backlog read in seq order, one contiguous range per batch, each batch
+// covering the seqs it stepped over (expired, sent ahead, too large) so that acknowledging
+// the batches in order moves the cursor over all of them. A partial batch waits up to
+// `linger` for company.
+import type { EventStore } from '../store/event-store.js';
+import { scanRange } from '../store/log-range.js';
+import { timerDelay } from '../util/timer-delay.js';
+import type { BatchPacker } from './batch-packing.js';
+import { newBatch, type ForwardBatch } from './forward-batch.js';
+
+export interface DrainLaneOptions {
+  store: EventStore;
+  maxEvents: number;
+  linger: number;
+  packer: () => BatchPacker;
+  /** Seqs the overtake lane has sent or is sending. */
+  skips: (seq: number) => boolean;
+  settleTooLarge: (packer: BatchPacker, gen: number) => Promise<void>;
+  /** The gateway clock. */
+  now: () => number;
+  /** The linger ended: look again. */
+  wake: () => void;
+}
+
+export class DrainLane {
+  /** The first seq no drain batch covers yet. */
+  private nextSeq = 1;
+  /** Batches in seq order, from the oldest not yet acknowledged. */
+  private queue: ForwardBatch[] = [];
+  /** Highest seq below which every drain batch is acknowledged. */
+  private drainedThrough = 0;
+  private waitingSince: number | null = null;
+  private lingerTimer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly opts: DrainLaneOptions) {}
+
+  get next(): number {
+    return this.nextSeq;
+  }
+
+  /** Events from the drain's position up to `last`. */
+  ready(last: number): number {
+    return last - this.nextSeq + 1;
+  }
+
+  get batchesInFlight(): number {
+    let n = 0;
+    for (const b of this.queue) if (!b.acked) n++;
+    return n;
+  }
+
+  /** Starts again from the cursor: what was in flight is void. */
+  rewind(cursor: number): void {
+    this.queue = [];
+    this.drainedThrough = cursor;
+    this.nextSeq = cursor + 1;
+    this.waitingSince = null;
+    this.stop();
+  }
+
+  stop(): void {
+    if (this.lingerTimer) clearTimeout(this.lingerTimer);
+    this.lingerTimer = null;
+  }
+
+  /** A partial batch waits up to `linger` for company. */
+  lingerDone(): boolean {
+    const { linger } = this.opts;
+    const now = this.opts.now();
+    if (this.waitingSince === null) this.waitingSince = now;
+    if (now - this.waitingSince >= linger) return true;
+    if (this.lingerTimer === null) {
+      this.lingerTimer = setTimeout(() => {
+        this.lingerTimer = null;
+        this.opts.wake();
+      }, timerDelay(linger - (now - this.waitingSince)));
+    }
+    return false;
+  }
+
+  /** The next batch: from the drain's position up to `last` or until it is full. */
+  async read(last: number, gen: number): Promise<ForwardBatch> {
+    const { maxEvents, skips } = this.opts;
+    const batch = newBatch('drain', this.nextSeq);
+    const packer = this.opts.packer();
+    batch.to = last;
+    outer: for await (const entries of scanRange(this.opts.store, this.nextSeq, last, maxEvents)) {
+      for (const [seq, bytes] of entries) {
+        if (skips(seq)) continue;
+        if (batch.items.length >= maxEvents || packer.offer(batch, bytes) === 'full') {
+          batch.to = seq - 1;
+          break outer;
+        }
+      }
+    }
+    await this.opts.settleTooLarge(packer, gen);
+    return batch;
+  }
+
+  /** The batch read is on its way: the drain goes on after it. */
+  take(batch: ForwardBatch): void {
+    this.nextSeq = batch.to + 1;
+    this.waitingSince = null;
+    this.queue.push(batch);
+  }
+
+  /** The highest seq below which every drain batch is acknowledged. */
+  settle(): number {
+    while (this.queue.length && this.queue[0].acked) this.drainedThrough = this.queue.shift()!.to;
+    return this.drainedThrough;
+  }
+}

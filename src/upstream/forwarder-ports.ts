@@ -1,0 +1,48 @@
+// What the forwarder needs from the rest of the gateway and what it reports back: the
+// link it publishes on, the options it is built with, its counters. Kept apart from the
+// state machines so a test or another link (a second broker, a route) plugs in here.
+import type { Logger } from '../util/log.js';
+import type { UpstreamConfig } from '../config/types.js';
+import type { EventStore } from '../store/event-store.js';
+import type { Timeline } from '../time/timeline.js';
+import type { EventBus } from '../pipeline/bus.js';
+import type { PublishOutcome } from './link.js';
+
+export type { PublishOutcome };
+
+/** What the forwarder needs of the link: a QoS 1 publish that says how it ended. */
+export interface UpstreamPort {
+  readonly connected: boolean;
+  /** The broker's Maximum Packet Size (MQTT 5 CONNACK), null when it set none. */
+  readonly maxPacketSize: number | null;
+  /** Resolves with the PUBACK's verdict; rejects when the link drops first. */
+  publish(topic: string, payload: Buffer, contentType: string): Promise<PublishOutcome>;
+}
+
+export interface ForwarderOptions {
+  store: EventStore;
+  bus: EventBus;
+  link: UpstreamPort;
+  config: UpstreamConfig;
+  gatewayId: string;
+  /** The log's last durable seq: an event still being written is not readable yet. */
+  lastSeq: () => number;
+  log: Logger;
+  /** The gateway clock (linger, ttl, ages); default: the wall clock. */
+  now?: () => number;
+  /** The clock's segments: event times for ttl and ages, corrected timestamps for the batches. */
+  timeline?: Timeline;
+  random?: () => number;
+}
+
+export interface ForwarderCounters {
+  /** Events acknowledged upstream. */
+  forwarded: number;
+  batches: number;
+  /** Batch sends that were refused and scheduled again. */
+  retries: number;
+  /** Events not sent because their ttl had passed. */
+  expired: number;
+  /** Events upstream refused for good, now in the DLQ. */
+  deadLettered: number;
+}

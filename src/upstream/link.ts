@@ -6,13 +6,13 @@
 // settles: acknowledged, refused by the broker, or rejected because the link went down.
 import { capture } from '../util/topic-match.js';
 import { EventEmitter } from 'node:events';
-import { readFileSync } from 'node:fs';
-import mqtt, { type IClientOptions, type IClientPublishOptions, type IConnackPacket, type IDisconnectPacket, type IPublishPacket, type MqttClient, type Packet } from 'mqtt';
+import mqtt, { type IClientPublishOptions, type IConnackPacket, type IDisconnectPacket, type IPublishPacket, type MqttClient, type Packet } from 'mqtt';
 import type { UpstreamConfig } from '../config/types.js';
 import type { Logger } from '../util/log.js';
 import { Backoff } from '../util/backoff.js';
 import { acceptEveryPubackRefusal, refusalCode, refusalReason } from './puback-refusals.js';
 import { redactUrl } from '../util/redact.js';
+import { clientOptions, endClient, isTopicName, JSON_TYPE, refusesMqtt5, toError, withTimeout, type Attempt, type ProtocolVersion } from './link-attempt.js';
 
 /** The link is down, or went down before the broker acknowledged a publish. Retry later. */
 export class LinkDownError extends Error {
@@ -32,7 +32,7 @@ export interface UpstreamCommand {
   payload: Buffer;
 }
 
-export type ProtocolVersion = 4 | 5;
+export type { ProtocolVersion };
 
 export interface LinkEvents {
   up: [{ protocolVersion: ProtocolVersion }];
@@ -55,32 +55,14 @@ export interface UpstreamLinkOptions {
   random?: () => number;
 }
 
-/** Long enough for a TLS handshake over a poor uplink, short enough to retry a dead one soon. */
-const CONNECT_TIMEOUT_MS = 10_000;
 /** stop() waits this long for the broker to take the retained `offline` status. */
 const STOP_STATUS_TIMEOUT_MS = 2_000;
-/** ...and this long for a polite DISCONNECT before it drops the socket. */
-const STOP_END_TIMEOUT_MS = 1_000;
-/** CONNACK codes by which a broker says it does not speak the protocol version asked for. */
-const UNSUPPORTED_PROTOCOL = new Set([0x01, 0x84]);
-
-const JSON_TYPE = 'application/json';
 
 interface Pending {
   resolve: (outcome: PublishOutcome) => void;
   reject: (err: Error) => void;
 }
 
-interface Attempt {
-  client: MqttClient;
-  version: ProtocolVersion;
-  first: boolean;
-  acked: boolean;
-  /** Maximum Packet Size from the MQTT 5 CONNACK */
-  maxPacketSize: number | null;
-  failure?: Error;
-  detach: () => void;
-}
 
 export class UpstreamLink extends EventEmitter<LinkEvents> {
   readonly statusTopic: string;
@@ -208,7 +190,7 @@ export class UpstreamLink extends EventEmitter<LinkEvents> {
     const first = this.attempts++ === 0;
     let client: MqttClient;
     try {
-      client = mqtt.connect(this.config.url, this.clientOptions(version));
+      client = mqtt.connect(this.config.url, clientOptions(this.config, version, this.statusTopic, this.gatewayId));
     } catch (err) {
       // Unreadable certificate files, a malformed URL: worth retrying, the files may be fixed.
       this.scheduleRetry(toError(err));
@@ -251,34 +233,6 @@ export class UpstreamLink extends EventEmitter<LinkEvents> {
     this.current = attempt;
   }
 
-  private clientOptions(version: ProtocolVersion): IClientOptions {
-    const c = this.config;
-    const will: IClientOptions['will'] = {
-      topic: this.statusTopic,
-      payload: Buffer.from(JSON.stringify({ state: 'offline', gatewayId: this.gatewayId })),
-      qos: 1,
-      retain: true,
-    };
-    if (version === 5) will.properties = { contentType: JSON_TYPE };
-    const opts: IClientOptions = {
-      protocolVersion: version,
-      clientId: c.clientId,
-      clean: true,
-      reconnectPeriod: 0,
-      resubscribe: false,
-      connectTimeout: CONNECT_TIMEOUT_MS,
-      keepalive: Math.max(1, Math.round(c.keepalive / 1000)),
-      rejectUnauthorized: c.rejectUnauthorized,
-      will,
-    };
-    if (c.username !== undefined) opts.username = c.username;
-    if (c.password !== undefined) opts.password = c.password;
-    // Read on every attempt: renewed certificates are picked up without a restart.
-    if (c.ca) opts.ca = readFileSync(c.ca);
-    if (c.cert) opts.cert = readFileSync(c.cert);
-    if (c.key) opts.key = readFileSync(c.key);
-    return opts;
-  }
 
   private onConnect(attempt: Attempt, connack: IConnackPacket): void {
     if (this.current !== attempt || this.stopped) return;
@@ -402,36 +356,3 @@ export function commandDevice(filter: string, topic: string): string | null {
   return device === '' ? null : device;
 }
 
-function refusesMqtt5(attempt: Attempt): boolean {
-  const code = (attempt.failure as (Error & { code?: unknown }) | undefined)?.code;
-  if (typeof code === 'number') return UNSUPPORTED_PROTOCOL.has(code);
-  return attempt.first && attempt.failure === undefined;
-}
-
-function isTopicName(topic: string): boolean {
-  return topic.length > 0 && !topic.includes('+') && !topic.includes('#') && !topic.includes('\0');
-}
-
-function toError(err: unknown): Error {
-  return err instanceof Error ? err : new Error(String(err));
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}
-
-/**
- * A connected client sends DISCONNECT (so the broker drops the will) and closes; one that
- * does not answer in time, or never got its CONNACK, just loses its socket.
- */
-async function endClient(client: MqttClient, graceful: boolean): Promise<void> {
-  try {
-    await withTimeout(client.endAsync(!graceful), STOP_END_TIMEOUT_MS);
-  } catch {
-    client.stream?.destroy();
-  }
-}

@@ -24,7 +24,7 @@ import { CommitGroup } from './commit-group.js';
 import { pendingKey, seqKey, streamKey, timeKey } from '../store/keys.js';
 import { putRejected, type RejectedRecord } from '../store/rejected.js';
 import type { EventBus } from './bus.js';
-import { IdIndex } from './id-index.js';
+import { IdIndex } from '../store/id-index.js';
 import { Sequencer, type SequencerOp, type SourceState, type StagedDraft, type SystemNotice } from './sequencer.js';
 
 export type { Ack };

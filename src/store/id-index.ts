@@ -4,9 +4,9 @@
 // prune job deletes entries with the events they point at, a commit group at a time. Ids
 // the gateway derives need no entry: `<source>:<epoch>:<seq>` ids are checked by the
 // sequencer, and ULIDs are unique.
-import type { EventStore } from '../store/event-store.js';
-import { parseSeqKey, seqKey } from '../store/keys.js';
-import type { WriteBatch } from '../store/write-batch.js';
+import type { EventStore } from './event-store.js';
+import { parseSeqKey, seqKey } from './keys.js';
+import type { WriteBatch } from './write-batch.js';
 
 const RECENT_CAPACITY = 65_536;
 

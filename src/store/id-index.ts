@@ -41,7 +41,7 @@ export class IdIndex {
    * recorded go once the log no longer holds that seq. Seqs, not times: keys that cannot
    * collide or run backwards whatever the clock does.
    */
-  putGroup(batch: WriteBatch, lastSeq: number, ids: string[]): void {
+  putGroup(batch: WriteBatch, lastSeq: number, ids: readonly string[]): void {
     if (ids.length === 0) return;
     batch.put(this.store.prefix.idGroups + seqKey(lastSeq), ids.join('\n'));
   }

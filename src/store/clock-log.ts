@@ -38,6 +38,13 @@ export function putSegment(store: EventStore, batch: WriteBatch, seg: ClockSegme
   batch.put(store.prefix.clock + seqKey(fromSeq), JSON.stringify(rest));
 }
 
+/** A segment in a write of its own (the one a daemon start or a reopen begins). */
+export async function writeSegment(store: EventStore, seg: ClockSegment, sync: boolean): Promise<void> {
+  const batch = store.newWriteBatch();
+  putSegment(store, batch, seg);
+  await batch.write(sync);
+}
+
 export async function writeStopMark(store: EventStore, mark: ClockMark): Promise<void> {
   await store.meta.put(STOP_KEY, JSON.stringify(mark));
 }

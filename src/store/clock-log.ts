@@ -35,7 +35,7 @@ export async function readClockLog(store: EventStore): Promise<ClockLog> {
 
 export function putSegment(store: EventStore, batch: WriteBatch, seg: ClockSegment): void {
   const { fromSeq, ...rest } = seg;
-  batch.put(store.prefix.clock + seqKey(fromSeq), JSON.stringify(rest));
+  batch.put(store.clock.prefix + seqKey(fromSeq), JSON.stringify(rest));
 }
 
 /** A segment in a write of its own (the one a daemon start or a reopen begins). */

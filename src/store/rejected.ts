@@ -56,7 +56,7 @@ export function makeRejected(topic: string, payload: Uint8Array, rejection: Reje
 }
 
 export function putRejected(store: EventStore, batch: WriteBatch, record: RejectedRecord): void {
-  batch.put(store.prefix.rejected + record.id, encodeValue(record));
+  batch.put(store.rejected.prefix + record.id, encodeValue(record));
 }
 
 /** The id of the entry of an event upstream refused for good: one per log seq, so a refusal again replaces it. */

@@ -41,6 +41,11 @@ export class StoreCorruptError extends Error {
   }
 }
 
+/**
+ * The sublevels and the raw handles (db, batch, newWriteBatch) are the store's layout:
+ * only src/store's modules use them, and the rest of the gateway goes through those
+ * (test/architecture/store-layout.unit.test.ts holds to it).
+ */
 export class EventStore {
   readonly db: Db;
   /** seq → CBOR event (the wire encoding). */

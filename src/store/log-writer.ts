@@ -1,9 +1,9 @@
 // The appender's writes, in the store's layout: an event and its urgent mark, a draft
 // staged in the reorder buffer, and what a commit group records as a whole (stream
 // segments, source states, the receive-time mark, the id group). The appender decides what
-// goes into which group; this module knows the keys. Everything goes into the group's raw
-// write batch (write-batch.ts), so each method is a few puts with prefixes cached here: one
-// key built per record, as many as before the writes moved here.
+// goes into which group; this module knows the keys. It runs for every event, so the
+// prefixes are cached here, each record builds its key once, and everything goes into the
+// group's raw write batch (write-batch.ts).
 import { encodeValue } from '../events/codec.js';
 import type { EventDraft, Priority } from '../events/types.js';
 import type { EventStore } from './event-store.js';

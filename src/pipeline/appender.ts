@@ -9,7 +9,6 @@
 // one ends. Two native batches take turns.
 import { performance } from 'node:perf_hooks';
 import { CborWriter } from '../events/cbor-writer.js';
-import { decodeValue, encodeValue } from '../events/codec.js';
 import type { EdgeEvent, EventDraft } from '../events/types.js';
 import { systemEventDraft } from '../events/system-event.js';
 import { ulidGenerator } from '../events/ulid.js';
@@ -18,14 +17,13 @@ import type { Timeline } from '../time/timeline.js';
 import { ClockRecord } from './clock-record.js';
 import { Backoff, type BackoffPolicy } from '../util/backoff.js';
 import type { EventStore } from '../store/event-store.js';
-import type { WriteBatch } from '../store/write-batch.js';
 import type { Ack } from './ack.js';
 import { CommitGroup } from './commit-group.js';
-import { pendingKey, seqKey, streamKey, timeKey } from '../store/keys.js';
 import { putRejected, type RejectedRecord } from '../store/rejected.js';
 import type { EventBus } from './bus.js';
-import { IdIndex } from './id-index.js';
-import { Sequencer, type SequencerOp, type SourceState, type StagedDraft, type SystemNotice } from './sequencer.js';
+import type { IdIndex } from '../store/id-index.js';
+import { LogWriter, type LogBatch } from '../store/log-writer.js';
+import { Sequencer, type SequencerOp, type SystemNotice } from './sequencer.js';
 
 export type { Ack };
 
@@ -70,14 +68,14 @@ export class Appender {
   private readonly store: EventStore;
   private readonly bus: EventBus;
   private readonly sequencer: Sequencer;
-  private readonly ids: IdIndex;
+  private readonly log: LogWriter;
   private readonly now: () => number;
   private readonly clockRecord: ClockRecord;
   private readonly writer = new CborWriter();
   /** Scratch list of the sequencer's decisions for one submission. */
   private readonly ops: SequencerOp[] = [];
   /** The two native batches that take turns: one being written, one being built. */
-  private readonly spare: WriteBatch[];
+  private readonly spare: LogBatch[];
   private current: CommitGroup;
   private writing = false;
   private scheduled = false;
@@ -85,7 +83,6 @@ export class Appender {
   private recovering = false;
   private lastSeq = 0;
   private durableSeq = 0;
-  private lastTimeMark = -1;
   private releaseTimer: NodeJS.Timeout | null = null;
   private idle: (() => void)[] = [];
 
@@ -96,9 +93,9 @@ export class Appender {
     this.clockRecord = new ClockRecord(opts.store, clock, opts.gatewayId, opts.timeline ?? null);
     this.now = () => clock.now();
     this.sequencer = new Sequencer({ reorderWindow: opts.reorderWindow, dedupWindow: opts.dedupWindow });
-    this.ids = new IdIndex(opts.store, opts.dedupWindow);
-    this.spare = [opts.store.newWriteBatch()];
-    this.current = new CommitGroup(opts.store.newWriteBatch());
+    this.log = new LogWriter(opts.store, opts.dedupWindow);
+    this.spare = [this.log.newBatch()];
+    this.current = new CommitGroup(this.log.newBatch());
   }
 
   /** The last seq handed out; the group holding it may still be on its way to disk. */
@@ -112,7 +109,7 @@ export class Appender {
   }
 
   get idIndex(): IdIndex {
-    return this.ids;
+    return this.log.idIndex;
   }
 
   /** The gateway clock. */
@@ -132,16 +129,9 @@ export class Appender {
   /** Reads the durable state back: last seq, source states, drafts waiting for predecessors. */
   async init(): Promise<void> {
     this.lastSeq = this.durableSeq = await this.store.lastSeq();
-    // A Pi has no RTC: after a restart its clock may be behind the last mark, and a mark
-    // must never point at a later seq than one written before it.
-    const marks = await this.store.times.keys({ reverse: true, limit: 1 }).all();
-    this.lastTimeMark = marks.length ? Number(marks[0]) : -1;
-    const states: [string, SourceState][] = [];
-    for await (const [source, bytes] of this.store.sources.iterator()) states.push([source, decodeValue<SourceState>(bytes)]);
-    const staged: StagedDraft[] = [];
+    const { states, staged } = await this.log.recover();
     const deadline = this.now() + this.opts.reorderWindow;
-    for await (const bytes of this.store.pending.values()) staged.push({ draft: decodeValue<EventDraft>(bytes), deadline });
-    this.sequencer.load(states, staged);
+    this.sequencer.load(states, staged.map((draft) => ({ draft, deadline })));
     const stepped = await this.clockRecord.open(this.lastSeq + 1, this.opts.durability === 'fsync');
     this.armReleaseTimer();
     if (stepped !== null) {
@@ -252,7 +242,7 @@ export class Appender {
   }
 
   private addEvent(group: CommitGroup, draft: EventDraft, now: number): void {
-    if (draft.explicitId && this.ids.seen(draft.id!, now)) return this.duplicate(group, draft);
+    if (draft.explicitId && this.log.seenId(draft.id!, now)) return this.duplicate(group, draft);
     const ops = this.ops;
     ops.length = 0;
     if (this.sequencer.offer(draft, now, ops) === 'duplicate') return this.duplicate(group, draft);
@@ -274,11 +264,11 @@ export class Appender {
           this.putEvent(group, this.noticeDraft(op.notice, now));
           break;
         case 'stage':
-          group.batch.put(this.store.prefix.pending + pendingKey(op.draft.source, this.sequencer.state(op.draft.source).epoch, op.draft.deviceSeq!), encodeValue(op.draft));
+          this.log.stage(group.batch, op.draft, this.sequencer.state(op.draft.source).epoch);
           group.staged++;
           break;
         case 'unstage':
-          group.batch.del(this.store.prefix.pending + pendingKey(op.source, op.epoch, op.deviceSeq));
+          this.log.unstage(group.batch, op.source, op.epoch, op.deviceSeq);
           break;
       }
     }
@@ -299,34 +289,14 @@ export class Appender {
     // The batch copies the bytes at put: the writer's buffer is reused from the start.
     this.writer.reset();
     this.writer.event(event as EdgeEvent);
-    group.batch.put(this.store.prefix.log + seqKey(seq), this.writer.since(0));
+    this.log.putEvent(group.batch, seq, this.writer.since(0), d.metadata.priority);
     group.addToSegment(d.source, this.sequencer.nextVersion(d.source, d.receivedAt), seq);
-    const priority = d.metadata.priority;
-    if (priority === 'high' || priority === 'critical') group.batch.put(this.store.prefix.urgent + seqKey(seq), '');
     if (d.explicitId) {
-      this.ids.put(group.batch, event.id, seq, d.receivedAt);
+      this.log.putId(group.batch, event.id, seq, d.receivedAt);
       group.ids.push(event.id);
       group.lastIdSeq = seq;
     }
     group.appended.push(event as EdgeEvent);
-  }
-
-  /** The writes that belong to the group as a whole: stream segments, source states, marks. */
-  private seal(group: CommitGroup, now: number): void {
-    const { batch } = group;
-    for (const [source, seg] of group.segments) {
-      batch.put(this.store.prefix.streams + streamKey(source, seg.firstVersion), seg.seqs.join(' '));
-    }
-    for (const source of this.sequencer.takeDirty()) {
-      batch.put(this.store.prefix.sources + source, encodeValue(this.sequencer.state(source)));
-    }
-    if (group.appended.length) {
-      if (now > this.lastTimeMark) {
-        batch.put(this.store.prefix.times + timeKey(now), seqKey(group.appended[0].seq));
-        this.lastTimeMark = now;
-      }
-      this.ids.putGroup(batch, group.lastIdSeq, group.ids);
-    }
   }
 
   private flush(): void {
@@ -338,7 +308,7 @@ export class Appender {
     }
     this.current = new CommitGroup(this.spare.pop()!);
     this.writing = true;
-    this.seal(group, this.now());
+    this.log.sealGroup(group.batch, group, this.sequencer.takeDirty(), this.sequencer, this.now());
     const sealedSeq = this.lastSeq;
     const writeStart = performance.now();
     group.batch.write(this.opts.durability === 'fsync').then(() => {
@@ -409,7 +379,7 @@ export class Appender {
     this.current = new CommitGroup(behind.batch);
     this.settle(group, err);
     this.settle(behind, err);
-    this.ids.forgetRecent();
+    this.log.forgetRecentIds();
     this.bus.emit('storeError', err);
     void this.recover();
   }
@@ -420,7 +390,7 @@ export class Appender {
     this.current = new CommitGroup(group.batch);
     const err = new StoreUnavailableError(cause);
     this.settle(group, err);
-    this.ids.forgetRecent();
+    this.log.forgetRecentIds();
     this.bus.emit('storeError', err);
     this.recovering = true;
     // The write in flight (if any) is below the discarded seqs: let it finish, then reload.

@@ -6,9 +6,9 @@
 import { isoTime } from '../events/iso-time.js';
 import { systemEventDraft } from '../events/system-event.js';
 import type { ClockQuality, EventDraft, EventMetadata } from '../events/types.js';
-import { putSegment, readClockLog } from '../store/clock-log.js';
+import { putSegment, readClockLog, writeSegment } from '../store/clock-log.js';
 import type { EventStore } from '../store/event-store.js';
-import type { WriteBatch } from '../store/write-batch.js';
+import type { LogBatch } from '../store/log-writer.js';
 import { STEP_THRESHOLD_MS, type ClockChange, type GatewayClock } from '../time/clock.js';
 import { continuesRun, Timeline, type ClockSegment } from '../time/timeline.js';
 
@@ -65,9 +65,7 @@ export class ClockRecord {
     const g = clock.now();
     const moved = prev !== null && Math.abs(clock.offset - prev.offset) >= STEP_THRESHOLD_MS;
     const seg = this.begin(fromSeq, restart ? 'start' : moved ? 'step' : 'quality', g);
-    const batch = this.store.newWriteBatch();
-    putSegment(this.store, batch, seg);
-    await batch.write(sync);
+    await writeSegment(this.store, seg, sync);
     if (prev === null || !moved || !continuesRun(prev, seg)) return null;
     const from = g + prev.offset;
     const to = g + clock.offset;
@@ -78,7 +76,7 @@ export class ClockRecord {
    * A change seen while running (see time/watch.ts): its segment, begun at `fromSeq`, goes
    * into `batch`; a step also gives the SystemEvent that records it, to append at `fromSeq`.
    */
-  changed(change: ClockChange, fromSeq: number, batch: WriteBatch): EventDraft | null {
+  changed(change: ClockChange, fromSeq: number, batch: LogBatch): EventDraft | null {
     putSegment(this.store, batch, this.begin(fromSeq, change.kind, change.at));
     return change.kind === 'step' ? this.stepDraft(change, fromSeq) : null;
   }

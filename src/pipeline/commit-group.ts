@@ -3,7 +3,7 @@
 import { performance } from 'node:perf_hooks';
 import type { EdgeEvent } from '../events/types.js';
 import type { RejectedRecord } from '../store/rejected.js';
-import type { WriteBatch } from '../store/write-batch.js';
+import type { LogBatch } from '../store/log-writer.js';
 import type { Ack } from './ack.js';
 
 export class CommitGroup {
@@ -20,7 +20,7 @@ export class CommitGroup {
   /** When the first submission joined, for the ack-latency histogram. */
   readonly since = performance.now();
 
-  constructor(readonly batch: WriteBatch) {}
+  constructor(readonly batch: LogBatch) {}
 
   get empty(): boolean {
     return this.acks.length === 0 && this.batch.length === 0;

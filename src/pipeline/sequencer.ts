@@ -3,18 +3,7 @@
 // from 0 or 1 again opens a new epoch. Pure in-memory logic: the appender persists what
 // it decides (staged drafts, source states) in the same batch as the events.
 import type { EventDraft } from '../events/types.js';
-
-export interface SourceState {
-  epoch: number;
-  /** The next device seq expected in this epoch; null until a sequenced event was seen. */
-  next: number | null;
-  /** Events appended for this source: its stream version. */
-  version: number;
-  /** Receive time of the source's last event, epoch ms. */
-  lastSeenAt: number;
-  /** Gaps released without their events: a late arrival inside one is still appended. */
-  gaps: [number, number][];
-}
+import type { SourceState } from '../store/pipeline-state.js';
 
 export interface StagedDraft {
   draft: EventDraft;

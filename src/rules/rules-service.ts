@@ -5,6 +5,7 @@
 import type { Appender } from '../pipeline/appender.js';
 import type { EventStore } from '../store/event-store.js';
 import { readEvents } from '../store/log-reader.js';
+import { readRulesAbsence, writeRulesAbsence } from '../store/meta-records.js';
 import type { EventBus } from '../pipeline/bus.js';
 import type { Logger } from '../util/log.js';
 import { formatIssue, type SchemaIssue } from '../config/validate.js';
@@ -15,7 +16,6 @@ import { rebuildHorizonMs } from './horizon.js';
 import { RulesWatcher } from './watcher.js';
 import type { EdgeEvent } from '../events/types.js';
 
-const ABSENT_KEY = 'rules.absent';
 /** How often what absence rules know is saved: a crash loses at most this much of it. */
 const SNAPSHOT_MS = 5_000;
 const REPLAY_CHUNK = 512;
@@ -77,7 +77,7 @@ export class RulesService {
     const loaded = this.watcher.start();
     this.report(loaded.issues);
     this.engine.setRules(loaded.rules);
-    const snapshot = await opts.store.meta.get(ABSENT_KEY);
+    const snapshot = await readRulesAbsence(opts.store);
     if (snapshot !== undefined) this.engine.restoreAbsent(JSON.parse(snapshot) as AbsentSnapshot);
     const rebuilt = await this.rebuild();
     this.engine.armAbsence();
@@ -167,7 +167,7 @@ export class RulesService {
     const text = JSON.stringify(this.engine.absentSnapshot());
     if (text === this.savedSnapshot) return;
     try {
-      await this.opts.store.meta.put(ABSENT_KEY, text);
+      await writeRulesAbsence(this.opts.store, text);
       this.savedSnapshot = text;
     } catch (err) {
       this.opts.log.warn({ err }, 'could not save what absence rules know');

@@ -35,7 +35,14 @@ export async function readClockLog(store: EventStore): Promise<ClockLog> {
 
 export function putSegment(store: EventStore, batch: WriteBatch, seg: ClockSegment): void {
   const { fromSeq, ...rest } = seg;
-  batch.put(store.prefix.clock + seqKey(fromSeq), JSON.stringify(rest));
+  batch.put(store.clock.prefix + seqKey(fromSeq), JSON.stringify(rest));
+}
+
+/** A segment in a write of its own (the one a daemon start or a reopen begins). */
+export async function writeSegment(store: EventStore, seg: ClockSegment, sync: boolean): Promise<void> {
+  const batch = store.newWriteBatch();
+  putSegment(store, batch, seg);
+  await batch.write(sync);
 }
 
 export async function writeStopMark(store: EventStore, mark: ClockMark): Promise<void> {

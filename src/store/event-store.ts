@@ -41,6 +41,11 @@ export class StoreCorruptError extends Error {
   }
 }
 
+/**
+ * The sublevels and the raw handles (db, batch, newWriteBatch) are the store's layout:
+ * only src/store's modules use them, and the rest of the gateway goes through those
+ * (test/architecture/store-layout.unit.test.ts holds to it).
+ */
 export class EventStore {
   readonly db: Db;
   /** seq → CBOR event (the wire encoding). */
@@ -65,8 +70,6 @@ export class EventStore {
   readonly clock: Sublevel<string>;
   /** schema version, cursors, prune marks. */
   readonly meta: Sublevel<string>;
-  /** Each sublevel's key prefix, for the appender's raw write batch. */
-  readonly prefix: Readonly<Record<'log' | 'ids' | 'idGroups' | 'streams' | 'sources' | 'pending' | 'times' | 'urgent' | 'rejected' | 'clock', string>>;
 
   private constructor(readonly dir: string) {
     this.db = new ClassicLevel<string, string>(dir, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
@@ -82,11 +85,6 @@ export class EventStore {
     this.rejected = this.db.sublevel<string, Uint8Array>('rejected', bin);
     this.clock = this.db.sublevel<string, string>('clock', {});
     this.meta = this.db.sublevel<string, string>('meta', {});
-    this.prefix = {
-      log: this.log.prefix, ids: this.ids.prefix, idGroups: this.idGroups.prefix, streams: this.streams.prefix,
-      sources: this.sources.prefix, pending: this.pending.prefix, times: this.times.prefix, urgent: this.urgent.prefix,
-      rejected: this.rejected.prefix, clock: this.clock.prefix,
-    };
   }
 
   static async open(dir: string): Promise<EventStore> {
@@ -165,7 +163,7 @@ export class EventStore {
     return nativeBatchUnavailable(this.db);
   }
 
-  /** A reusable raw write batch for the appender (keys carry their sublevel prefix). */
+  /** A reusable raw write batch for the store's writers: keys carry their sublevel's prefix (`sublevel.prefix`). */
   newWriteBatch(): WriteBatch {
     return createWriteBatch(this.db);
   }

@@ -222,7 +222,7 @@ async function applyEviction(store: EventStore, plan: EvictionPlan): Promise<voi
     const { first, last, count } = plan.forwarded;
     await deleteLogThrough(store, last, count);
     const indexes = await deleteIndexesThrough(store, last);
-    await compactKeys(store, store.prefix.log + seqKey(first), store.prefix.log + seqKey(last));
+    await compactKeys(store, store.log.prefix + seqKey(first), store.log.prefix + seqKey(last));
     await compactIndexes(store, last, indexes);
   }
   if (plan.backlog.length === 0) return;
@@ -234,8 +234,8 @@ async function applyEviction(store: EventStore, plan: EvictionPlan): Promise<voi
     for await (const chunk of candidates(store, urgent, from, through)) {
       for (const [key, bytes] of chunk) {
         if (decodeEvent(bytes).metadata.priority !== priority) continue;
-        batch.del(store.prefix.log + key);
-        if (urgent) batch.del(store.prefix.urgent + key);
+        batch.del(store.log.prefix + key);
+        if (urgent) batch.del(store.urgent.prefix + key);
       }
       if (batch.length >= BATCH) await batch.write(false);
     }
@@ -244,8 +244,8 @@ async function applyEviction(store: EventStore, plan: EvictionPlan): Promise<voi
   }
   // Not synced: a delete lost in a power cut is done again by the next run.
   if (batch.length) await batch.write(false);
-  await compactKeys(store, store.prefix.log + seqKey(low), store.prefix.log + seqKey(high));
-  await compactKeys(store, store.prefix.urgent + seqKey(low), store.prefix.urgent + seqKey(high));
+  await compactKeys(store, store.log.prefix + seqKey(low), store.log.prefix + seqKey(high));
+  await compactKeys(store, store.urgent.prefix + seqKey(low), store.urgent.prefix + seqKey(high));
 }
 
 const isUrgent = (p: Priority) => p === 'high' || p === 'critical';

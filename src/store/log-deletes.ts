@@ -20,7 +20,7 @@ export async function deleteLogThrough(store: EventStore, through: number, limit
     while (deleted < limit) {
       const keys = await it.nextv(Math.min(CHUNK, limit - deleted));
       if (keys.length === 0) break;
-      for (const key of keys) batch.del(store.prefix.log + key);
+      for (const key of keys) batch.del(store.log.prefix + key);
       first ??= parseSeqKey(keys[0]);
       last = parseSeqKey(keys[keys.length - 1]);
       deleted += keys.length;
@@ -43,7 +43,7 @@ export async function deleteIndexesThrough(store: EventStore, through: number): 
   let urgent = 0;
   try {
     for (let keys = await it.nextv(CHUNK); keys.length; keys = await it.nextv(CHUNK)) {
-      for (const key of keys) batch.del(store.prefix.urgent + key);
+      for (const key of keys) batch.del(store.urgent.prefix + key);
       urgent += keys.length;
       if (batch.length >= BATCH) await batch.write(false);
     }
@@ -72,7 +72,7 @@ async function deleteMarksThrough(store: EventStore, batch: WriteBatch, through:
       for (const [key, seq] of marks) {
         if (parseSeqKey(seq) > through + 1) return lastDeleted;
         if (previous !== null) {
-          batch.del(store.prefix.times + previous);
+          batch.del(store.times.prefix + previous);
           lastDeleted = previous;
         }
         previous = key;
@@ -104,7 +104,7 @@ async function deleteSegmentsThrough(store: EventStore, batch: WriteBatch, throu
           done = source;
           continue;
         }
-        batch.del(store.prefix.streams + key);
+        batch.del(store.streams.prefix + key);
         deleted++;
       }
       if (batch.length >= BATCH) await batch.write(false);
@@ -117,10 +117,10 @@ async function deleteSegmentsThrough(store: EventStore, batch: WriteBatch, throu
 }
 
 export async function compactIndexes(store: EventStore, through: number, deleted: IndexDeletes): Promise<void> {
-  if (deleted.urgent > 0) await compactKeys(store, store.prefix.urgent, store.prefix.urgent + seqKey(through));
-  if (deleted.lastMark !== null) await compactKeys(store, store.prefix.times, store.prefix.times + deleted.lastMark);
+  if (deleted.urgent > 0) await compactKeys(store, store.urgent.prefix, store.urgent.prefix + seqKey(through));
+  if (deleted.lastMark !== null) await compactKeys(store, store.times.prefix, store.times.prefix + deleted.lastMark);
   // Every source's head is pruned: the deletes span the whole sublevel.
-  if (deleted.segments > 0) await compactKeys(store, store.prefix.streams, prefixEnd(store.prefix.streams));
+  if (deleted.segments > 0) await compactKeys(store, store.streams.prefix, prefixEnd(store.streams.prefix));
 }
 
 /**

@@ -6,6 +6,7 @@ import { ulidGenerator } from '../events/ulid.js';
 /** Rejected-store ids, from the wall clock (see ulid.ts). */
 const ulid = ulidGenerator();
 import type { EventStore } from './event-store.js';
+import { seqKey } from './keys.js';
 import type { WriteBatch } from './write-batch.js';
 
 export type RejectReason =
@@ -55,7 +56,25 @@ export function makeRejected(topic: string, payload: Uint8Array, rejection: Reje
 }
 
 export function putRejected(store: EventStore, batch: WriteBatch, record: RejectedRecord): void {
-  batch.put(store.prefix.rejected + record.id, encodeValue(record));
+  batch.put(store.rejected.prefix + record.id, encodeValue(record));
+}
+
+/** The id of the entry of an event upstream refused for good: one per log seq, so a refusal again replaces it. */
+export function upstreamRejectedId(seq: number): string {
+  return `upstream-${seqKey(seq)}`;
+}
+
+export async function hasRejected(store: EventStore, id: string): Promise<boolean> {
+  return (await store.rejected.get(id)) !== undefined;
+}
+
+/** Stores the entry in a write of its own, replacing one with the same id. Not synced. */
+export async function writeRejected(store: EventStore, record: RejectedRecord): Promise<void> {
+  await store.rejected.put(record.id, encodeValue(record));
+}
+
+export async function deleteRejected(store: EventStore, id: string): Promise<void> {
+  await store.rejected.del(id);
 }
 
 export async function listRejected(store: EventStore, opts: { limit?: number; reason?: string } = {}): Promise<RejectedRecord[]> {

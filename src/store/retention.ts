@@ -32,7 +32,7 @@ export async function pruneForwarded(store: EventStore, opts: PruneOptions): Pro
   if (through < 1) return { pruned: 0, throughSeq: null };
   const { deleted, first } = await deleteLogThrough(store, through, Infinity);
   const indexes = await deleteIndexesThrough(store, through);
-  if (deleted > 0) await compactKeys(store, store.prefix.log + seqKey(first!), store.prefix.log + seqKey(through));
+  if (deleted > 0) await compactKeys(store, store.log.prefix + seqKey(first!), store.log.prefix + seqKey(through));
   await compactIndexes(store, through, indexes);
   return { pruned: deleted, throughSeq: through };
 }

@@ -23,7 +23,7 @@ interface Binding {
 export const BINDING_FUNCTIONS = ['batch_init', 'batch_put', 'batch_del', 'batch_clear', 'batch_write'] as const;
 
 export interface WriteBatch {
-  /** `key` includes the sublevel prefix (see EventStore.prefix). */
+  /** `key` includes the sublevel's prefix (its `prefix`); outside src/store, LogWriter fills the batch. */
   put(key: string, value: string | Uint8Array): void;
   del(key: string): void;
   /** Number of operations since the last write. */

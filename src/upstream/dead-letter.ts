@@ -1,8 +1,6 @@
 // Events upstream refused for good go to the rejected store (SPEC §4), one entry per event.
-import { encodeValue } from '../events/codec.js';
 import type { EventStore } from '../store/event-store.js';
-import { seqKey } from '../store/keys.js';
-import type { RejectedRecord } from '../store/rejected.js';
+import { hasRejected, upstreamRejectedId, writeRejected, type RejectedRecord } from '../store/rejected.js';
 import type { BatchItem } from './batch-encoding.js';
 import type { PublishOutcome } from './link.js';
 
@@ -15,7 +13,7 @@ export type Refusal = Extract<PublishOutcome, { ok: false }>;
 export async function deadLetterRefused(store: EventStore, topic: string, item: BatchItem, refusal: Refusal, now: number): Promise<{ record: RejectedRecord; known: boolean }> {
   const { event } = item;
   const record: RejectedRecord = {
-    id: `upstream-${seqKey(event.seq)}`,
+    id: upstreamRejectedId(event.seq),
     time: new Date(now).toISOString(),
     topic,
     payload: Buffer.from(JSON.stringify(event)).toString('base64'),
@@ -24,9 +22,9 @@ export async function deadLetterRefused(store: EventStore, topic: string, item: 
     clientId: null,
     seq: event.seq,
   };
-  const known = (await store.rejected.get(record.id)) !== undefined;
+  const known = await hasRejected(store, record.id);
   // Not synced: LevelDB's log keeps writes in order, so a cursor that survives a power cut
   // has this record before it; if neither survives, the batch is refused again.
-  await store.rejected.put(record.id, encodeValue(record));
+  await writeRejected(store, record);
   return { record, known };
 }

@@ -4,7 +4,7 @@
 import { encodeValue } from '../events/codec.js';
 import type { EdgeEvent } from '../events/types.js';
 import type { EventStore } from '../store/event-store.js';
-import { parseSeqKey, seqKey } from '../store/keys.js';
+import { readEvent, readRange } from '../store/log-range.js';
 import type { BatchItem } from './batch-encoding.js';
 import type { BatchPacker, Packed } from './batch-packing.js';
 import type { PublishOutcome } from './link.js';
@@ -25,7 +25,7 @@ export class Resender {
   /** Offers one dead-lettered event to upstream again, as a batch of its own. */
   async resend(event: EdgeEvent): Promise<{ ok: true } | { ok: false; reason: string }> {
     if (!this.opts.link.connected) return { ok: false, reason: 'upstream link is down' };
-    const stored = await this.opts.store.log.get(seqKey(event.seq));
+    const stored = await readEvent(this.opts.store, event.seq);
     const outcome = await this.opts.publish([{ bytes: stored ?? encodeValue(event), event }]);
     if (outcome.ok) {
       this.opts.forwarded(1);
@@ -43,13 +43,13 @@ export class Resender {
       if (!link.connected) throw new Error('upstream link is down');
       const batch: Packed = { items: [], expired: 0 };
       const packer = this.opts.packer();
-      const entries = await store.log.iterator({ gte: seqKey(next), lte: seqKey(to), limit: maxEvents }).all();
+      const entries = await readRange(store, next, to, maxEvents);
       if (entries.length === 0) break;
       let last = next;
-      for (const [key, value] of entries) {
+      for (const [seq, bytes] of entries) {
         // Replay sends what fits; what never can is already in the DLQ from the first time.
-        if (packer.offer(batch, value) === 'full') break;
-        last = parseSeqKey(key);
+        if (packer.offer(batch, bytes) === 'full') break;
+        last = seq;
       }
       next = last + 1;
       if (batch.items.length === 0) continue;

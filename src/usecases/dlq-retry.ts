@@ -2,12 +2,11 @@
 // A payload ingest rejected goes back through normalize (a fixed mapping or a corrected
 // device may make it valid now); an event upstream refused is offered to upstream again.
 // An entry leaves the DLQ only when it got through; otherwise it stays, with the new reason.
-import { encodeValue } from '../events/codec.js';
 import type { EdgeEvent } from '../events/types.js';
 import { normalize } from '../ingest/normalize.js';
 import type { TopicRouter } from '../ingest/topics.js';
 import type { EventStore } from '../store/event-store.js';
-import { getRejected, listRejected, purgeRejected, type RejectedRecord } from '../store/rejected.js';
+import { deleteRejected, getRejected, listRejected, purgeRejected, writeRejected, type RejectedRecord } from '../store/rejected.js';
 import type { Gateway } from './gateway.js';
 import type { Appender } from '../pipeline/appender.js';
 
@@ -36,8 +35,8 @@ export async function redrive(opts: RedriveOptions, ids: readonly string[] | nul
       continue;
     }
     const outcome = record.reason === 'upstream-refused' ? await toUpstream(opts, record) : await toPipeline(opts, record);
-    if (outcome.ok) await opts.store.rejected.del(record.id);
-    else await opts.store.rejected.put(record.id, encodeValue({ ...record, detail: outcome.detail }));
+    if (outcome.ok) await deleteRejected(opts.store, record.id);
+    else await writeRejected(opts.store, { ...record, detail: outcome.detail });
     out.push(outcome);
   }
   return out;

@@ -166,7 +166,7 @@ describe('write batches', () => {
     const store = await EventStore.open(storeDir(dir));
     const batch = store.newWriteBatch();
     await store.db.close();
-    batch.put(store.prefix.log + '1', 'x');
+    batch.put(store.log.prefix + '1', 'x');
     await assert.rejects(batch.write(true), { code: 'LEVEL_DATABASE_NOT_OPEN' });
     assert.equal(batch.length, 0, 'the refused batch is emptied like a failed one');
     await store.reopen();

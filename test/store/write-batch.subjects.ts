@@ -15,7 +15,7 @@ function onEventStore(name: string, make: (db: Db) => WriteBatch): WriteBatchSub
     name,
     async open(dir: string): Promise<BatchStore> {
       const store = await EventStore.open(dir);
-      const prefixes = [store.prefix.log, store.prefix.ids, store.prefix.streams] as const;
+      const prefixes = [store.log.prefix, store.ids.prefix, store.streams.prefix] as const;
       return {
         prefixes,
         batch: () => make(store.db),

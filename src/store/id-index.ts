@@ -4,17 +4,22 @@
 // prune job deletes entries with the events they point at, a commit group at a time. Ids
 // the gateway derives need no entry: `<source>:<epoch>:<seq>` ids are checked by the
 // sequencer, and ULIDs are unique.
-import type { EventStore } from '../store/event-store.js';
-import { parseSeqKey, seqKey } from '../store/keys.js';
-import type { WriteBatch } from '../store/write-batch.js';
+import type { EventStore } from './event-store.js';
+import { parseSeqKey, seqKey } from './keys.js';
+import type { WriteBatch } from './write-batch.js';
 
 const RECENT_CAPACITY = 65_536;
 
 export class IdIndex {
   /** Ids appended lately, including those whose write is still in flight. */
   private readonly recent = new Map<string, number>();
+  private readonly idsPrefix: string;
+  private readonly groupsPrefix: string;
 
-  constructor(private readonly store: EventStore, private readonly dedupWindow: number) {}
+  constructor(private readonly store: EventStore, private readonly dedupWindow: number) {
+    this.idsPrefix = store.ids.prefix;
+    this.groupsPrefix = store.idGroups.prefix;
+  }
 
   /** True if `id` was appended within the dedup window (before `now`). */
   seen(id: string, now: number): boolean {
@@ -31,7 +36,7 @@ export class IdIndex {
 
   /** Records a publisher's id of an appended event in `batch`. */
   put(batch: WriteBatch, id: string, seq: number, receivedAt: number): void {
-    batch.put(this.store.prefix.ids + id, seqKey(seq) + ':' + receivedAt);
+    batch.put(this.idsPrefix + id, seqKey(seq) + ':' + receivedAt);
     this.recent.set(id, receivedAt);
     if (this.recent.size > RECENT_CAPACITY) this.recent.delete(this.recent.keys().next().value!);
   }
@@ -41,9 +46,9 @@ export class IdIndex {
    * recorded go once the log no longer holds that seq. Seqs, not times: keys that cannot
    * collide or run backwards whatever the clock does.
    */
-  putGroup(batch: WriteBatch, lastSeq: number, ids: string[]): void {
+  putGroup(batch: WriteBatch, lastSeq: number, ids: readonly string[]): void {
     if (ids.length === 0) return;
-    batch.put(this.store.prefix.idGroups + seqKey(lastSeq), ids.join('\n'));
+    batch.put(this.groupsPrefix + seqKey(lastSeq), ids.join('\n'));
   }
 
   /** After a failed write the in-memory view may hold ids that never became durable. */

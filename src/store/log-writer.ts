@@ -1,0 +1,137 @@
+// The appender's writes, in the store's layout: an event and its urgent mark, a draft
+// staged in the reorder buffer, and what a commit group records as a whole (stream
+// segments, source states, the receive-time mark, the id group). The appender decides what
+// goes into which group; this module knows the keys. It runs for every event, so the
+// prefixes are cached here, each record builds its key once, and everything goes into the
+// group's raw write batch (write-batch.ts).
+import { encodeValue } from '../events/codec.js';
+import type { EventDraft, Priority } from '../events/types.js';
+import type { EventStore } from './event-store.js';
+import { IdIndex } from './id-index.js';
+import { pendingKey, seqKey, streamKey, timeKey } from './keys.js';
+import { lastTimeMark, readSourceStates, readStagedDrafts, type SourceState } from './pipeline-state.js';
+import type { WriteBatch } from './write-batch.js';
+
+/**
+ * A commit group's batch. Its keys carry their sublevel's prefix, which only the store
+ * knows: outside src/store a batch is filled through LogWriter (and the store's other
+ * batch writers), and only counted, written and cleared.
+ */
+export type LogBatch = WriteBatch;
+
+/** The seqs one commit appends to one source's stream, from this stream version on. */
+export interface StreamSegment {
+  readonly firstVersion: number;
+  readonly seqs: readonly number[];
+}
+
+/** What sealGroup records of a commit group. */
+export interface GroupRecord {
+  /** Per source: the stream segment the group appends. */
+  readonly segments: ReadonlyMap<string, StreamSegment>;
+  readonly appended: readonly { readonly seq: number }[];
+  /** Publisher ids the group recorded, and the seq of its last event that had one. */
+  readonly ids: readonly string[];
+  readonly lastIdSeq: number;
+}
+
+/** The sequencer's states, read at seal time: the dirty sources' states are written as they are then. */
+export interface SourceStates {
+  state(source: string): SourceState;
+}
+
+/** What recovery reads back for the sequencer. */
+export interface RecoveredState {
+  states: [string, SourceState][];
+  staged: EventDraft[];
+}
+
+export class LogWriter {
+  /** The publisher-id index (dedup, reads from an id); the prune job reaches it here too. */
+  readonly idIndex: IdIndex;
+  private readonly logPrefix: string;
+  private readonly urgentPrefix: string;
+  private readonly pendingPrefix: string;
+  private readonly streamsPrefix: string;
+  private readonly sourcesPrefix: string;
+  private readonly timesPrefix: string;
+  private lastMark = -1;
+
+  constructor(private readonly store: EventStore, dedupWindow: number) {
+    this.idIndex = new IdIndex(store, dedupWindow);
+    this.logPrefix = store.log.prefix;
+    this.urgentPrefix = store.urgent.prefix;
+    this.pendingPrefix = store.pending.prefix;
+    this.streamsPrefix = store.streams.prefix;
+    this.sourcesPrefix = store.sources.prefix;
+    this.timesPrefix = store.times.prefix;
+  }
+
+  /** A reusable batch for commit groups (see write-batch.ts). */
+  newBatch(): LogBatch {
+    return this.store.newWriteBatch();
+  }
+
+  /**
+   * Reads back what the writer and the sequencer left: the last receive-time mark (kept
+   * here), the source states and the staged drafts (for the sequencer).
+   */
+  async recover(): Promise<RecoveredState> {
+    // A Pi has no RTC: after a restart its clock may be behind the last mark, and a mark
+    // must never point at a later seq than one written before it.
+    this.lastMark = await lastTimeMark(this.store);
+    return { states: await readSourceStates(this.store), staged: await readStagedDrafts(this.store) };
+  }
+
+  /** An event's CBOR bytes under its seq; high and critical events are indexed as urgent too. */
+  putEvent(batch: LogBatch, seq: number, bytes: Uint8Array, priority: Priority): void {
+    const key = seqKey(seq);
+    batch.put(this.logPrefix + key, bytes);
+    if (priority === 'high' || priority === 'critical') batch.put(this.urgentPrefix + key, '');
+  }
+
+  /** A sequenced draft waits in the reorder buffer for its predecessors. */
+  stage(batch: LogBatch, draft: EventDraft, epoch: number): void {
+    batch.put(this.pendingPrefix + pendingKey(draft.source, epoch, draft.deviceSeq!), encodeValue(draft));
+  }
+
+  /** A staged draft left the reorder buffer (appended, or a duplicate). */
+  unstage(batch: LogBatch, source: string, epoch: number, deviceSeq: number): void {
+    batch.del(this.pendingPrefix + pendingKey(source, epoch, deviceSeq));
+  }
+
+  /** True if the publisher's `id` was appended within the dedup window (before `now`). */
+  seenId(id: string, now: number): boolean {
+    return this.idIndex.seen(id, now);
+  }
+
+  /** Records a publisher's id of an appended event. */
+  putId(batch: LogBatch, id: string, seq: number, receivedAt: number): void {
+    this.idIndex.put(batch, id, seq, receivedAt);
+  }
+
+  /** After a failed write the ids recorded lately may never have become durable. */
+  forgetRecentIds(): void {
+    this.idIndex.forgetRecent();
+  }
+
+  /**
+   * The writes that belong to the group as a whole: its stream segments, the states of the
+   * sources it changed, the receive-time mark of its first event (at `now`, gateway clock)
+   * and its id group.
+   */
+  sealGroup(batch: LogBatch, group: GroupRecord, dirty: readonly string[], states: SourceStates, now: number): void {
+    for (const [source, seg] of group.segments) {
+      batch.put(this.streamsPrefix + streamKey(source, seg.firstVersion), seg.seqs.join(' '));
+    }
+    for (const source of dirty) {
+      batch.put(this.sourcesPrefix + source, encodeValue(states.state(source)));
+    }
+    if (group.appended.length === 0) return;
+    if (now > this.lastMark) {
+      batch.put(this.timesPrefix + timeKey(now), seqKey(group.appended[0].seq));
+      this.lastMark = now;
+    }
+    this.idIndex.putGroup(batch, group.lastIdSeq, group.ids);
+  }
+}

@@ -4,17 +4,17 @@
 //   2. native-check.js finds every native module on its own prebuild (cbor-x not on JS);
 //   3. 2,000 QoS 1 readings are all PUBACKed, the daemon stops cleanly, starts again, and
 //      /api/events gives back all 2,000 in publish order.
-// It prints the figures (start time, ingest time and rate, RSS of the emulated process) and
+// It prints the figures (start time, ingest time and rate, peak RSS of the emulated process) and
 // exits 1 on any miss.
 //
 //   node dist/scripts/arm/smoke.js --arch arm64 --app DIR -- qemu-aarch64-static -L /usr/aarch64-linux-gnu NODE
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import mqtt from 'mqtt';
 import { GLIBC_NEEDS } from '../../src/util/platform.js';
+import { cleanupAll, installCleanupHandlers, makeTempDir, peakRssMiB, removeTempDir, track, waitForLine, type Tracked } from '../bench/lib/children.js';
 
 const READINGS = 2000;
 const IN_FLIGHT = 64;
@@ -72,59 +72,47 @@ function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Ran> {
   });
 }
 
-interface Daemon { child: ChildProcess; brokerUrl: string; httpUrl: string; exited: Promise<number | null>; output: () => string; startMs: number }
+interface Daemon extends Tracked { brokerUrl: string; httpUrl: string; startMs: number }
 
-/** Starts `edgebus start` and resolves on its ready line (which carries the bound ports). */
-function startDaemon(config: string): Promise<Daemon> {
-  const t0 = performance.now();
-  // The flag bin/edgebus.js's shebang passes: the daemon is measured as it runs in service.
-  const child = spawn(runner[0]!, [...runner.slice(1), '--max-semi-space-size=32', join(app, 'bin', 'edgebus.js'), 'start', '--config', config], {
-    env: { ...process.env, EDGEBUS_LOG_LEVEL: 'info', EDGEBUS_LOG_FORMAT: 'json' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new SmokeFailure(`no ready line within ${seconds(STEP_TIMEOUT_MS)}:\n${out}`));
-    }, STEP_TIMEOUT_MS);
-    const onData = (d: Buffer): void => {
-      out += d.toString();
-      for (const line of out.split('\n')) {
-        if (!line.startsWith('{')) continue;
-        const rec = JSON.parse(line) as { brokerPort?: number; httpPort?: number };
-        if (rec.brokerPort === undefined || rec.httpPort === undefined) continue;
-        clearTimeout(timer);
-        child.stdout!.off('data', onData);
-        child.stdout!.on('data', (more: Buffer) => (out += more.toString()));
-        resolve({ child, exited, output: () => out, brokerUrl: `mqtt://127.0.0.1:${rec.brokerPort}`, httpUrl: `http://127.0.0.1:${rec.httpPort}`, startMs: performance.now() - t0 });
-        return;
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new SmokeFailure(`the daemon exited (${code}) before it was ready:\n${out}`));
-    });
-  });
+/** The ports in the daemon's ready line (JSON log), which it binds from port 0. */
+function readyPorts(line: string): { brokerPort: number; httpPort: number } | undefined {
+  if (!line.startsWith('{')) return undefined;
+  const rec = JSON.parse(line) as { brokerPort?: unknown; httpPort?: unknown };
+  return typeof rec.brokerPort === 'number' && typeof rec.httpPort === 'number' ? { brokerPort: rec.brokerPort, httpPort: rec.httpPort } : undefined;
 }
 
-/** SIGTERM, and the graceful stop SPEC §1 promises: exit 0. */
+/** Starts `edgebus start` and resolves on its ready line. */
+async function startDaemon(config: string): Promise<Daemon> {
+  const t0 = performance.now();
+  // The flag bin/edgebus.js's shebang passes: the daemon is measured as it runs in service.
+  const t = track(spawn(runner[0]!, [...runner.slice(1), '--max-semi-space-size=32', join(app, 'bin', 'edgebus.js'), 'start', '--config', config], {
+    env: { ...process.env, EDGEBUS_LOG_LEVEL: 'info', EDGEBUS_LOG_FORMAT: 'json' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  }));
+  const ports = await waitForLine(t, readyPorts, STEP_TIMEOUT_MS, 'the daemon ready line');
+  return { ...t, brokerUrl: `mqtt://127.0.0.1:${ports.brokerPort}`, httpUrl: `http://127.0.0.1:${ports.httpPort}`, startMs: performance.now() - t0 };
+}
+
+/** SIGTERM, and the graceful stop SPEC §1 promises: exit 0 (the bench's stop() allows less time than qemu may need). */
 async function stopDaemon(d: Daemon): Promise<void> {
   d.child.kill('SIGTERM');
   const timer = setTimeout(() => d.child.kill('SIGKILL'), STEP_TIMEOUT_MS);
-  const code = await d.exited;
+  const exit = await d.exited;
   clearTimeout(timer);
-  if (code !== 0) fail(`the daemon exited ${code} on SIGTERM:\n${d.output()}`);
+  if (exit.code !== 0) fail(`the daemon exited ${exit.code ?? exit.signal} on SIGTERM:\n${d.output()}`);
 }
 
-/** Resident and peak resident memory of a process, in MB (the emulator's own share included under qemu). */
-function memory(pid: number): { rss: number; peak: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(status)?.[1] ?? NaN);
-  return { rss: Math.round(kb('VmRSS') / 1024), peak: Math.round(kb('VmHWM') / 1024) };
+/** `promise`, or a SmokeFailure after STEP_TIMEOUT_MS: a daemon that dies mid-way must not leave CI waiting. */
+async function within<T>(promise: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new SmokeFailure(`${what}: no end within ${seconds(STEP_TIMEOUT_MS)}`)), STEP_TIMEOUT_MS);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Publishes READINGS QoS 1 readings, IN_FLIGHT at a time; resolves when every one is PUBACKed. */
@@ -177,7 +165,7 @@ async function smoke(): Promise<void> {
   if (native.code !== 0 || !facts.natives) fail(`native modules: ${facts.failures?.join('; ') ?? `exit ${native.code}: ${native.stderr}`}`);
   say(`node ${facts.node}, glibc ${facts.glibc}; native prebuilds loaded, cbor-x on cbor-extract: ${facts.natives.join(', ')}`);
 
-  const dir = mkdtempSync(join(tmpdir(), `edgebus-arm-${arch}-`));
+  const dir = makeTempDir(`edgebus-arm-${arch}-`);
   try {
     const config = join(dir, 'edgebus.yaml');
     // JSON is YAML: the config needs no YAML writer on this side.
@@ -193,10 +181,10 @@ async function smoke(): Promise<void> {
     }));
 
     const first = await startDaemon(config);
-    const ingestMs = await publishAll(first.brokerUrl);
-    const mem = memory(first.child.pid!);
+    const ingestMs = await within(publishAll(first.brokerUrl), `publishing ${READINGS} readings`);
+    const peak = Math.round(peakRssMiB(first.child.pid!));
     await stopDaemon(first);
-    say(`start ${seconds(first.startMs)}; ${READINGS} QoS 1 readings PUBACKed in ${seconds(ingestMs)} (${Math.round(READINGS / (ingestMs / 1000))}/s); RSS ${mem.rss} MB, peak ${mem.peak} MB`);
+    say(`start ${seconds(first.startMs)}; ${READINGS} QoS 1 readings PUBACKed in ${seconds(ingestMs)} (${Math.round(READINGS / (ingestMs / 1000))}/s); peak RSS ${peak} MiB`);
 
     const second = await startDaemon(config);
     const t1 = performance.now();
@@ -206,14 +194,18 @@ async function smoke(): Promise<void> {
     checkOrder(events);
     say(`restart ${seconds(second.startMs)}; all ${READINGS} read back in order in ${seconds(readMs)}`);
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    removeTempDir(dir);
   }
   say(`PASS in ${seconds(performance.now() - t0)}`);
 }
 
+installCleanupHandlers();
 try {
   await smoke();
 } catch (err) {
   process.stdout.write(`arm smoke ${label}: FAIL: ${err instanceof SmokeFailure ? err.message : (err as Error).stack ?? String(err)}\n`);
   process.exitCode = 1;
+} finally {
+  // A failure half-way leaves a daemon running, whose pipes would keep this process (and CI) alive.
+  await cleanupAll();
 }

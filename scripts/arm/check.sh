@@ -23,10 +23,10 @@ done
 
 NODE_MAJOR=20
 cache=${EDGEBUS_ARM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/edgebus-arm}
+started=$(date +%s)
 work=$(mktemp -d "${TMPDIR:-/tmp}/edgebus-arm.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
-started=$(date +%s)
 phase_start=$started
 phase() {
   local now
@@ -108,6 +108,8 @@ app=$(arm_install arm)
 phase "armv7 production install"
 smoke arm "$app" qemu-arm-static -L /usr/arm-linux-gnueabihf "$node_armv7"
 
+# Removed here rather than by the trap alone, so that the total below counts it.
+rm -rf "$work"
 total=$(( $(date +%s) - started ))
 if [ ${#failed[@]} -gt 0 ]; then
   echo "arm: FAILED on ${failed[*]} after ${total} s" >&2

@@ -6,7 +6,16 @@
 // survive scavenges and are promoted, which costs old-space collections. Measured
 // (npm run bench:ingest): +15-20 % throughput, the same peak RSS. `npm start`, the
 // systemd unit and the benchmark all run the daemon through this line.
-import { main } from '../dist/src/cli/main.js';
+import { checkPlatform } from '../dist/src/util/platform-check.js';
 
-const code = await main(process.argv.slice(2));
-process.exitCode = code;
+// Before the CLI is imported: its import graph loads the native prebuilds, and an old C
+// library or an install made for another CPU would fail there as a bare dlopen trace.
+const platform = checkPlatform();
+for (const w of platform.warnings) process.stderr.write(`edgebus: warning: ${w}\n`);
+if (platform.fatal.length > 0) {
+  for (const f of platform.fatal) process.stderr.write(`${f}\n`);
+  process.exitCode = 2;
+} else {
+  const { main } = await import('../dist/src/cli/main.js');
+  process.exitCode = await main(process.argv.slice(2));
+}

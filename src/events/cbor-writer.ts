@@ -59,20 +59,19 @@ export class CborWriter {
     // call into Buffer.write for strings this short.
     this.ensure(2 + len);
     const b = this.buf;
-    const start = this.pos;
-    if (len < 24) b[this.pos++] = 0x60 | len;
+    // A local cursor, stored back once: not a field store per character.
+    let pos = this.pos;
+    if (len < 24) b[pos++] = 0x60 | len;
     else {
-      b[this.pos++] = 0x78;
-      b[this.pos++] = len;
+      b[pos++] = 0x78;
+      b[pos++] = len;
     }
     for (let i = 0; i < len; i++) {
       const c = s.charCodeAt(i);
-      if (c >= 0x80) {
-        this.pos = start;
-        return this.utf8(s);
-      }
-      b[this.pos++] = c;
+      if (c >= 0x80) return this.utf8(s);
+      b[pos++] = c;
     }
+    this.pos = pos;
   }
 
   private utf8(s: string): void {
@@ -148,9 +147,17 @@ export class CborWriter {
 
   /** Bytes prepared once (keys, constant blocks), copied in. */
   raw(bytes: Uint8Array): void {
-    this.ensure(bytes.length);
-    this.buf.set(bytes, this.pos);
-    this.pos += bytes.length;
+    const n = bytes.length;
+    this.ensure(n);
+    const b = this.buf;
+    let pos = this.pos;
+    // Keys are a few bytes, the metadata block ~80: a loop beats TypedArray.set's call.
+    if (n <= 128) for (let i = 0; i < n; i++) b[pos++] = bytes[i];
+    else {
+      b.set(bytes, pos);
+      pos += n;
+    }
+    this.pos = pos;
   }
 
   /**

@@ -4,6 +4,8 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
+// Before aedes: it loads mqtt-packet, whose loggers quiet-debug.ts makes cheap.
+import './quiet-debug.js';
 import { Aedes, type Client, type PublishPacket } from 'aedes';
 import { makeRejected } from '../store/rejected.js';
 import type { Appender } from '../pipeline/appender.js';

@@ -34,26 +34,32 @@ let b: Uint8Array = new Uint8Array(0);
 let p = 0;
 let end = 0;
 
+// The loops below read the module's cursor into locals and write it back once: a module
+// variable lives in a context slot, and a store to it per byte cost more than the test.
 function ws(): void {
-  while (p < end) {
-    const c = b[p];
-    if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) return;
-    p++;
+  const buf = b;
+  let i = p;
+  while (i < end) {
+    const c = buf[i];
+    if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) break;
+    i++;
   }
+  p = i;
 }
 
 /** A string's bytes are [start, p-1); returns start, or -1 if it is not plain ASCII. */
 function str(): number {
   if (b[p] !== 0x22) return -1;
-  const start = ++p;
-  while (p < end) {
-    const c = b[p];
+  const buf = b;
+  const stop = end;
+  const start = p + 1;
+  for (let i = start; i < stop; i++) {
+    const c = buf[i];
     if (c === 0x22) {
-      p++;
+      p = i + 1;
       return start;
     }
     if (c === 0x5c || c < 0x20 || c >= 0x80) return -1; // escapes, controls, non-ASCII: general path
-    p++;
   }
   return -1;
 }

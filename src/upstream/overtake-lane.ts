@@ -64,6 +64,8 @@ export class OvertakeLane {
   async read(from: number, last: number, gen: number): Promise<ForwardBatch | null> {
     const { store, maxEvents, isStale } = this.opts;
     const start = Math.max(this.scanFrom, from);
+    // Scanned already: no index read per drain batch while nothing new is appended.
+    if (start > last) return null;
     const seqs = await urgentSeqs(store, start, last, maxEvents);
     if (isStale(gen)) return null;
     const scannedTo = seqs.length === maxEvents ? seqs[seqs.length - 1] : last;

@@ -9,14 +9,18 @@
 import { CborWriter } from '../events/cbor-writer.js';
 import { encodeValue } from '../events/codec.js';
 import type { EdgeEvent } from '../events/types.js';
+import type { EventHead } from './event-head.js';
 
 export const CONTENT_TYPES = { cbor: 'application/cbor', json: 'application/json' } as const;
 export type BatchFormat = keyof typeof CONTENT_TYPES;
 
 export interface BatchItem {
   /** The event as stored: its CBOR wire encoding. */
-  bytes: Uint8Array;
-  event: EdgeEvent;
+  readonly bytes: Uint8Array;
+  /** The fields the forwarder reads on every event, without decoding the rest. */
+  readonly head: EventHead;
+  /** The whole event, decoded on first use (JSON batches, ttl, the DLQ). */
+  readonly event: EdgeEvent;
 }
 
 /** Bytes a batch adds around its events: keys, the gateway id, the counters. */
@@ -35,11 +39,11 @@ export function itemBytes(item: BatchItem, format: BatchFormat): number {
 }
 
 /** An event's corrected timestamp (ISO), for the batch. */
-export type CorrectedTime = (event: EdgeEvent) => string;
+export type CorrectedTime = (head: EventHead) => string;
 
 export function encodeBatch(format: BatchFormat, gatewayId: string, batch: number, items: readonly BatchItem[], corrected: CorrectedTime): Buffer {
   if (format === 'json') {
-    return Buffer.from(JSON.stringify({ gatewayId, batch, events: items.map((i) => ({ ...i.event, correctedTimestamp: corrected(i.event) })) }));
+    return Buffer.from(JSON.stringify({ gatewayId, batch, events: items.map((i) => ({ ...i.event, correctedTimestamp: corrected(i.head) })) }));
   }
   let size = envelopeBytes(gatewayId);
   for (const i of items) size += i.bytes.length + CORRECTED_FIELD_BYTES;
@@ -58,8 +62,8 @@ export function encodeBatch(format: BatchFormat, gatewayId: string, batch: numbe
       w.mapHead(head - 0xa0 + 1);
       w.raw(i.bytes.subarray(1));
       w.text('correctedTimestamp');
-      w.text(corrected(i.event));
-    } else w.raw(encodeValue({ ...i.event, correctedTimestamp: corrected(i.event) }));
+      w.text(corrected(i.head));
+    } else w.raw(encodeValue({ ...i.event, correctedTimestamp: corrected(i.head) }));
   }
   return Buffer.from(w.since(0));
 }

@@ -104,7 +104,7 @@ export class OvertakeLane {
 
   acknowledged(batch: ForwardBatch): void {
     this.inFlight.delete(batch);
-    for (const { event } of batch.items) this.stepOver(event.seq);
+    for (const { head } of batch.items) this.stepOver(head.seq);
   }
 
   /** How far the cursor may move towards `through`: not past a seq still in flight ahead. */

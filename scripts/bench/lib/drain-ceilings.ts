@@ -3,8 +3,8 @@
 // publishing the same batches, encoded beforehand, to the same mosquitto with MQTT.js.
 import mqtt from 'mqtt';
 import { performance } from 'node:perf_hooks';
-import { decodeEvent } from '../../../src/events/codec.js';
 import { EventStore, storeDir } from '../../../src/store/event-store.js';
+import { StoredItem } from '../../../src/upstream/event-head.js';
 import { CONTENT_TYPES, encodeBatch, envelopeBytes, itemBytes, type BatchItem } from '../../../src/upstream/batch-encoding.js';
 
 export interface ScanResult {
@@ -58,7 +58,7 @@ export async function encodeBatches(dataDir: string, maxEvents: number, maxBytes
         const chunk = await it.nextv(1000);
         if (chunk.length === 0) break;
         for (const v of chunk) {
-          const item: BatchItem = { bytes: v, event: decodeEvent(v) };
+          const item: BatchItem = StoredItem.of(v);
           const size = itemBytes(item, 'cbor');
           if (items.length >= maxEvents || (items.length > 0 && bytes + size > maxBytes)) flush();
           items.push(item);

@@ -30,6 +30,8 @@ export function envelopeBytes(gatewayId: string): number {
 
 /** `"correctedTimestamp": "2026-11-26T01:02:03.456Z"` in CBOR: a 19-byte key, a 25-byte value. */
 const CORRECTED_FIELD_BYTES = 44;
+/** The key, encoded once: it is written after every event of every batch. */
+const CORRECTED_KEY = encodeValue('correctedTimestamp');
 
 /** An item's share of a batch's size, for `batch.maxBytes`. */
 export function itemBytes(item: BatchItem, format: BatchFormat): number {
@@ -61,9 +63,11 @@ export function encodeBatch(format: BatchFormat, gatewayId: string, batch: numbe
     if (head >= 0xa0 && head < 0xb7) {
       w.mapHead(head - 0xa0 + 1);
       w.raw(i.bytes.subarray(1));
-      w.text('correctedTimestamp');
+      w.raw(CORRECTED_KEY);
       w.text(corrected(i.head));
     } else w.raw(encodeValue({ ...i.event, correctedTimestamp: corrected(i.head) }));
   }
-  return Buffer.from(w.since(0));
+  // The writer is this batch's alone: its bytes are handed over without a copy.
+  const bytes = w.since(0);
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
 }

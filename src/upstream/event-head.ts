@@ -59,17 +59,14 @@ function isKey(b: Uint8Array, at: number, key: Uint8Array): boolean {
   return true;
 }
 
-/** The text string from `at` to `end`; ASCII (a timestamp) without a decoder. */
+/** The text string from `at` to `end`; ASCII (a timestamp) without the UTF-8 decoder. */
 function readText(b: Uint8Array, at: number, end: number): string | undefined {
   if (b[at] >> 5 !== 3) return undefined;
   const info = b[at] & 0x1f;
   const start = at + 1 + (info < 24 ? 0 : info === 24 ? 1 : info === 25 ? 2 : 4);
-  let s = '';
-  for (let i = start; i < end; i++) {
-    if (b[i] >= 0x80) return utf8.decode(b.subarray(start, end));
-    s += String.fromCharCode(b[i]);
-  }
-  return s;
+  for (let i = start; i < end; i++) if (b[i] >= 0x80) return utf8.decode(b.subarray(start, end));
+  // ASCII: latin1 is the same bytes, and Buffer slices it natively.
+  return Buffer.isBuffer(b) ? b.toString('latin1', start, end) : String.fromCharCode(...b.subarray(start, end));
 }
 
 /** An integer from its head alone (below 2^32), else the full decode; undefined when not a number. */

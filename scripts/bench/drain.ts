@@ -29,7 +29,7 @@ function formatRound(r: DrainRound): string {
     ` | scan ${k(r.scan.perSecond)}/s (${r.scan.events}) | publish ${k(r.publish.perSecond)}/s (${r.publish.events})` +
     ` | drain/scan ${(r.drainPerSecond / r.scan.perSecond).toFixed(2)}x drain/publish ${(r.drainPerSecond / r.publish.perSecond).toFixed(2)}x` +
     ` | link up→connected ${ms(r.reconnectMs)} →first batch ${ms(r.firstBatchMs)} →alert ${ms(r.alertMs)}` +
-    ` | RSS before ${r.rssBeforeMiB.toFixed(0)} peak ${r.rssPeakMiB.toFixed(0)} first¼ ${r.rssFirstQuarterMiB.toFixed(0)} last¼ ${r.rssLastQuarterMiB.toFixed(0)} MiB (${r.rssSamples} samples)` +
+    ` | RSS before ${r.rssBeforeMiB.toFixed(0)} peak ${r.rssPeakMiB.toFixed(0)} first¼ ${r.rssFirstQuarterMiB.toFixed(0)} last¼ ${r.rssLastQuarterMiB.toFixed(0)} MiB (anon ${r.anonFirstQuarterMiB.toFixed(0)}→${r.anonLastQuarterMiB.toFixed(0)}, mapped files ${r.fileFirstQuarterMiB.toFixed(0)}→${r.fileLastQuarterMiB.toFixed(0)}; ${r.rssSamples} samples)` +
     ` | subscriber saw ${r.seenEvents} events from batch #${r.firstBatchNumber ?? '-'}`;
 }
 
@@ -47,6 +47,10 @@ interface SizeSummary {
   rssPeakMiB: number;
   rssFirstQuarterMiB: number;
   rssLastQuarterMiB: number;
+  anonFirstQuarterMiB: number;
+  anonLastQuarterMiB: number;
+  fileFirstQuarterMiB: number;
+  fileLastQuarterMiB: number;
 }
 
 function summarise(events: number, rs: readonly DrainRound[]): SizeSummary {
@@ -64,6 +68,10 @@ function summarise(events: number, rs: readonly DrainRound[]): SizeSummary {
     rssPeakMiB: Math.max(...rs.map((r) => r.rssPeakMiB)),
     rssFirstQuarterMiB: m((r) => r.rssFirstQuarterMiB),
     rssLastQuarterMiB: m((r) => r.rssLastQuarterMiB),
+    anonFirstQuarterMiB: m((r) => r.anonFirstQuarterMiB),
+    anonLastQuarterMiB: m((r) => r.anonLastQuarterMiB),
+    fileFirstQuarterMiB: m((r) => r.fileFirstQuarterMiB),
+    fileLastQuarterMiB: m((r) => r.fileLastQuarterMiB),
   };
 }
 
@@ -77,6 +85,7 @@ function formatSummary(s: SizeSummary): string[] {
     `  drain/publish ${s.drainVsPublish.toFixed(2)}x`,
     `  link up → first batch at mosquitto ${ms(s.firstBatchMs)}; → live alert at mosquitto ${ms(s.alertMs)} (worst ${ms(s.alertWorstMs)})  [goal <= ${GOALS.alertMs} ms: ${pass(s.alertWorstMs <= GOALS.alertMs)}]`,
     `  daemon RSS while draining: peak ${s.rssPeakMiB.toFixed(0)} MiB  [goal <= ${GOALS.rssMiB}: ${pass(s.rssPeakMiB <= GOALS.rssMiB)}]; first quarter ${s.rssFirstQuarterMiB.toFixed(0)}, last quarter ${s.rssLastQuarterMiB.toFixed(0)} MiB  [flat within ${FLAT_MIB} MiB: ${pass(flat)}]`,
+    `    of which heaps (RssAnon) ${s.anonFirstQuarterMiB.toFixed(0)} → ${s.anonLastQuarterMiB.toFixed(0)} MiB, mapped LevelDB tables and code (RssFile) ${s.fileFirstQuarterMiB.toFixed(0)} → ${s.fileLastQuarterMiB.toFixed(0)} MiB`,
   ];
 }
 

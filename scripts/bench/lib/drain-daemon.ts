@@ -161,9 +161,22 @@ async function waitForPort(port: number, t: Tracked): Promise<void> {
   }
 }
 
-/** VmRSS of a live process, in MiB. */
-export function rssMiB(pid: number): number {
-  const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  if (!m) throw new Error(`no VmRSS in /proc/${pid}/status`);
-  return Number(m[1]) / 1024;
+export interface Rss {
+  /** VmRSS. */
+  total: number;
+  /** RssAnon: the heaps (V8's and native), without the LevelDB table files it maps. */
+  anon: number;
+  /** RssFile: mapped files resident, LevelDB's .ldb tables among them (read through mmap). */
+  file: number;
+}
+
+/** Resident memory of a live process, in MiB. */
+export function rssMiB(pid: number): Rss {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const field = (name: string): number => {
+    const m = new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status);
+    if (!m) throw new Error(`no ${name} in /proc/${pid}/status`);
+    return Number(m[1]) / 1024;
+  };
+  return { total: field('VmRSS'), anon: field('RssAnon'), file: field('RssFile') };
 }

@@ -62,7 +62,14 @@ export interface DrainRound {
   rssPeakMiB: number;
   rssFirstQuarterMiB: number;
   rssLastQuarterMiB: number;
+  /** The same quarters of RssAnon (heaps) and RssFile (mapped table files). */
+  anonFirstQuarterMiB: number;
+  anonLastQuarterMiB: number;
+  fileFirstQuarterMiB: number;
+  fileLastQuarterMiB: number;
   rssSamples: number;
+  /** Every sample while draining: seconds since the link's return, VmRSS, RssAnon, RssFile in MiB (in the JSON summary). */
+  rssSeries: [number, number, number, number][];
   profile: ProfileSummary | null;
 }
 
@@ -76,14 +83,15 @@ export async function drainRound(s: RoundSettings): Promise<DrainRound> {
     const fill = await fillBacklog(daemon.brokerPort, s.events, s.connections, s.window, `bench-drain-r${s.round}`);
     alarm = await mqtt.connectAsync({ host: '127.0.0.1', port: daemon.brokerPort, reconnectPeriod: 0, clientId: `bench-drain-alarm-${s.round}` });
     const backlog = await daemon.backlog();
-    const rssBeforeMiB = rssMiB(daemon.pid);
-    const rss: { t: number; mib: number }[] = [];
+    const rssBeforeMiB = rssMiB(daemon.pid).total;
+    const rss: { t: number; mib: number; anon: number; file: number }[] = [];
 
     const mosquitto = await startMosquitto(upstreamPort);
     const linkUpAt = performance.now();
     const sampler = setInterval(() => {
       try {
-        rss.push({ t: performance.now(), mib: rssMiB(daemon.pid) });
+        const r = rssMiB(daemon.pid);
+        rss.push({ t: performance.now(), mib: r.total, anon: r.anon, file: r.file });
       } catch {
         // The daemon died: the drain loop reports it.
       }
@@ -131,7 +139,12 @@ export async function drainRound(s: RoundSettings): Promise<DrainRound> {
         rssPeakMiB: Math.max(...during.map((x) => x.mib)),
         rssFirstQuarterMiB: median(during.slice(0, q).map((x) => x.mib)),
         rssLastQuarterMiB: median(during.slice(-q).map((x) => x.mib)),
+        anonFirstQuarterMiB: median(during.slice(0, q).map((x) => x.anon)),
+        anonLastQuarterMiB: median(during.slice(-q).map((x) => x.anon)),
+        fileFirstQuarterMiB: median(during.slice(0, q).map((x) => x.file)),
+        fileLastQuarterMiB: median(during.slice(-q).map((x) => x.file)),
         rssSamples: during.length,
+        rssSeries: during.map((x) => [Number(((x.t - linkUpAt) / 1000).toFixed(2)), Number(x.mib.toFixed(1)), Number(x.anon.toFixed(1)), Number(x.file.toFixed(1))]),
         profile,
       };
     } finally {

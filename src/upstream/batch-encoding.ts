@@ -9,14 +9,18 @@
 import { CborWriter } from '../events/cbor-writer.js';
 import { encodeValue } from '../events/codec.js';
 import type { EdgeEvent } from '../events/types.js';
+import type { EventHead } from './event-head.js';
 
 export const CONTENT_TYPES = { cbor: 'application/cbor', json: 'application/json' } as const;
 export type BatchFormat = keyof typeof CONTENT_TYPES;
 
 export interface BatchItem {
   /** The event as stored: its CBOR wire encoding. */
-  bytes: Uint8Array;
-  event: EdgeEvent;
+  readonly bytes: Uint8Array;
+  /** The fields the forwarder reads on every event, without decoding the rest. */
+  readonly head: EventHead;
+  /** The whole event, decoded on first use (JSON batches, ttl, the DLQ). */
+  readonly event: EdgeEvent;
 }
 
 /** Bytes a batch adds around its events: keys, the gateway id, the counters. */
@@ -26,6 +30,8 @@ export function envelopeBytes(gatewayId: string): number {
 
 /** `"correctedTimestamp": "2026-11-26T01:02:03.456Z"` in CBOR: a 19-byte key, a 25-byte value. */
 const CORRECTED_FIELD_BYTES = 44;
+/** The key, encoded once: it is written after every event of every batch. */
+const CORRECTED_KEY = encodeValue('correctedTimestamp');
 
 /** An item's share of a batch's size, for `batch.maxBytes`. */
 export function itemBytes(item: BatchItem, format: BatchFormat): number {
@@ -35,11 +41,11 @@ export function itemBytes(item: BatchItem, format: BatchFormat): number {
 }
 
 /** An event's corrected timestamp (ISO), for the batch. */
-export type CorrectedTime = (event: EdgeEvent) => string;
+export type CorrectedTime = (head: EventHead) => string;
 
 export function encodeBatch(format: BatchFormat, gatewayId: string, batch: number, items: readonly BatchItem[], corrected: CorrectedTime): Buffer {
   if (format === 'json') {
-    return Buffer.from(JSON.stringify({ gatewayId, batch, events: items.map((i) => ({ ...i.event, correctedTimestamp: corrected(i.event) })) }));
+    return Buffer.from(JSON.stringify({ gatewayId, batch, events: items.map((i) => ({ ...i.event, correctedTimestamp: corrected(i.head) })) }));
   }
   let size = envelopeBytes(gatewayId);
   for (const i of items) size += i.bytes.length + CORRECTED_FIELD_BYTES;
@@ -57,9 +63,11 @@ export function encodeBatch(format: BatchFormat, gatewayId: string, batch: numbe
     if (head >= 0xa0 && head < 0xb7) {
       w.mapHead(head - 0xa0 + 1);
       w.raw(i.bytes.subarray(1));
-      w.text('correctedTimestamp');
-      w.text(corrected(i.event));
-    } else w.raw(encodeValue({ ...i.event, correctedTimestamp: corrected(i.event) }));
+      w.raw(CORRECTED_KEY);
+      w.text(corrected(i.head));
+    } else w.raw(encodeValue({ ...i.event, correctedTimestamp: corrected(i.head) }));
   }
-  return Buffer.from(w.since(0));
+  // The writer is this batch's alone: its bytes are handed over without a copy.
+  const bytes = w.since(0);
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
 }

@@ -1,10 +1,10 @@
 // Filling one batch: events in log order until `maxEvents`, `maxBytes` or the broker's
 // Maximum Packet Size says stop; events past their ttl are left out (and counted); an event
 // no packet the broker accepts could carry is set aside for the dead-letter queue.
-import { decodeEvent } from '../events/codec.js';
 import type { EdgeEvent } from '../events/types.js';
 import type { UpstreamConfig } from '../config/types.js';
 import { envelopeBytes, itemBytes, type BatchItem } from './batch-encoding.js';
+import { StoredItem } from './event-head.js';
 
 export type Verdict = 'added' | 'skipped' | 'full' | 'too-large';
 
@@ -43,16 +43,15 @@ export class BatchPacker {
    * no room for it; 'too-large' when no packet the broker accepts could ever hold it.
    */
   offer(batch: Packed, bytes: Uint8Array): Verdict {
-    const event = decodeEvent(bytes);
-    const ttl = event.metadata?.ttl;
+    const item = StoredItem.of(bytes);
+    const ttl = item.head.ttl;
     if (ttl !== null && ttl !== undefined) {
-      const t = this.timeOf(event);
+      const t = this.timeOf(item.event);
       if (Number.isFinite(t) && t + ttl * 1000 < this.now) {
         batch.expired++;
         return 'skipped';
       }
     }
-    const item = { bytes, event };
     const size = itemBytes(item, this.format);
     if (size > this.packetLimit) {
       this.tooLarge.push(item);

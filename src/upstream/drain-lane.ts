@@ -1,9 +1,10 @@
 // The drain: the backlog read in seq order, one contiguous range per batch, each batch
 // covering the seqs it stepped over (expired, sent ahead, too large) so that acknowledging
 // the batches in order moves the cursor over all of them. A partial batch waits up to
-// `linger` for company.
+// `linger` for company. One reader keeps a chunk of the log fetched ahead of the batch being
+// packed, so the drain does not wait on LevelDB between batches.
 import type { EventStore } from '../store/event-store.js';
-import { scanRange } from '../store/log-range.js';
+import { LogReadAhead } from '../store/log-read-ahead.js';
 import { timerDelay } from '../util/timer-delay.js';
 import type { BatchPacker } from './batch-packing.js';
 import { newBatch, type ForwardBatch } from './forward-batch.js';
@@ -31,6 +32,8 @@ export class DrainLane {
   private drainedThrough = 0;
   private waitingSince: number | null = null;
   private lingerTimer: NodeJS.Timeout | null = null;
+  /** Reads on from nextSeq; null until the first read after a rewind. */
+  private reader: LogReadAhead | null = null;
 
   constructor(private readonly opts: DrainLaneOptions) {}
 
@@ -59,6 +62,8 @@ export class DrainLane {
   }
 
   stop(): void {
+    this.reader?.close();
+    this.reader = null;
     if (this.lingerTimer) clearTimeout(this.lingerTimer);
     this.lingerTimer = null;
   }
@@ -83,15 +88,24 @@ export class DrainLane {
     const { maxEvents, skips } = this.opts;
     const batch = newBatch('drain', this.nextSeq);
     const packer = this.opts.packer();
+    this.reader ??= new LogReadAhead(this.opts.store, this.nextSeq, maxEvents);
+    const reader = this.reader;
+    // Up to `last` unless the batch fills first.
     batch.to = last;
-    outer: for await (const entries of scanRange(this.opts.store, this.nextSeq, last, maxEvents)) {
-      for (const [seq, bytes] of entries) {
-        if (skips(seq)) continue;
-        if (batch.items.length >= maxEvents || packer.offer(batch, bytes) === 'full') {
+    fill: while (batch.items.length < maxEvents) {
+      const entries = await reader.next(last);
+      if (entries.length === 0) break;
+      for (let i = 0; i < entries.length; i++) {
+        const [seq, bytes] = entries[i];
+        if (!skips(seq) && (batch.items.length >= maxEvents || packer.offer(batch, bytes) === 'full')) {
+          // The rest starts the next batch.
+          reader.unread(entries.slice(i));
           batch.to = seq - 1;
-          break outer;
+          break fill;
         }
       }
+      // Full at the end of a chunk: the batch ends with it.
+      if (batch.items.length >= maxEvents) batch.to = entries[entries.length - 1][0];
     }
     await this.opts.settleTooLarge(packer, gen);
     return batch;

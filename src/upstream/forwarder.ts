@@ -16,6 +16,7 @@ import { CONTENT_TYPES, encodeBatch, type BatchItem } from './batch-encoding.js'
 import { BatchPacker } from './batch-packing.js';
 import { ProgressSaver, readBatchNumber, readCursor } from './cursor.js';
 import { DrainLane } from './drain-lane.js';
+import { correctedTimestamp, type EventHead } from './event-head.js';
 import type { ForwardBatch } from './forward-batch.js';
 import type { ForwarderCounters, ForwarderOptions, PublishOutcome } from './forwarder-ports.js';
 import { OvertakeLane } from './overtake-lane.js';
@@ -31,7 +32,8 @@ export class Forwarder {
   private readonly now: () => number;
   private readonly timeline: Timeline;
   private readonly timeOf = (e: EdgeEvent): number => this.timeline.eventTime(e);
-  private readonly corrected = (e: EdgeEvent): string => this.timeline.correctedTimestamp(e);
+  private readonly correction = (seq: number): number => this.timeline.correction(seq);
+  private readonly corrected = (h: EventHead): string => correctedTimestamp(this.correction, h);
   private readonly drain: DrainLane;
   private readonly overtake: OvertakeLane;
   private readonly refusals: RefusalHandler;

@@ -64,6 +64,8 @@ export class OvertakeLane {
   async read(from: number, last: number, gen: number): Promise<ForwardBatch | null> {
     const { store, maxEvents, isStale } = this.opts;
     const start = Math.max(this.scanFrom, from);
+    // Scanned already: no index read per drain batch while nothing new is appended.
+    if (start > last) return null;
     const seqs = await urgentSeqs(store, start, last, maxEvents);
     if (isStale(gen)) return null;
     const scannedTo = seqs.length === maxEvents ? seqs[seqs.length - 1] : last;
@@ -102,7 +104,7 @@ export class OvertakeLane {
 
   acknowledged(batch: ForwardBatch): void {
     this.inFlight.delete(batch);
-    for (const { event } of batch.items) this.stepOver(event.seq);
+    for (const { head } of batch.items) this.stepOver(head.seq);
   }
 
   /** How far the cursor may move towards `through`: not past a seq still in flight ahead. */

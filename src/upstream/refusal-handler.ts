@@ -73,7 +73,7 @@ export class RefusalHandler {
       if (this.opts.isStale(gen)) return;
       this.refusedBatch = null;
       // Every event of the batch is now either upstream or dead-lettered.
-      batch.items = batch.items.filter((i) => !deadLettered.has(i.event.seq));
+      batch.items = batch.items.filter((i) => !deadLettered.has(i.head.seq));
       this.opts.settled(batch, deadLettered);
     }, (err: unknown) => {
       if (!this.opts.isStale(gen)) this.opts.log.warn({ err }, 'upstream dropped while isolating a refused batch');
@@ -86,7 +86,7 @@ export class RefusalHandler {
       if (this.opts.isStale(gen)) return;
       const limit = this.opts.link.maxPacketSize;
       await this.deadLetter(item, { ok: false, reasonCode: 0x95, reason: `the event does not fit in the broker's maximum packet size (${limit} bytes)` });
-      stepOver(item.event.seq);
+      stepOver(item.head.seq);
     }
   }
 
@@ -108,7 +108,7 @@ export class RefusalHandler {
 
   private async deadLetterInto(item: BatchItem, refusal: Refusal, deadLettered: Set<number>): Promise<void> {
     await this.deadLetter(item, refusal);
-    deadLettered.add(item.event.seq);
+    deadLettered.add(item.head.seq);
   }
 
   private async deadLetter(item: BatchItem, refusal: Refusal): Promise<void> {

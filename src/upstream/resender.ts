@@ -6,6 +6,7 @@ import type { EdgeEvent } from '../events/types.js';
 import type { EventStore } from '../store/event-store.js';
 import { readEvent, readRange } from '../store/log-range.js';
 import type { BatchItem } from './batch-encoding.js';
+import { StoredItem } from './event-head.js';
 import type { BatchPacker, Packed } from './batch-packing.js';
 import type { PublishOutcome } from './link.js';
 
@@ -26,7 +27,7 @@ export class Resender {
   async resend(event: EdgeEvent): Promise<{ ok: true } | { ok: false; reason: string }> {
     if (!this.opts.link.connected) return { ok: false, reason: 'upstream link is down' };
     const stored = await readEvent(this.opts.store, event.seq);
-    const outcome = await this.opts.publish([{ bytes: stored ?? encodeValue(event), event }]);
+    const outcome = await this.opts.publish([StoredItem.withEvent(stored ?? encodeValue(event), event)]);
     if (outcome.ok) {
       this.opts.forwarded(1);
       return outcome;

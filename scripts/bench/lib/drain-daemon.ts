@@ -1,0 +1,182 @@
+// The drain benchmark's processes: edgebus started through bin/edgebus.js with its upstream
+// pointed at a loopback port where Debian's mosquitto is started only when the link is to
+// return, and the readings taken of the daemon meanwhile (its backlog from /metrics, its
+// RSS from /proc, the moment it logs the link up).
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createConnection, createServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { stringify } from 'yaml';
+import { makeTempDir, removeTempDir, stop, track, waitForLine, type Tracked } from './children.js';
+import { MOSQUITTO_BIN, ROOT } from './targets.js';
+
+const EDGEBUS_BIN = join(ROOT, 'bin', 'edgebus.js');
+const READY_TIMEOUT_MS = 20_000;
+export const GATEWAY_ID = 'bench-gw';
+export const EVENTS_TOPIC = `edgebus/${GATEWAY_ID}/events`;
+
+export interface DrainDaemon {
+  pid: number;
+  brokerPort: number;
+  dataDir: string;
+  /** performance.now() of the daemon's "upstream connected" log line; null until then. */
+  linkUpLoggedAt: () => number | null;
+  backlog: () => Promise<number>;
+  /** SIGTERM and wait: the data dir stays for the scan ceiling. */
+  stop: () => Promise<void>;
+  /** Removes the temp dir (data dir included). */
+  remove: () => void;
+}
+
+export interface DaemonSettings {
+  upstreamPort: number;
+  rules: Readonly<Record<string, string>>;
+  inflight: number | null;
+  maxEvents: number | null;
+  cpuProfileDir: string | null;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as AddressInfo;
+      srv.close(() => resolvePort(port));
+    });
+  });
+}
+
+/** The node flags on the bin script's `#!/usr/bin/env -S node …` line: the daemon as users run it. */
+function shebangFlags(): string[] {
+  const first = readFileSync(EDGEBUS_BIN, 'utf8').split('\n', 1)[0];
+  const m = /^#!\S*env -S node(.*)$/.exec(first);
+  return m ? m[1].trim().split(/\s+/).filter(Boolean) : [];
+}
+
+function readyPorts(line: string): { brokerPort: number; httpPort: number } | undefined {
+  if (!line.startsWith('{')) return undefined;
+  const rec = JSON.parse(line) as { brokerPort?: unknown; httpPort?: unknown };
+  if (typeof rec.brokerPort !== 'number' || typeof rec.httpPort !== 'number') return undefined;
+  return { brokerPort: rec.brokerPort, httpPort: rec.httpPort };
+}
+
+export async function startDaemon(s: DaemonSettings): Promise<DrainDaemon> {
+  const dir = makeTempDir('edgebus-bench-drain-');
+  const configFile = join(dir, 'edgebus.yaml');
+  mkdirSync(join(dir, 'rules'));
+  for (const [name, text] of Object.entries(s.rules)) writeFileSync(join(dir, 'rules', name), text);
+  const batch: Record<string, number> = {};
+  if (s.maxEvents !== null) batch.maxEvents = s.maxEvents;
+  writeFileSync(configFile, stringify({
+    gatewayId: GATEWAY_ID,
+    dataDir: join(dir, 'data'),
+    rulesDir: join(dir, 'rules'),
+    devicesDir: join(dir, 'devices'),
+    broker: { host: '127.0.0.1', port: 0 },
+    http: { host: '127.0.0.1', port: 0 },
+    upstream: {
+      url: `mqtt://127.0.0.1:${s.upstreamPort}`,
+      // Retries a few times a second: the link's return is noticed within 100 ms, as with a
+      // broker that comes back while the gateway's backoff is still short.
+      retry: { initialDelay: '50ms', maxDelay: '100ms', jitter: false },
+      batch,
+      ...(s.inflight !== null ? { inflight: s.inflight } : {}),
+    },
+    log: { level: 'info', format: 'json' },
+  }));
+  const profile = s.cpuProfileDir === null ? [] : ['--cpu-prof', `--cpu-prof-dir=${s.cpuProfileDir}`];
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('EDGEBUS_')));
+  const t = track(spawn(process.execPath, [...shebangFlags(), ...profile, EDGEBUS_BIN, 'start', '--config', configFile], { env, stdio: ['ignore', 'pipe', 'pipe'] }));
+  let linkUpAt: number | null = null;
+  t.child.stdout?.on('data', (d: Buffer) => {
+    if (linkUpAt === null && d.includes('"msg":"upstream connected"')) linkUpAt = performance.now();
+  });
+  try {
+    const ports = await waitForLine(t, readyPorts, READY_TIMEOUT_MS, 'the edgebus ready line');
+    const pid = t.child.pid as number;
+    const metrics = `http://127.0.0.1:${ports.httpPort}/metrics`;
+    return {
+      pid, brokerPort: ports.brokerPort, dataDir: join(dir, 'data'),
+      linkUpLoggedAt: () => linkUpAt,
+      backlog: () => scrapeBacklog(metrics),
+      stop: async () => {
+        const exit = await stop(t);
+        if (exit.code !== 0 && exit.signal !== 'SIGTERM') process.stderr.write(`note: edgebus exited with code ${exit.code} signal ${exit.signal}\n${t.output()}\n`);
+      },
+      remove: () => removeTempDir(dir),
+    };
+  } catch (err) {
+    await stop(t);
+    removeTempDir(dir);
+    throw err;
+  }
+}
+
+async function scrapeBacklog(url: string): Promise<number> {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
+  const m = /^edgebus_upstream_backlog_events (\S+)$/m.exec(await res.text());
+  if (!m) throw new Error(`${url}: no edgebus_upstream_backlog_events`);
+  return Number(m[1]);
+}
+
+export interface Mosquitto {
+  stop: () => Promise<void>;
+}
+
+/** Debian's mosquitto on `port`; resolves once it accepts connections. */
+export async function startMosquitto(port: number): Promise<Mosquitto> {
+  const dir = makeTempDir('edgebus-bench-drain-mosq-');
+  const configFile = join(dir, 'mosquitto.conf');
+  writeFileSync(configFile, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\n`);
+  const t = track(spawn(MOSQUITTO_BIN, ['-c', configFile], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  const done = async (): Promise<void> => {
+    await stop(t);
+    removeTempDir(dir);
+  };
+  try {
+    await waitForPort(port, t);
+    return { stop: done };
+  } catch (err) {
+    await done();
+    throw err;
+  }
+}
+
+/** Polls every 2 ms: the moment it listens is the link's return, and the figures count from it. */
+async function waitForPort(port: number, t: Tracked): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  for (;;) {
+    if (t.child.exitCode !== null) throw new Error(`mosquitto exited with code ${t.child.exitCode}:\n${t.output()}`);
+    const ok = await new Promise<boolean>((res) => {
+      const sock = createConnection({ port, host: '127.0.0.1' });
+      sock.once('connect', () => { sock.destroy(); res(true); });
+      sock.once('error', () => res(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`mosquitto did not listen on ${port}:\n${t.output()}`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+export interface Rss {
+  /** VmRSS. */
+  total: number;
+  /** RssAnon: the heaps (V8's and native), without the LevelDB table files it maps. */
+  anon: number;
+  /** RssFile: mapped files resident, LevelDB's .ldb tables among them (read through mmap). */
+  file: number;
+}
+
+/** Resident memory of a live process, in MiB. */
+export function rssMiB(pid: number): Rss {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const field = (name: string): number => {
+    const m = new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status);
+    if (!m) throw new Error(`no ${name} in /proc/${pid}/status`);
+    return Number(m[1]) / 1024;
+  };
+  return { total: field('VmRSS'), anon: field('RssAnon'), file: field('RssFile') };
+}

@@ -23,7 +23,6 @@ import { EventBus } from './pipeline/bus.js';
 import { ClockService } from './pipeline/clock-service.js';
 import { RulesService } from './rules/rules-service.js';
 import { openOrQuarantine, quarantineDraft } from './store/quarantine.js';
-import { Upstream } from './upstream/upstream.js';
 import { DeadLetterCount } from './usecases/dead-letters.js';
 import { purgeDeadLetters, retryDeadLetters } from './usecases/dlq-retry.js';
 import type { Gateway } from './usecases/gateway.js';
@@ -171,6 +170,8 @@ export class Daemon {
     });
 
     if (config.upstream) {
+      // Loaded only when configured: the MQTT client alone costs ~20 MB of RSS (README, Memory).
+      const { Upstream } = await import('./upstream/upstream.js');
       const upstream = new Upstream({
         config: config.upstream, gatewayId: config.gatewayId, version, store, bus, appender, log,
         deliverLocal: (topic, payload) => local.publishLocal(topic, payload),

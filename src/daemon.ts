@@ -156,8 +156,10 @@ export class Daemon {
     // Open, not listening: it stops after the rules, so their last alerts reach connected clients.
     await lifecycle.start({ name: 'broker', start: async () => void (await local.open(), (g.broker = local)), stop: () => local.stop() });
 
-    // Before the broker listens: the rule state is rebuilt from the log first, so the first
-    // new reading meets the windows it would have met without the restart.
+    // Before the broker listens: the rules subscribe first, so no new reading passes them by.
+    // Their state is rebuilt from the log in the background (a large recent store would
+    // otherwise hold the start for seconds); readings appended meanwhile wait their turn,
+    // so each meets the windows it would have met without the restart.
     const rules = new RulesService({ rulesDir: config.rulesDir, gatewayId: config.gatewayId, store, bus, appender, log, publish: publishLocal });
     await lifecycle.start({
       name: 'rules',

@@ -35,6 +35,8 @@ export interface DaemonProc {
   peakRssMiB: () => number;
   stop: () => Promise<void>;
   output: () => string;
+  /** Resolves with the first log line (its `msg`) matching `re` from now on. */
+  logLine: (re: RegExp, timeoutMs: number) => Promise<string>;
 }
 
 /** The node flags on the bin script's `#!/usr/bin/env -S node …` line. */
@@ -82,6 +84,21 @@ export async function startDaemon(spec: DaemonSpec): Promise<DaemonProc> {
         if (exit.code !== 0 && exit.signal !== 'SIGTERM') throw new Error(`edgebus exited with code ${exit.code} signal ${exit.signal}:\n${t.output()}`);
       },
       output: t.output,
+      logLine: (re, timeoutMs) => {
+        const match = (line: string): string | undefined => {
+          if (!line.startsWith('{')) return undefined;
+          const msg = (JSON.parse(line) as { msg?: unknown }).msg;
+          return typeof msg === 'string' && re.test(msg) ? msg : undefined;
+        };
+        // Already said (the output's tail is kept): no need to wait for it again.
+        for (const line of t.output().split('\n')) {
+          try {
+            const seen = match(line);
+            if (seen !== undefined) return Promise.resolve(seen);
+          } catch { /* the tail's first line may be cut */ }
+        }
+        return waitForLine(t, match, timeoutMs, `a log line matching ${re}`);
+      },
     };
   } catch (err) {
     await stop(t);

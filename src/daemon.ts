@@ -23,7 +23,6 @@ import { EventBus } from './pipeline/bus.js';
 import { ClockService } from './pipeline/clock-service.js';
 import { RulesService } from './rules/rules-service.js';
 import { openOrQuarantine, quarantineDraft } from './store/quarantine.js';
-import { Upstream } from './upstream/upstream.js';
 import { DeadLetterCount } from './usecases/dead-letters.js';
 import { purgeDeadLetters, retryDeadLetters } from './usecases/dlq-retry.js';
 import type { Gateway } from './usecases/gateway.js';
@@ -157,8 +156,10 @@ export class Daemon {
     // Open, not listening: it stops after the rules, so their last alerts reach connected clients.
     await lifecycle.start({ name: 'broker', start: async () => void (await local.open(), (g.broker = local)), stop: () => local.stop() });
 
-    // Before the broker listens: the rule state is rebuilt from the log first, so the first
-    // new reading meets the windows it would have met without the restart.
+    // Before the broker listens: the rules subscribe first, so no new reading passes them by.
+    // Their state is rebuilt from the log in the background (a large recent store would
+    // otherwise hold the start for seconds); readings appended meanwhile wait their turn,
+    // so each meets the windows it would have met without the restart.
     const rules = new RulesService({ rulesDir: config.rulesDir, gatewayId: config.gatewayId, store, bus, appender, log, publish: publishLocal });
     await lifecycle.start({
       name: 'rules',
@@ -171,6 +172,8 @@ export class Daemon {
     });
 
     if (config.upstream) {
+      // Loaded only when configured: the MQTT client alone costs ~20 MB of RSS (README, Memory).
+      const { Upstream } = await import('./upstream/upstream.js');
       const upstream = new Upstream({
         config: config.upstream, gatewayId: config.gatewayId, version, store, bus, appender, log,
         deliverLocal: (topic, payload) => local.publishLocal(topic, payload),

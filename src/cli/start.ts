@@ -3,13 +3,22 @@ import { Daemon } from '../daemon.js';
 import { loadConfig } from '../config/load.js';
 import { createLogger } from '../util/log.js';
 import { SdNotify } from '../util/sd-notify.js';
-import { EXIT_OK, EXIT_RUNTIME } from './args.js';
+import { EXIT_OK, EXIT_RUNTIME, UsageError } from './args.js';
+import { applyHeapMode, heapModeOf } from './heap-mode.js';
 
 export async function runStart(opts: { config?: string }): Promise<number> {
+  // First, before the config and the store allocate: what start-up leaves behind is collected under it.
+  let heap;
+  try {
+    heap = heapModeOf(process.env);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  applyHeapMode(heap);
   const { config, file, warnings } = loadConfig({ file: opts.config });
   const log = createLogger(config.log);
   for (const w of warnings) log.warn(w);
-  log.debug({ config: file ?? 'built-in defaults' }, 'starting');
+  log.debug({ config: file ?? 'built-in defaults', heap }, 'starting');
   const daemon = new Daemon(config, log, file);
   // Type=notify under systemd: READY=1 once serving, WATCHDOG=1 while alive, STOPPING=1 on a signal.
   const notify = SdNotify.fromEnv();

@@ -45,6 +45,8 @@ export class RulesService {
   private readonly fired = new Map<string, { raised: number; cleared: number }>();
   private snapshotTimer: NodeJS.Timeout | null = null;
   private savedSnapshot = '';
+  private rebuilding: Promise<void> = Promise.resolve();
+  private stopped = false;
 
   constructor(private readonly opts: RulesServiceOptions) {
     this.outbox = new AlertOutbox({
@@ -79,21 +81,51 @@ export class RulesService {
     this.engine.setRules(loaded.rules);
     const snapshot = await readRulesAbsence(opts.store);
     if (snapshot !== undefined) this.engine.restoreAbsent(JSON.parse(snapshot) as AbsentSnapshot);
-    const rebuilt = await this.rebuild();
-    this.engine.armAbsence();
+    // The log's recent past is replayed after the start, not before it: that replay reads
+    // every event of the rules' horizon (10 minutes of readings for the example rules, a
+    // million at a Pi's peak rate), which would keep the broker from acknowledging anything
+    // for seconds. Events appended meanwhile wait, in order, for the replay to reach them:
+    // the engine sees the same sequence it would have seen without the restart, later.
+    const throughSeq = opts.appender.committedSeq;
+    const waiting: (readonly EdgeEvent[])[] = [];
+    let live = false;
     opts.bus.on('rules', 'appended', (events) => {
-      const started = performance.now();
-      try {
-        this.engine.process(events);
-      } catch (err) {
-        // A bug in a rule's evaluation must not stop the pipeline that called us.
-        opts.log.error({ err }, 'rule evaluation failed');
-      }
-      opts.bus.emit('rulesEvaluated', { events: events.length, seconds: (performance.now() - started) / 1000 });
+      if (live) this.evaluate(events);
+      else waiting.push(events);
+    });
+    this.rebuilding = this.rebuild(throughSeq).then((rebuilt) => {
+      if (this.stopped) return;
+      this.engine.armAbsence();
+      for (const events of waiting.splice(0)) this.evaluate(events);
+      live = true;
+      opts.log.info({ rules: this.engine.rules.length, rebuiltFrom: rebuilt }, `rules: state rebuilt from ${rebuilt} stored events`);
+    }, (err: unknown) => {
+      // A log that cannot be read is the store's matter (its own errors say so); the rules
+      // go on from an empty state rather than never evaluating again.
+      opts.log.error({ err }, 'rules: rebuilding their state from the log failed; starting from empty windows');
+      this.engine.armAbsence();
+      for (const events of waiting.splice(0)) this.evaluate(events);
+      live = true;
     });
     this.snapshotTimer = setInterval(() => void this.saveSnapshot(), SNAPSHOT_MS);
     this.snapshotTimer.unref();
-    opts.log.info({ rules: loaded.rules.length, dir: opts.rulesDir, rebuiltFrom: rebuilt }, `${loaded.rules.length} rules loaded`);
+    opts.log.info({ rules: loaded.rules.length, dir: opts.rulesDir }, `${loaded.rules.length} rules loaded`);
+  }
+
+  /** Resolves once the state is rebuilt from the log and live events are evaluated as they come. */
+  rebuilt(): Promise<void> {
+    return this.rebuilding;
+  }
+
+  private evaluate(events: readonly EdgeEvent[]): void {
+    const started = performance.now();
+    try {
+      this.engine.process(events);
+    } catch (err) {
+      // A bug in a rule's evaluation must not stop the pipeline that called us.
+      this.opts.log.error({ err }, 'rule evaluation failed');
+    }
+    this.opts.bus.emit('rulesEvaluated', { events: events.length, seconds: (performance.now() - started) / 1000 });
   }
 
   private report(issues: readonly SchemaIssue[]): void {
@@ -105,12 +137,15 @@ export class RulesService {
    * Runs the log's recent past through the engine so windows, streaks and sequences are
    * what they were; what it decides again has the ids it had, and the id index drops them.
    */
-  private async rebuild(): Promise<number> {
+  private async rebuild(toSeq: number): Promise<number> {
     const { appender } = this.opts;
     const receivedSince = appender.clock.now() - rebuildHorizonMs(this.engine.rules);
     let n = 0;
     let chunk: EdgeEvent[] = [];
-    for await (const e of readEvents(this.opts.store, { receivedSince }, appender.timeline)) {
+    if (toSeq === 0) return 0;
+    for await (const e of readEvents(this.opts.store, { receivedSince, toSeq }, appender.timeline)) {
+      // Stopping mid-replay: what is left would only be thrown away.
+      if (this.stopped) return n;
       chunk.push(e);
       if (chunk.length === REPLAY_CHUNK) {
         this.engine.replay(chunk);
@@ -175,6 +210,8 @@ export class RulesService {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
+    await this.rebuilding;
     this.opts.bus.removeOwner('rules');
     this.watcher?.stop();
     if (this.snapshotTimer) clearInterval(this.snapshotTimer);

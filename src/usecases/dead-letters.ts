@@ -2,7 +2,7 @@
 // counted once at start, then kept up to date by what comes in and what `dlq` takes out.
 import type { EventBus } from '../pipeline/bus.js';
 import type { EventStore } from '../store/event-store.js';
-import { countRejected } from '../store/rejected.js';
+import { countRejectedEntries } from '../store/rejected.js';
 import type { Logger } from '../util/log.js';
 
 export class DeadLetterCount {
@@ -13,7 +13,7 @@ export class DeadLetterCount {
   }
 
   async load(store: EventStore): Promise<void> {
-    this.n = [...(await countRejected(store)).values()].reduce((a, b) => a + b, 0);
+    this.n = await countRejectedEntries(store);
   }
 
   /** Counts (and logs) every payload rejected and every event upstream refused for good. */

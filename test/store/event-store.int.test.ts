@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { EdgeEvent } from '../../src/events/types.js';
 import { EventStore, STORE_SCHEMA_VERSION, StoreVersionError } from '../../src/store/event-store.js';
 import { UnknownEventIdError } from '../../src/store/log-reader.js';
-import { countRejected, listRejected, makeRejected } from '../../src/store/rejected.js';
+import { countRejected, countRejectedEntries, listRejected, makeRejected } from '../../src/store/rejected.js';
 import { draftOn, normalizeOn } from '../helpers/drafts.js';
 import { idsOf, openRig, range, readAll, seqsOf, storeDir, type StoreRig } from '../helpers/store.js';
 import { tempDir, tempDirFor } from '../helpers/tmp.js';
@@ -206,6 +206,7 @@ describe('rejected store', () => {
     assert.deepEqual((await listRejected(rig.store, { reason: 'malformed-json' })).map((r) => r.topic), ['sensors/b/t']);
     assert.equal((await listRejected(rig.store, { limit: 2 })).length, 2);
     assert.deepEqual(Object.fromEntries(await countRejected(rig.store)), { 'invalid-utf8': 1, 'malformed-json': 1, 'invalid-status': 1 });
+    assert.equal(await countRejectedEntries(rig.store), 3, 'the count the start reads, keys only');
     assert.equal(await rig.store.lastSeq(), 1, 'rejections take no log seq');
     await rig.close();
   });

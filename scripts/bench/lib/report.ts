@@ -9,7 +9,7 @@ import type { LatencyRound, ThroughputRound } from './rounds.js';
 import { median } from './stats.js';
 import type { TargetName } from './targets.js';
 
-export const GOALS = { edgebusVsAedes: 0.6, p99Ms: 20, peakRssMiB: 80, eventsPerWrite: 100, diskVsEncoded: 3 } as const;
+export const GOALS = { edgebusVsAedes: 0.6, p99Ms: 20, peakRssMiB: 80, peakRssVsAedes: 1.5, eventsPerWrite: 100, diskVsEncoded: 3 } as const;
 
 export interface TargetThroughput {
   medianMsgsPerSecond: number;
@@ -43,7 +43,7 @@ export interface Summary {
   options: BenchOptions;
   mosquittoSkipped: string | null;
   throughput: Partial<Record<TargetName, TargetThroughput>>;
-  ratios: { edgebusVsAedes: number; floorVsAedes: number | null; edgebusVsFloor: number | null; mosquittoVsAedes: number | null };
+  ratios: { edgebusVsAedes: number; floorVsAedes: number | null; edgebusVsFloor: number | null; mosquittoVsAedes: number | null; peakRssVsAedes: number };
   latency: Partial<Record<TargetName, TargetLatency>>;
   eventsPerWrite: { median: number; rounds: number[] };
   /** edgebus, full load: medians over rounds, per 1,000 events. */
@@ -92,6 +92,7 @@ export function summarise(startedAt: Date, options: BenchOptions, mosquittoSkipp
     floorVsAedes: throughput.floor ? throughput.floor.medianMsgsPerSecond / base : null,
     edgebusVsFloor: throughput.floor ? (throughput.edgebus?.medianMsgsPerSecond ?? Number.NaN) / throughput.floor.medianMsgsPerSecond : null,
     mosquittoVsAedes: throughput.mosquitto ? throughput.mosquitto.medianMsgsPerSecond / base : null,
+    peakRssVsAedes: Number.NaN,
   };
   const perWrite = tput.filter((r) => r.eventsPerWrite !== null).map((r) => r.eventsPerWrite as number);
   const eventsPerWrite = { median: median(perWrite), rounds: perWrite.map((v) => Math.round(v)) };
@@ -104,11 +105,14 @@ export function summarise(startedAt: Date, options: BenchOptions, mosquittoSkipp
     rounds: wearRounds.map((r) => Math.round(((r.diskBytesPerEvent as number) / (r.encodedBytesPerEvent as number)) * 100) / 100),
   };
   const edgebusRss = Math.max(throughput.edgebus?.peakRssMiB ?? 0, latency.edgebus?.peakRssMiB ?? 0);
+  // Peaks under the same saturating load in the same run: bare Aedes is what the broker alone costs.
+  ratios.peakRssVsAedes = (throughput.edgebus?.peakRssMiB ?? Number.NaN) / (throughput.aedes?.peakRssMiB ?? Number.NaN);
   const p99 = latency.edgebus?.medianP99Ms ?? Number.NaN;
   const checks: Check[] = [
     { what: 'throughput edgebus / bare Aedes', value: ratios.edgebusVsAedes, goal: `>= ${GOALS.edgebusVsAedes}`, pass: ratios.edgebusVsAedes >= GOALS.edgebusVsAedes },
     { what: `edgebus p99 at ${options.rate} msgs/s (ms)`, value: p99, goal: `<= ${GOALS.p99Ms}`, pass: p99 <= GOALS.p99Ms },
     { what: 'edgebus peak RSS (MiB)', value: edgebusRss, goal: `<= ${GOALS.peakRssMiB}`, pass: edgebusRss <= GOALS.peakRssMiB },
+    { what: 'peak RSS edgebus / bare Aedes (saturating)', value: ratios.peakRssVsAedes, goal: `<= ${GOALS.peakRssVsAedes}`, pass: ratios.peakRssVsAedes <= GOALS.peakRssVsAedes },
     { what: 'events per LevelDB write', value: eventsPerWrite.median, goal: `>= ${GOALS.eventsPerWrite}`, pass: eventsPerWrite.median >= GOALS.eventsPerWrite },
     { what: `disk / encoded bytes (${options.durability})`, value: sdWear.ratio, goal: `<= ${GOALS.diskVsEncoded}`, pass: sdWear.ratio <= GOALS.diskVsEncoded },
   ];
@@ -159,6 +163,7 @@ export function formatSummary(s: Summary): string {
     const rss = Math.max(s.throughput[name]?.peakRssMiB ?? 0, s.latency[name]?.peakRssMiB ?? 0);
     lines.push(`  ${name.padEnd(10)} ${rss.toFixed(1)} MiB`);
   }
+  lines.push(`  ratio of saturating peaks edgebus/bare-Aedes ${f2(s.ratios.peakRssVsAedes)} (goal <= ${GOALS.peakRssVsAedes})`);
   lines.push('', `events per LevelDB write (edgebus, full load): median ${f0(s.eventsPerWrite.median)}  (rounds: ${s.eventsPerWrite.rounds.join(' / ')})`);
   const w = s.sdWear;
   lines.push('', `SD-card wear (edgebus, store.durability ${w.durability}, /proc/<pid>/io write_bytes over the measured window, compaction included)`);

@@ -4,7 +4,7 @@
 // knew of groups that went quiet.
 import type { Appender } from '../pipeline/appender.js';
 import type { EventStore } from '../store/event-store.js';
-import { readEvents } from '../store/log-reader.js';
+import { readEvents, type EventQuery } from '../store/log-reader.js';
 import { readRulesAbsence, writeRulesAbsence } from '../store/meta-records.js';
 import type { EventBus } from '../pipeline/bus.js';
 import type { Logger } from '../util/log.js';
@@ -84,37 +84,29 @@ export class RulesService {
     // The log's recent past is replayed after the start, not before it: that replay reads
     // every event of the rules' horizon (10 minutes of readings for the example rules, a
     // million at a Pi's peak rate), which would keep the broker from acknowledging anything
-    // for seconds. Events appended meanwhile wait, in order, for the replay to reach them:
-    // the engine sees the same sequence it would have seen without the restart, later.
-    const throughSeq = opts.appender.committedSeq;
-    const waiting: (readonly EdgeEvent[])[] = [];
+    // for seconds. Events appended meanwhile are not held in memory (a busy gateway would
+    // queue tens of thousands): they are durable, so the replay reads on through the log
+    // until it reaches the last commit, and the rules go live at that commit. The engine sees
+    // the sequence it would have seen without the restart.
     let live = false;
     opts.bus.on('rules', 'appended', (events) => {
       if (live) this.evaluate(events);
-      else waiting.push(events);
     });
-    this.rebuilding = this.rebuild(throughSeq).then((rebuilt) => {
-      if (this.stopped) return;
-      this.engine.armAbsence();
-      for (const events of waiting.splice(0)) this.evaluate(events);
+    const goLive = (): void => {
       live = true;
-      opts.log.info({ rules: this.engine.rules.length, rebuiltFrom: rebuilt }, `rules: state rebuilt from ${rebuilt} stored events`);
+      this.engine.armAbsence();
+    };
+    this.rebuilding = this.rebuild(goLive).then((rebuilt) => {
+      if (!this.stopped) opts.log.info({ rules: this.engine.rules.length, rebuiltFrom: rebuilt }, `rules: state rebuilt from ${rebuilt} stored events`);
     }, (err: unknown) => {
       // A log that cannot be read is the store's matter (its own errors say so); the rules
-      // go on from an empty state rather than never evaluating again.
-      opts.log.error({ err }, 'rules: rebuilding their state from the log failed; starting from empty windows');
-      this.engine.armAbsence();
-      for (const events of waiting.splice(0)) this.evaluate(events);
-      live = true;
+      // go on from where the replay stopped rather than never evaluating again.
+      opts.log.error({ err }, 'rules: rebuilding their state from the log failed; going on from what was replayed');
+      if (!live) goLive();
     });
     this.snapshotTimer = setInterval(() => void this.saveSnapshot(), SNAPSHOT_MS);
     this.snapshotTimer.unref();
     opts.log.info({ rules: loaded.rules.length, dir: opts.rulesDir }, `${loaded.rules.length} rules loaded`);
-  }
-
-  /** Resolves once the state is rebuilt from the log and live events are evaluated as they come. */
-  rebuilt(): Promise<void> {
-    return this.rebuilding;
   }
 
   private evaluate(events: readonly EdgeEvent[]): void {
@@ -136,25 +128,34 @@ export class RulesService {
   /**
    * Runs the log's recent past through the engine so windows, streaks and sequences are
    * what they were; what it decides again has the ids it had, and the id index drops them.
+   * It reads on past the start until no commit is left unread, then calls `goLive` in the
+   * same turn as the check: the appender moves `committedSeq` and announces the events in
+   * one synchronous step, so every event is either replayed here or evaluated live, once.
    */
-  private async rebuild(toSeq: number): Promise<number> {
+  private async rebuild(goLive: () => void): Promise<number> {
     const { appender } = this.opts;
-    const receivedSince = appender.clock.now() - rebuildHorizonMs(this.engine.rules);
+    const horizon: EventQuery = { receivedSince: appender.clock.now() - rebuildHorizonMs(this.engine.rules) };
     let n = 0;
-    let chunk: EdgeEvent[] = [];
-    if (toSeq === 0) return 0;
-    for await (const e of readEvents(this.opts.store, { receivedSince, toSeq }, appender.timeline)) {
-      // Stopping mid-replay: what is left would only be thrown away.
-      if (this.stopped) return n;
-      chunk.push(e);
-      if (chunk.length === REPLAY_CHUNK) {
-        this.engine.replay(chunk);
-        n += chunk.length;
-        chunk = [];
+    let through = 0;
+    for (let toSeq = appender.committedSeq; toSeq > through && !this.stopped; toSeq = appender.committedSeq) {
+      const range: EventQuery = through === 0 ? { ...horizon, toSeq } : { fromSeq: through + 1, toSeq };
+      let chunk: EdgeEvent[] = [];
+      for await (const e of readEvents(this.opts.store, range, appender.timeline)) {
+        // Stopping mid-replay: what is left would only be thrown away.
+        if (this.stopped) return n;
+        chunk.push(e);
+        if (chunk.length === REPLAY_CHUNK) {
+          this.engine.replay(chunk);
+          n += chunk.length;
+          chunk = [];
+        }
       }
+      this.engine.replay(chunk);
+      n += chunk.length;
+      through = toSeq;
     }
-    this.engine.replay(chunk);
-    return n + chunk.length;
+    if (!this.stopped) goLive();
+    return n;
   }
 
   /** `replay --to rules`: stored events from `fromSeq` through a fresh engine with the same rules. */

@@ -25,7 +25,7 @@ const k = (n: number): string => `${Math.round(n / 1000)}k`;
 const ms = (n: number | null): string => (n === null ? 'n/a' : `${Math.round(n)} ms`);
 
 function formatRound(r: DrainRound): string {
-  return `  ${k(r.events)} r${r.round}: fill ${k(r.fillPerSecond)}/s; backlog ${r.backlog} drained in ${r.drainSeconds.toFixed(2)} s = ${k(r.drainPerSecond)} events/s` +
+  return `  ${k(r.events)} r${r.round}: fill ${k(r.fillPerSecond)}/s; backlog ${r.backlog} drained in ${r.drainSeconds.toFixed(2)} s = ${k(r.drainPerSecond)} events/s, daemon CPU ${r.daemonCpuMicrosPerEvent.toFixed(2)} µs/event` +
     ` | scan ${k(r.scan.perSecond)}/s (${r.scan.events}) | publish ${k(r.publish.perSecond)}/s (${r.publish.events})` +
     ` | drain/scan ${(r.drainPerSecond / r.scan.perSecond).toFixed(2)}x drain/publish ${(r.drainPerSecond / r.publish.perSecond).toFixed(2)}x` +
     ` | link up→connected ${ms(r.reconnectMs)} →first batch ${ms(r.firstBatchMs)} →alert ${ms(r.alertMs)}` +
@@ -41,6 +41,7 @@ interface SizeSummary {
   publishPerSecond: number;
   drainVsScan: number;
   drainVsPublish: number;
+  daemonCpuMicrosPerEvent: number;
   firstBatchMs: number;
   alertMs: number;
   alertWorstMs: number;
@@ -62,6 +63,7 @@ function summarise(events: number, rs: readonly DrainRound[]): SizeSummary {
     publishPerSecond: m((r) => r.publish.perSecond),
     drainVsScan: m((r) => r.drainPerSecond / r.scan.perSecond),
     drainVsPublish: m((r) => r.drainPerSecond / r.publish.perSecond),
+    daemonCpuMicrosPerEvent: m((r) => r.daemonCpuMicrosPerEvent),
     firstBatchMs: m((r) => r.firstBatchMs),
     alertMs: m((r) => r.alertMs),
     alertWorstMs: Math.max(...rs.map((r) => r.alertMs ?? Number.POSITIVE_INFINITY)),
@@ -83,6 +85,7 @@ function formatSummary(s: SizeSummary): string[] {
     `  drain ${k(s.drainPerSecond)} events/s; scan ceiling ${k(s.scanPerSecond)}/s; publish ceiling ${k(s.publishPerSecond)}/s`,
     `  drain/scan ${s.drainVsScan.toFixed(2)}x  [goal >= ${GOALS.drainVsScan}x: ${pass(s.drainVsScan >= GOALS.drainVsScan)}; moonshot ${GOALS.drainVsScanMoonshot}x: ${pass(s.drainVsScan >= GOALS.drainVsScanMoonshot)}]`,
     `  drain/publish ${s.drainVsPublish.toFixed(2)}x`,
+    `  daemon CPU while draining ${s.daemonCpuMicrosPerEvent.toFixed(2)} µs/event (user + system, all threads: steadier than the rates on a shared machine)`,
     `  link up → first batch at mosquitto ${ms(s.firstBatchMs)}; → live alert at mosquitto ${ms(s.alertMs)} (worst ${ms(s.alertWorstMs)})  [goal <= ${GOALS.alertMs} ms: ${pass(s.alertWorstMs <= GOALS.alertMs)}]`,
     `  daemon RSS while draining: peak ${s.rssPeakMiB.toFixed(0)} MiB  [goal <= ${GOALS.rssMiB}: ${pass(s.rssPeakMiB <= GOALS.rssMiB)}]; first quarter ${s.rssFirstQuarterMiB.toFixed(0)}, last quarter ${s.rssLastQuarterMiB.toFixed(0)} MiB  [flat within ${FLAT_MIB} MiB: ${pass(flat)}]`,
     `    of which heaps (RssAnon) ${s.anonFirstQuarterMiB.toFixed(0)} → ${s.anonLastQuarterMiB.toFixed(0)} MiB, mapped LevelDB tables and code (RssFile) ${s.fileFirstQuarterMiB.toFixed(0)} → ${s.fileLastQuarterMiB.toFixed(0)} MiB`,

@@ -6,7 +6,7 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import { performance } from 'node:perf_hooks';
 import { encodeBatches, publishCeiling, scanCeiling, type ScanResult } from './drain-ceilings.js';
-import { EVENTS_TOPIC, freePort, GATEWAY_ID, rssMiB, startDaemon, startMosquitto } from './drain-daemon.js';
+import { cpuSeconds, EVENTS_TOPIC, freePort, GATEWAY_ID, rssMiB, startDaemon, startMosquitto } from './drain-daemon.js';
 import { fillBacklog } from './drain-fill.js';
 import { summariseWindow, newestProfile } from './drain-profile.js';
 import { BatchSubscriber } from './drain-subscriber.js';
@@ -49,6 +49,8 @@ export interface DrainRound {
   backlog: number;
   drainSeconds: number;
   drainPerSecond: number;
+  /** The daemon's CPU (user + system, all threads) per drained event, link up to backlog 0. */
+  daemonCpuMicrosPerEvent: number;
   scan: ScanResult;
   publish: ScanResult;
   /** Link's return (mosquitto listening) → daemon logs the link up / first batch / live alert at the subscriber. */
@@ -88,6 +90,7 @@ export async function drainRound(s: RoundSettings): Promise<DrainRound> {
 
     const mosquitto = await startMosquitto(upstreamPort);
     const linkUpAt = performance.now();
+    const cpuAtLinkUp = cpuSeconds(daemon.pid);
     const sampler = setInterval(() => {
       try {
         const r = rssMiB(daemon.pid);
@@ -102,10 +105,14 @@ export async function drainRound(s: RoundSettings): Promise<DrainRound> {
       await alarm.publishAsync('sensors/alarm/temperature', JSON.stringify({ value: 999, unit: 'C' }), { qos: 1 });
       const deadline = linkUpAt + DRAIN_TIMEOUT_MS;
       let drainedAt: number | null = null;
+      let cpuAtDrained = 0;
       while (drainedAt === null) {
         if (performance.now() > deadline) throw new Error(`backlog not drained after ${DRAIN_TIMEOUT_MS} ms`);
         await sleep(POLL_EVERY_MS);
-        if ((await daemon.backlog()) === 0) drainedAt = performance.now();
+        if ((await daemon.backlog()) === 0) {
+          drainedAt = performance.now();
+          cpuAtDrained = cpuSeconds(daemon.pid);
+        }
       }
       clearInterval(sampler);
       const alertDeadline = performance.now() + ALERT_TIMEOUT_MS;
@@ -132,6 +139,7 @@ export async function drainRound(s: RoundSettings): Promise<DrainRound> {
         events: s.events, round: s.round,
         fillPerSecond: fill.events / fill.seconds,
         backlog, drainSeconds, drainPerSecond: backlog / drainSeconds,
+        daemonCpuMicrosPerEvent: ((cpuAtDrained - cpuAtLinkUp) * 1e6) / backlog,
         scan, publish,
         reconnectMs: since(daemon.linkUpLoggedAt()), firstBatchMs: since(sub.firstBatchAt), alertMs: since(sub.alertAt),
         seenEvents, firstBatchNumber,

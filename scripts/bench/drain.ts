@@ -8,6 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cleanupAll, installCleanupHandlers, wasInterrupted } from './lib/children.js';
 import { LARGE_BACKLOG, parseDrainOptions, type DrainOptions } from './lib/drain-options.js';
+import type { HeapFigures } from './lib/drain-daemon.js';
 import { drainRound, type DrainRound } from './lib/drain-round.js';
 import { formatProfile } from './lib/report.js';
 import { median } from './lib/stats.js';
@@ -24,12 +25,15 @@ function say(line: string): void {
 const k = (n: number): string => `${Math.round(n / 1000)}k`;
 const ms = (n: number | null): string => (n === null ? 'n/a' : `${Math.round(n)} ms`);
 
+const heap = (h: HeapFigures): string => `${h.heapUsed.toFixed(0)}/${h.heapTotal.toFixed(0)}/${h.external.toFixed(0)} (old ${h.oldSpaceUsed.toFixed(0)}, new ${h.newSpaceUsed.toFixed(0)})`;
+
 function formatRound(r: DrainRound): string {
   return `  ${k(r.events)} r${r.round}: fill ${k(r.fillPerSecond)}/s; backlog ${r.backlog} drained in ${r.drainSeconds.toFixed(2)} s = ${k(r.drainPerSecond)} events/s, daemon CPU ${r.daemonCpuMicrosPerEvent.toFixed(2)} µs/event` +
     ` | scan ${k(r.scan.perSecond)}/s (${r.scan.events}) | publish ${k(r.publish.perSecond)}/s (${r.publish.events})` +
     ` | drain/scan ${(r.drainPerSecond / r.scan.perSecond).toFixed(2)}x drain/publish ${(r.drainPerSecond / r.publish.perSecond).toFixed(2)}x` +
     ` | link up→connected ${ms(r.reconnectMs)} →first batch ${ms(r.firstBatchMs)} →alert ${ms(r.alertMs)}` +
     ` | RSS before ${r.rssBeforeMiB.toFixed(0)} peak ${r.rssPeakMiB.toFixed(0)} first¼ ${r.rssFirstQuarterMiB.toFixed(0)} last¼ ${r.rssLastQuarterMiB.toFixed(0)} MiB (anon ${r.anonFirstQuarterMiB.toFixed(0)}→${r.anonLastQuarterMiB.toFixed(0)}, mapped files ${r.fileFirstQuarterMiB.toFixed(0)}→${r.fileLastQuarterMiB.toFixed(0)}; ${r.rssSamples} samples)` +
+    ` | V8 heap used/committed/external ${heap(r.heapBefore)} → ${r.heapAfter ? heap(r.heapAfter) : 'n/a'} MiB` +
     ` | subscriber saw ${r.seenEvents} events from batch #${r.firstBatchNumber ?? '-'}`;
 }
 

@@ -23,6 +23,8 @@ export interface DrainDaemon {
   /** performance.now() of the daemon's "upstream connected" log line; null until then. */
   linkUpLoggedAt: () => number | null;
   backlog: () => Promise<number>;
+  /** The daemon's heap figures from /metrics (prom-client's process gauges), in MiB. */
+  heap: () => Promise<HeapFigures>;
   /** SIGTERM and wait: the data dir stays for the scan ceiling. */
   stop: () => Promise<void>;
   /** Removes the temp dir (data dir included). */
@@ -100,7 +102,8 @@ export async function startDaemon(s: DaemonSettings): Promise<DrainDaemon> {
     return {
       pid, brokerPort: ports.brokerPort, dataDir: join(dir, 'data'),
       linkUpLoggedAt: () => linkUpAt,
-      backlog: () => scrapeBacklog(metrics),
+      backlog: async () => gauge(await scrape(metrics), 'edgebus_upstream_backlog_events'),
+      heap: async () => heapFigures(await scrape(metrics)),
       stop: async () => {
         const exit = await stop(t);
         if (exit.code !== 0 && exit.signal !== 'SIGTERM') process.stderr.write(`note: edgebus exited with code ${exit.code} signal ${exit.signal}\n${t.output()}\n`);
@@ -114,12 +117,38 @@ export async function startDaemon(s: DaemonSettings): Promise<DrainDaemon> {
   }
 }
 
-async function scrapeBacklog(url: string): Promise<number> {
+async function scrape(url: string): Promise<string> {
   const res = await fetch(url);
   if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
-  const m = /^edgebus_upstream_backlog_events (\S+)$/m.exec(await res.text());
-  if (!m) throw new Error(`${url}: no edgebus_upstream_backlog_events`);
+  return res.text();
+}
+
+function gauge(text: string, name: string): number {
+  const m = new RegExp(`^${name.replace(/[{}"]/g, '\\$&')} (\\S+)$`, 'm').exec(text);
+  if (!m) throw new Error(`/metrics: no ${name}`);
   return Number(m[1]);
+}
+
+export interface HeapFigures {
+  /** V8's heap: committed, and in use by live and not yet collected objects. */
+  heapTotal: number;
+  heapUsed: number;
+  /** Off-heap memory V8 is told of: Buffers' bytes, among them LevelDB's values. */
+  external: number;
+  oldSpaceUsed: number;
+  newSpaceUsed: number;
+}
+
+const MIB = 1024 * 1024;
+
+function heapFigures(text: string): HeapFigures {
+  return {
+    heapTotal: gauge(text, 'nodejs_heap_size_total_bytes') / MIB,
+    heapUsed: gauge(text, 'nodejs_heap_size_used_bytes') / MIB,
+    external: gauge(text, 'nodejs_external_memory_bytes') / MIB,
+    oldSpaceUsed: gauge(text, 'nodejs_heap_space_size_used_bytes{space="old"}') / MIB,
+    newSpaceUsed: gauge(text, 'nodejs_heap_space_size_used_bytes{space="new"}') / MIB,
+  };
 }
 
 export interface Mosquitto {

@@ -4,9 +4,10 @@
 // `linger` for company. One reader keeps a chunk of the log fetched ahead of the batch being
 // packed, so the drain does not wait on LevelDB between batches.
 import type { EventStore } from '../store/event-store.js';
+import { scanRange } from '../store/log-range.js';
 import { LogReadAhead } from '../store/log-read-ahead.js';
 import { timerDelay } from '../util/timer-delay.js';
-import type { BatchPacker } from './batch-packing.js';
+import type { BatchPacker, Packed } from './batch-packing.js';
 import { StoredItem } from './event-head.js';
 import { newBatch, type ForwardBatch } from './forward-batch.js';
 
@@ -114,6 +115,29 @@ export class DrainLane {
     }
     await this.opts.settleTooLarge(packer, gen);
     return batch;
+  }
+
+  /**
+   * Brings back the items of a batch that let them go when it was sent: the same seqs, read
+   * again, less those sent ahead of it since (the overtake lane, the DLQ) and those whose
+   * ttl has passed meanwhile, which count as expired like the ones left out when it was packed.
+   */
+  async restore(batch: ForwardBatch): Promise<void> {
+    if (!batch.released) return;
+    const packer = this.opts.packer();
+    const again: Packed = { items: [], expired: 0 };
+    for await (const entries of scanRange(this.opts.store, batch.from, batch.to, this.opts.maxEvents)) {
+      for (const [seq, bytes] of entries) {
+        if (this.opts.skips(seq)) continue;
+        const item = StoredItem.of(bytes);
+        const verdict = packer.offerItem(again, item);
+        // It went in this batch once: it still does, whatever the budget says now.
+        if (verdict === 'full' || verdict === 'too-large') again.items.push(item);
+      }
+    }
+    batch.items = again.items;
+    batch.expired = again.expired;
+    batch.released = false;
   }
 
   /** The batch read is on its way: the drain goes on after it. */

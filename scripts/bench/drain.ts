@@ -33,6 +33,7 @@ function formatRound(r: DrainRound): string {
     ` | drain/scan ${(r.drainPerSecond / r.scan.perSecond).toFixed(2)}x drain/publish ${(r.drainPerSecond / r.publish.perSecond).toFixed(2)}x` +
     ` | link up→connected ${ms(r.reconnectMs)} →first batch ${ms(r.firstBatchMs)} →alert ${ms(r.alertMs)}` +
     ` | RSS before ${r.rssBeforeMiB.toFixed(0)} peak ${r.rssPeakMiB.toFixed(0)} first¼ ${r.rssFirstQuarterMiB.toFixed(0)} last¼ ${r.rssLastQuarterMiB.toFixed(0)} MiB (anon ${r.anonFirstQuarterMiB.toFixed(0)}→${r.anonLastQuarterMiB.toFixed(0)}, mapped files ${r.fileFirstQuarterMiB.toFixed(0)}→${r.fileLastQuarterMiB.toFixed(0)}; ${r.rssSamples} samples)` +
+    ` | idle RSS ${r.rssIdle.total.toFixed(0)} (anon ${r.rssIdle.anon.toFixed(0)}, files ${r.rssIdle.file.toFixed(0)}); LevelDB tables mapped ${r.tablesBeforeMiB.toFixed(0)} → ${r.tablesAfterMiB.toFixed(0)} MiB` +
     ` | V8 heap used/committed/external ${heap(r.heapBefore)} → ${r.heapAfter ? heap(r.heapAfter) : 'n/a'} MiB` +
     ` | subscriber saw ${r.seenEvents} events from batch #${r.firstBatchNumber ?? '-'}`;
 }

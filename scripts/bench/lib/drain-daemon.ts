@@ -210,6 +210,23 @@ export function rssMiB(pid: number): Rss {
   return { total: field('VmRSS'), anon: field('RssAnon'), file: field('RssFile') };
 }
 
+/**
+ * Resident MiB of the daemon's mappings of LevelDB table files (`*.ldb`): LevelDB reads its
+ * tables through mmap (up to 1000 of them, on 64-bit builds only), and the pages a drain
+ * reads stay resident, counted in RssFile, until the kernel reclaims them or the table is
+ * closed. The rest of RssFile is node's and the native modules' code.
+ */
+export function tableMappedMiB(pid: number): number {
+  const smaps = readFileSync(`/proc/${pid}/smaps`, 'utf8');
+  let kb = 0;
+  let inTable = false;
+  for (const line of smaps.split('\n')) {
+    if (/^[0-9a-f]+-[0-9a-f]+ /.test(line)) inTable = line.endsWith('.ldb');
+    else if (inTable && line.startsWith('Rss:')) kb += Number(/(\d+) kB/.exec(line)?.[1] ?? 0);
+  }
+  return kb / 1024;
+}
+
 /** Clock ticks per second of /proc/<pid>/stat's times: 100 on every Linux Node runs on. */
 const CLK_TCK = 100;
 

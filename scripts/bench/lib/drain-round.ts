@@ -6,7 +6,7 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import { performance } from 'node:perf_hooks';
 import { encodeBatches, publishCeiling, scanCeiling, type ScanResult } from './drain-ceilings.js';
-import { cpuSeconds, EVENTS_TOPIC, freePort, GATEWAY_ID, rssMiB, startDaemon, startMosquitto, type HeapFigures } from './drain-daemon.js';
+import { cpuSeconds, EVENTS_TOPIC, freePort, GATEWAY_ID, rssMiB, startDaemon, startMosquitto, tableMappedMiB, type HeapFigures, type Rss } from './drain-daemon.js';
 import { fillBacklog } from './drain-fill.js';
 import { summariseWindow, newestProfile } from './drain-profile.js';
 import { BatchSubscriber } from './drain-subscriber.js';
@@ -71,6 +71,11 @@ export interface DrainRound {
   /** V8's heap just before the link returns and once the backlog is 0 (MiB). */
   heapBefore: HeapFigures;
   heapAfter: HeapFigures | null;
+  /** The daemon just started, before the backlog was built. */
+  rssIdle: Rss;
+  /** Resident MiB of mapped LevelDB tables when the link returns and when the backlog is 0. */
+  tablesBeforeMiB: number;
+  tablesAfterMiB: number;
   rssPeakMiB: number;
   rssFirstQuarterMiB: number;
   rssLastQuarterMiB: number;
@@ -90,6 +95,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 export async function drainRound(s: RoundSettings): Promise<DrainRound> {
   const upstreamPort = await freePort();
   const daemon = await startDaemon({ upstreamPort, rules: { 'live-alert.yaml': ALERT_RULE }, inflight: s.inflight, maxEvents: s.maxEvents, cpuProfileDir: s.profileDir });
+  const rssIdle = rssMiB(daemon.pid);
   let alarm: MqttClient | null = null;
   try {
     const fill = await fillBacklog(daemon.brokerPort, s.events, s.connections, s.window, `bench-drain-r${s.round}`);
@@ -97,6 +103,7 @@ export async function drainRound(s: RoundSettings): Promise<DrainRound> {
     const backlog = await daemon.backlog();
     const rssBeforeMiB = rssMiB(daemon.pid).total;
     const heapBefore = await daemon.heap();
+    const tablesBefore = tableMappedMiB(daemon.pid);
     const rss: { t: number; mib: number; anon: number; file: number }[] = [];
 
     const mosquitto = await startMosquitto(upstreamPort);
@@ -118,6 +125,7 @@ export async function drainRound(s: RoundSettings): Promise<DrainRound> {
       let drainedAt: number | null = null;
       let cpuAtDrained = 0;
       let heapAtDrained: HeapFigures | null = null;
+      let tablesAtDrained = 0;
       const nearlyAll = sub.reached(backlog);
       let arrived = false;
       void nearlyAll.then(() => (arrived = true));
@@ -129,6 +137,7 @@ export async function drainRound(s: RoundSettings): Promise<DrainRound> {
           drainedAt = performance.now();
           cpuAtDrained = cpuSeconds(daemon.pid);
           heapAtDrained = await daemon.heap();
+          tablesAtDrained = tableMappedMiB(daemon.pid);
         }
       }
       clearInterval(sampler);
@@ -160,7 +169,7 @@ export async function drainRound(s: RoundSettings): Promise<DrainRound> {
         scan, publish,
         reconnectMs: since(daemon.linkUpLoggedAt()), firstBatchMs: since(sub.firstBatchAt), alertMs: since(sub.alertAt),
         seenEvents, firstBatchNumber,
-        rssBeforeMiB, heapBefore, heapAfter: heapAtDrained,
+        rssBeforeMiB, heapBefore, heapAfter: heapAtDrained, rssIdle, tablesBeforeMiB: tablesBefore, tablesAfterMiB: tablesAtDrained,
         rssPeakMiB: Math.max(...during.map((x) => x.mib)),
         rssFirstQuarterMiB: median(during.slice(0, q).map((x) => x.mib)),
         rssLastQuarterMiB: median(during.slice(-q).map((x) => x.mib)),

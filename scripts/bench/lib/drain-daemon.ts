@@ -3,7 +3,7 @@
 // return, and the readings taken of the daemon meanwhile (its backlog from /metrics, its
 // RSS from /proc, the moment it logs the link up).
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -89,8 +89,14 @@ export async function startDaemon(s: DaemonSettings): Promise<DrainDaemon> {
     log: { level: 'info', format: 'json' },
   }));
   const profile = s.cpuProfileDir === null ? [] : ['--cpu-prof', `--cpu-prof-dir=${s.cpuProfileDir}`];
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('EDGEBUS_')));
-  const t = track(spawn(process.execPath, [...shebangFlags(), ...profile, EDGEBUS_BIN, 'start', '--config', configFile], { env, stdio: ['ignore', 'pipe', 'pipe'] }));
+  // The config file is the daemon's whole configuration, but for the heap mode (EDGEBUS_HEAP),
+  // which is the trade the drain's CPU and RSS hinge on.
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('EDGEBUS_') || k === 'EDGEBUS_HEAP'));
+  // For looking into the daemon (`--trace-gc`, say): extra node flags, and a file its stdout is copied to.
+  const extra = (process.env.BENCH_DAEMON_FLAGS ?? '').split(/\s+/).filter(Boolean);
+  const t = track(spawn(process.execPath, [...shebangFlags(), ...profile, ...extra, EDGEBUS_BIN, 'start', '--config', configFile], { env, stdio: ['ignore', 'pipe', 'pipe'] }));
+  const copyTo = process.env.BENCH_DAEMON_STDOUT;
+  if (copyTo) t.child.stdout?.on('data', (d: Buffer) => appendFileSync(copyTo, d));
   let linkUpAt: number | null = null;
   t.child.stdout?.on('data', (d: Buffer) => {
     if (linkUpAt === null && d.includes('"msg":"upstream connected"')) linkUpAt = performance.now();

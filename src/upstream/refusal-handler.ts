@@ -61,13 +61,18 @@ export class RefusalHandler {
     this.refusedBatch = batch;
     this.opts.log.warn({ batch: batch.number, events: batch.events, attempt: batch.attempts, reasonCode: outcome.reasonCode, reason: outcome.reason },
       'upstream refused a batch');
-    const retrying = batch.attempts < retry.maxAttempts;
-    if (retrying) this.opts.counters.retries++;
     // Nothing else is sent meanwhile (`blocked`), so a read of the log here keeps the order.
     this.opts.restore(batch).then(() => {
       if (this.opts.isStale(gen)) return;
-      if (retrying) this.retry(batch, gen);
-      else this.split(batch, outcome, gen);
+      if (batch.items.length === 0) {
+        // Every event of it expired while it waited: nothing is left to send.
+        this.refusedBatch = null;
+        batch.events = 0;
+        this.opts.settled(batch, new Set());
+      } else if (batch.attempts < retry.maxAttempts) {
+        this.opts.counters.retries++;
+        this.retry(batch, gen);
+      } else this.split(batch, outcome, gen);
     }, (err: unknown) => {
       if (!this.opts.isStale(gen)) this.opts.log.error({ err, batch: batch.number }, 'upstream: reading a refused batch back from the log failed');
     });

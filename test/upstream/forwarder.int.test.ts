@@ -190,6 +190,28 @@ describe('forwarder', () => {
     assert.equal(await readCursor(rig.store), 5);
   });
 
+  it('sends nothing again when every event of a refused batch expired while it waited, and moves the cursor over them', async () => {
+    await rig.appender.append(draftOn('sensors/d/t', { value: 1, ttl: 60, id: 'bad-one' }, clock.now));
+    await rig.appender.append(draftOn('sensors/d/t', { value: 2, ttl: 60 }, clock.now));
+    const port = new ScriptedPort();
+    port.poisoned.add('bad-one');
+    port.hold = true;
+    const f = forwarder(port);
+    await f.init();
+    f.linkUp();
+    await waitFor(() => port.sent.length === 1);
+    clock.now += 120_000;
+    port.hold = false;
+    port.release();
+    await f.drained();
+    assert.equal(port.sent.length, 1, 'no empty batch, no expired event sent again');
+    assert.equal(f.counters.expired, 2);
+    assert.equal(f.counters.forwarded, 0);
+    assert.equal(f.counters.retries, 0);
+    await f.stop();
+    assert.equal(await readCursor(rig.store), 2);
+  });
+
   it('skips events past their ttl, counts them once, and still moves the cursor over them', async () => {
     const port = new ScriptedPort();
     const f = forwarder(port);

@@ -8,6 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cleanupAll, installCleanupHandlers, wasInterrupted } from './lib/children.js';
 import { LARGE_BACKLOG, parseDrainOptions, type DrainOptions } from './lib/drain-options.js';
+import type { HeapFigures } from './lib/drain-daemon.js';
 import { drainRound, type DrainRound } from './lib/drain-round.js';
 import { formatProfile } from './lib/report.js';
 import { median } from './lib/stats.js';
@@ -24,12 +25,16 @@ function say(line: string): void {
 const k = (n: number): string => `${Math.round(n / 1000)}k`;
 const ms = (n: number | null): string => (n === null ? 'n/a' : `${Math.round(n)} ms`);
 
+const heap = (h: HeapFigures): string => `${h.heapUsed.toFixed(0)}/${h.heapTotal.toFixed(0)}/${h.external.toFixed(0)} (old ${h.oldSpaceUsed.toFixed(0)}, new ${h.newSpaceUsed.toFixed(0)})`;
+
 function formatRound(r: DrainRound): string {
-  return `  ${k(r.events)} r${r.round}: fill ${k(r.fillPerSecond)}/s; backlog ${r.backlog} drained in ${r.drainSeconds.toFixed(2)} s = ${k(r.drainPerSecond)} events/s` +
+  return `  ${k(r.events)} r${r.round}: fill ${k(r.fillPerSecond)}/s; backlog ${r.backlog} drained in ${r.drainSeconds.toFixed(2)} s = ${k(r.drainPerSecond)} events/s, daemon CPU ${r.daemonCpuMicrosPerEvent.toFixed(2)} µs/event` +
     ` | scan ${k(r.scan.perSecond)}/s (${r.scan.events}) | publish ${k(r.publish.perSecond)}/s (${r.publish.events})` +
     ` | drain/scan ${(r.drainPerSecond / r.scan.perSecond).toFixed(2)}x drain/publish ${(r.drainPerSecond / r.publish.perSecond).toFixed(2)}x` +
     ` | link up→connected ${ms(r.reconnectMs)} →first batch ${ms(r.firstBatchMs)} →alert ${ms(r.alertMs)}` +
     ` | RSS before ${r.rssBeforeMiB.toFixed(0)} peak ${r.rssPeakMiB.toFixed(0)} first¼ ${r.rssFirstQuarterMiB.toFixed(0)} last¼ ${r.rssLastQuarterMiB.toFixed(0)} MiB (anon ${r.anonFirstQuarterMiB.toFixed(0)}→${r.anonLastQuarterMiB.toFixed(0)}, mapped files ${r.fileFirstQuarterMiB.toFixed(0)}→${r.fileLastQuarterMiB.toFixed(0)}; ${r.rssSamples} samples)` +
+    ` | idle RSS ${r.rssIdle.total.toFixed(0)} (anon ${r.rssIdle.anon.toFixed(0)}, files ${r.rssIdle.file.toFixed(0)}); LevelDB tables mapped ${r.tablesBeforeMiB.toFixed(0)} → ${r.tablesAfterMiB.toFixed(0)} MiB` +
+    ` | V8 heap used/committed/external ${heap(r.heapBefore)} → ${r.heapAfter ? heap(r.heapAfter) : 'n/a'} MiB` +
     ` | subscriber saw ${r.seenEvents} events from batch #${r.firstBatchNumber ?? '-'}`;
 }
 
@@ -41,6 +46,7 @@ interface SizeSummary {
   publishPerSecond: number;
   drainVsScan: number;
   drainVsPublish: number;
+  daemonCpuMicrosPerEvent: number;
   firstBatchMs: number;
   alertMs: number;
   alertWorstMs: number;
@@ -62,6 +68,7 @@ function summarise(events: number, rs: readonly DrainRound[]): SizeSummary {
     publishPerSecond: m((r) => r.publish.perSecond),
     drainVsScan: m((r) => r.drainPerSecond / r.scan.perSecond),
     drainVsPublish: m((r) => r.drainPerSecond / r.publish.perSecond),
+    daemonCpuMicrosPerEvent: m((r) => r.daemonCpuMicrosPerEvent),
     firstBatchMs: m((r) => r.firstBatchMs),
     alertMs: m((r) => r.alertMs),
     alertWorstMs: Math.max(...rs.map((r) => r.alertMs ?? Number.POSITIVE_INFINITY)),
@@ -83,6 +90,7 @@ function formatSummary(s: SizeSummary): string[] {
     `  drain ${k(s.drainPerSecond)} events/s; scan ceiling ${k(s.scanPerSecond)}/s; publish ceiling ${k(s.publishPerSecond)}/s`,
     `  drain/scan ${s.drainVsScan.toFixed(2)}x  [goal >= ${GOALS.drainVsScan}x: ${pass(s.drainVsScan >= GOALS.drainVsScan)}; moonshot ${GOALS.drainVsScanMoonshot}x: ${pass(s.drainVsScan >= GOALS.drainVsScanMoonshot)}]`,
     `  drain/publish ${s.drainVsPublish.toFixed(2)}x`,
+    `  daemon CPU while draining ${s.daemonCpuMicrosPerEvent.toFixed(2)} µs/event (user + system, all threads: steadier than the rates on a shared machine)`,
     `  link up → first batch at mosquitto ${ms(s.firstBatchMs)}; → live alert at mosquitto ${ms(s.alertMs)} (worst ${ms(s.alertWorstMs)})  [goal <= ${GOALS.alertMs} ms: ${pass(s.alertWorstMs <= GOALS.alertMs)}]`,
     `  daemon RSS while draining: peak ${s.rssPeakMiB.toFixed(0)} MiB  [goal <= ${GOALS.rssMiB}: ${pass(s.rssPeakMiB <= GOALS.rssMiB)}]; first quarter ${s.rssFirstQuarterMiB.toFixed(0)}, last quarter ${s.rssLastQuarterMiB.toFixed(0)} MiB  [flat within ${FLAT_MIB} MiB: ${pass(flat)}]`,
     `    of which heaps (RssAnon) ${s.anonFirstQuarterMiB.toFixed(0)} → ${s.anonLastQuarterMiB.toFixed(0)} MiB, mapped LevelDB tables and code (RssFile) ${s.fileFirstQuarterMiB.toFixed(0)} → ${s.fileLastQuarterMiB.toFixed(0)} MiB`,

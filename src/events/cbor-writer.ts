@@ -238,6 +238,11 @@ function blocksFor(priority: string): Record<ClockQuality | 'none', Uint8Array> 
   return { none: block(undefined), synced: block('synced'), unsynced: block('unsynced'), stepped: block('stepped') };
 }
 const METADATA_BLOCKS = { normal: blocksFor('normal'), high: blocksFor('high') };
+/**
+ * Every such block: an event the writer wrote ends with one of them exactly when its
+ * metadata is one of them (no ttl, no receivedAt), which lets a reader skip the rest.
+ */
+export const COMMON_METADATA_BLOCKS: readonly Uint8Array[] = [...Object.values(METADATA_BLOCKS.normal), ...Object.values(METADATA_BLOCKS.high)];
 const metadataBlock = (priority: 'normal' | 'high', clock: ClockQuality | undefined): Uint8Array => METADATA_BLOCKS[priority][clock ?? 'none'];
 
 const K = {

@@ -61,8 +61,11 @@ export function encodeBatch(format: BatchFormat, gatewayId: string, batch: numbe
     const head = i.bytes[0];
     // A stored event is a map of fewer than 24 fields: its head is one byte, 0xa0 + n.
     if (head >= 0xa0 && head < 0xb7) {
-      w.mapHead(head - 0xa0 + 1);
-      w.raw(i.bytes.subarray(1));
+      // Copied whole, then its head bumped in place: one field more is still a one-byte
+      // head, and a subarray past the head would be one more object per event.
+      const at = w.pos;
+      w.raw(i.bytes);
+      w.buf[at] = head + 1;
       w.raw(CORRECTED_KEY);
       w.text(corrected(i.head));
     } else w.raw(encodeValue({ ...i.event, correctedTimestamp: corrected(i.head) }));

@@ -43,7 +43,11 @@ export class BatchPacker {
    * no room for it; 'too-large' when no packet the broker accepts could ever hold it.
    */
   offer(batch: Packed, bytes: Uint8Array): Verdict {
-    const item = StoredItem.of(bytes);
+    return this.offerItem(batch, StoredItem.of(bytes));
+  }
+
+  /** The same for an event whose head was read already. */
+  offerItem(batch: Packed, item: StoredItem): Verdict {
     const ttl = item.head.ttl;
     if (ttl !== null && ttl !== undefined) {
       const t = this.timeOf(item.event);

@@ -4,10 +4,15 @@
 // `linger` for company. One reader keeps a chunk of the log fetched ahead of the batch being
 // packed, so the drain does not wait on LevelDB between batches.
 import type { EventStore } from '../store/event-store.js';
+import { scanRange } from '../store/log-range.js';
 import { LogReadAhead } from '../store/log-read-ahead.js';
 import { timerDelay } from '../util/timer-delay.js';
-import type { BatchPacker } from './batch-packing.js';
+import type { BatchPacker, Packed } from './batch-packing.js';
+import { StoredItem } from './event-head.js';
 import { newBatch, type ForwardBatch } from './forward-batch.js';
+
+/** Stored values as the drain packs them: each with its head read, which tells its seq. */
+const ITEMS = { item: (bytes: Uint8Array): StoredItem => StoredItem.of(bytes), seqOf: (i: StoredItem): number => i.head.seq };
 
 export interface DrainLaneOptions {
   store: EventStore;
@@ -33,7 +38,7 @@ export class DrainLane {
   private waitingSince: number | null = null;
   private lingerTimer: NodeJS.Timeout | null = null;
   /** Reads on from nextSeq; null until the first read after a rewind. */
-  private reader: LogReadAhead | null = null;
+  private reader: LogReadAhead<StoredItem> | null = null;
 
   constructor(private readonly opts: DrainLaneOptions) {}
 
@@ -88,7 +93,7 @@ export class DrainLane {
     const { maxEvents, skips } = this.opts;
     const batch = newBatch('drain', this.nextSeq);
     const packer = this.opts.packer();
-    this.reader ??= new LogReadAhead(this.opts.store, this.nextSeq, maxEvents);
+    this.reader ??= new LogReadAhead(this.opts.store, this.nextSeq, maxEvents, ITEMS);
     const reader = this.reader;
     // Up to `last` unless the batch fills first.
     batch.to = last;
@@ -96,8 +101,9 @@ export class DrainLane {
       const entries = await reader.next(last);
       if (entries.length === 0) break;
       for (let i = 0; i < entries.length; i++) {
-        const [seq, bytes] = entries[i];
-        if (!skips(seq) && (batch.items.length >= maxEvents || packer.offer(batch, bytes) === 'full')) {
+        const item = entries[i];
+        const seq = item.head.seq;
+        if (!skips(seq) && (batch.items.length >= maxEvents || packer.offerItem(batch, item) === 'full')) {
           // The rest starts the next batch.
           reader.unread(entries.slice(i));
           batch.to = seq - 1;
@@ -105,10 +111,33 @@ export class DrainLane {
         }
       }
       // Full at the end of a chunk: the batch ends with it.
-      if (batch.items.length >= maxEvents) batch.to = entries[entries.length - 1][0];
+      if (batch.items.length >= maxEvents) batch.to = entries[entries.length - 1].head.seq;
     }
     await this.opts.settleTooLarge(packer, gen);
     return batch;
+  }
+
+  /**
+   * Brings back the items of a batch that let them go when it was sent: the same seqs, read
+   * again, less those sent ahead of it since (the overtake lane, the DLQ) and those whose
+   * ttl has passed meanwhile, which count as expired like the ones left out when it was packed.
+   */
+  async restore(batch: ForwardBatch): Promise<void> {
+    if (!batch.released) return;
+    const packer = this.opts.packer();
+    const again: Packed = { items: [], expired: 0 };
+    for await (const entries of scanRange(this.opts.store, batch.from, batch.to, this.opts.maxEvents)) {
+      for (const [seq, bytes] of entries) {
+        if (this.opts.skips(seq)) continue;
+        const item = StoredItem.of(bytes);
+        const verdict = packer.offerItem(again, item);
+        // It went in this batch once: it still does, whatever the budget says now.
+        if (verdict === 'full' || verdict === 'too-large') again.items.push(item);
+      }
+    }
+    batch.items = again.items;
+    batch.expired = again.expired;
+    batch.released = false;
   }
 
   /** The batch read is on its way: the drain goes on after it. */

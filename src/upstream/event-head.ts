@@ -3,6 +3,7 @@
 // (payload, sensor, device, every key a string) was the largest cost of draining a backlog;
 // the stored bytes go upstream as they are, so only these fields are ever looked at. The
 // full event is still decoded, lazily, by whoever asks for it (JSON batches, ttl, the DLQ).
+import { COMMON_METADATA_BLOCKS } from '../events/cbor-writer.js';
 import { decodeEvent, decodeValue } from '../events/codec.js';
 import { isoTime, parseIsoTime } from '../events/iso-time.js';
 import type { EdgeEvent } from '../events/types.js';
@@ -91,16 +92,39 @@ function mapAt(b: Uint8Array, at: number): { n: number; first: number } | null {
   return null;
 }
 
+/** Whether `b` ends with `tail`. */
+function endsWith(b: Uint8Array, tail: Uint8Array): boolean {
+  const off = b.length - tail.length;
+  if (off < 0) return false;
+  for (let i = tail.length - 1; i >= 0; i--) if (b[off + i] !== tail[i]) return false;
+  return true;
+}
+
+/**
+ * Whether the store's writer wrote `b` (a one-byte map head: cbor-x writes 16-bit ones) with
+ * the metadata most events carry: then its ttl is null and it has no receivedAt, and the
+ * fields the head needs are its first five. The writer puts metadata last, and a block
+ * holds null (0xf6), a byte no UTF-8 text can hold, so no other metadata ends the same way.
+ * Skipping payload, sensor and device to reach metadata was most of the head's cost.
+ */
+function hasCommonMetadata(b: Uint8Array): boolean {
+  if (b[0] >= 0xb8) return false;
+  for (const block of COMMON_METADATA_BLOCKS) if (endsWith(b, block)) return true;
+  return false;
+}
+
 /** The head of a stored event; null when its bytes are not a plain map this reader handles. */
 export function peekHead(b: Uint8Array): EventHead | null {
   const top = mapAt(b, 0);
   if (top === null) return null;
+  const common = hasCommonMetadata(b);
   let p = top.first;
   let seq: number | undefined;
   let timestamp: string | undefined;
   let ttl: number | null = null;
   let receivedAt: string | undefined;
   for (let i = 0; i < top.n; i++) {
+    if (common && seq !== undefined && timestamp !== undefined) break;
     const valueAt = skip(b, p);
     if (valueAt < 0 || b[p] >> 5 !== 3) return null;
     const end = skip(b, valueAt);

@@ -9,6 +9,13 @@ export interface ForwardBatch {
   from: number;
   to: number;
   items: BatchItem[];
+  /** Events the batch carries; still counted once its items are let go. */
+  events: number;
+  /**
+   * The items were let go once the batch was encoded and sent (drain batches): they are read
+   * again from the log only if upstream refuses the batch.
+   */
+  released: boolean;
   /** Events skipped because their ttl had passed: counted when the batch is settled. */
   expired: number;
   /** The batch number upstream sees; 0 until first sent. */
@@ -20,5 +27,5 @@ export interface ForwardBatch {
 }
 
 export function newBatch(kind: ForwardBatch['kind'], from: number): ForwardBatch {
-  return { kind, from, to: from - 1, items: [], expired: 0, number: 0, attempts: 0, sending: false, acked: false, backoff: null };
+  return { kind, from, to: from - 1, items: [], events: 0, released: false, expired: 0, number: 0, attempts: 0, sending: false, acked: false, backoff: null };
 }

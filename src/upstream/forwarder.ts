@@ -56,6 +56,7 @@ export class Forwarder {
     this.refusals = new RefusalHandler({
       store, bus: opts.bus, link: opts.link, config, log: opts.log, counters: this.counters, random: opts.random, isStale,
       publishItems: (items) => this.publishItems(items),
+      restore: (batch) => this.drain.restore(batch),
       resend: (batch) => this.send(batch),
       settled: (batch, deadLettered) => {
         if (batch.kind === 'urgent') for (const seq of deadLettered) this.overtake.stepOver(seq);
@@ -207,13 +208,23 @@ export class Forwarder {
     if (batch.kind === 'urgent') this.overtake.sending(batch);
     batch.sending = true;
     batch.attempts++;
+    batch.events = batch.items.length;
     const gen = this.generation;
     const sentAt = performance.now();
-    this.publishNumbered(batch.number, batch.items).then((outcome) => {
+    const published = this.publishNumbered(batch.number, batch.items);
+    // Encoded, a drain batch's items are needed again only if upstream refuses it, and then
+    // they are read again from the log. Held until the PUBACK, `inflight` batches of them
+    // outlived every young-generation collection of the size-favouring heap and were
+    // promoted: ~1.5 µs of GC per drained event, a sixth of the daemon's CPU in a drain.
+    if (batch.kind === 'drain') {
+      batch.items = [];
+      batch.released = true;
+    }
+    published.then((outcome) => {
       if (gen !== this.generation) return;
       batch.sending = false;
       if (outcome.ok) {
-        this.opts.bus.emit('batchAcknowledged', { events: batch.items.length, seconds: (performance.now() - sentAt) / 1000 });
+        this.opts.bus.emit('batchAcknowledged', { events: batch.events, seconds: (performance.now() - sentAt) / 1000 });
         this.acknowledged(batch);
       } else this.refusals.refused(batch, outcome, gen);
     }, (err: unknown) => {
@@ -226,8 +237,8 @@ export class Forwarder {
     batch.acked = true;
     batch.sending = false;
     this.counters.expired += batch.expired;
-    if (batch.items.length) {
-      this.counters.forwarded += batch.items.length;
+    if (batch.events) {
+      this.counters.forwarded += batch.events;
       this.counters.batches++;
     }
     if (batch.kind === 'urgent') this.overtake.acknowledged(batch);

@@ -22,6 +22,8 @@ export interface RefusalHandlerOptions {
   log: Logger;
   counters: ForwarderCounters;
   random?: () => number;
+  /** Brings back the items of a batch that let them go once sent (store reads). */
+  restore: (batch: ForwardBatch) => Promise<void>;
   /** Publishes items as a batch with the next batch number (the halves of a bisection). */
   publishItems: (items: readonly BatchItem[]) => Promise<PublishOutcome>;
   /** Sends the batch again, under its own number. */
@@ -57,23 +59,41 @@ export class RefusalHandler {
   refused(batch: ForwardBatch, outcome: Refusal, gen: number): void {
     const { retry } = this.opts.config;
     this.refusedBatch = batch;
-    this.opts.log.warn({ batch: batch.number, events: batch.items.length, attempt: batch.attempts, reasonCode: outcome.reasonCode, reason: outcome.reason },
+    this.opts.log.warn({ batch: batch.number, events: batch.events, attempt: batch.attempts, reasonCode: outcome.reasonCode, reason: outcome.reason },
       'upstream refused a batch');
-    if (batch.attempts < retry.maxAttempts) {
-      this.opts.counters.retries++;
-      batch.backoff ??= new Backoff(retry, this.opts.random);
-      this.retryTimer = setTimeout(() => {
-        this.retryTimer = null;
-        if (!this.opts.isStale(gen) && this.opts.link.connected) this.opts.resend(batch);
-      }, batch.backoff.next());
-      return;
-    }
+    // Nothing else is sent meanwhile (`blocked`), so a read of the log here keeps the order.
+    this.opts.restore(batch).then(() => {
+      if (this.opts.isStale(gen)) return;
+      if (batch.items.length === 0) {
+        // Every event of it expired while it waited: nothing is left to send.
+        this.refusedBatch = null;
+        batch.events = 0;
+        this.opts.settled(batch, new Set());
+      } else if (batch.attempts < retry.maxAttempts) {
+        this.opts.counters.retries++;
+        this.retry(batch, gen);
+      } else this.split(batch, outcome, gen);
+    }, (err: unknown) => {
+      if (!this.opts.isStale(gen)) this.opts.log.error({ err, batch: batch.number }, 'upstream: reading a refused batch back from the log failed');
+    });
+  }
+
+  private retry(batch: ForwardBatch, gen: number): void {
+    batch.backoff ??= new Backoff(this.opts.config.retry, this.opts.random);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      if (!this.opts.isStale(gen) && this.opts.link.connected) this.opts.resend(batch);
+    }, batch.backoff.next());
+  }
+
+  private split(batch: ForwardBatch, outcome: Refusal, gen: number): void {
     const deadLettered = new Set<number>();
     void this.isolate(batch.items, outcome, gen, deadLettered).then(() => {
       if (this.opts.isStale(gen)) return;
       this.refusedBatch = null;
       // Every event of the batch is now either upstream or dead-lettered.
       batch.items = batch.items.filter((i) => !deadLettered.has(i.head.seq));
+      batch.events = batch.items.length;
       this.opts.settled(batch, deadLettered);
     }, (err: unknown) => {
       if (!this.opts.isStale(gen)) this.opts.log.warn({ err }, 'upstream dropped while isolating a refused batch');

@@ -3,8 +3,9 @@
 // evicted seqs stepped over, and what the drain hands back read again first.
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
+import { decodeEvent } from '../../src/events/codec.js';
 import { deleteLogThrough } from '../../src/store/log-deletes.js';
-import { LogReadAhead } from '../../src/store/log-read-ahead.js';
+import { LogReadAhead, type StoredValueReader } from '../../src/store/log-read-ahead.js';
 import type { StoredEvent } from '../../src/store/log-range.js';
 import { seqDraft } from '../helpers/drafts.js';
 import { openRig, range, type StoreRig } from '../helpers/store.js';
@@ -14,8 +15,11 @@ async function appendReadings(rig: StoreRig, from: number, to: number): Promise<
   await Promise.all(range(from, to).map((i) => rig.appender.append(seqDraft('dev', i, 1_700_000_000_000 + i))));
 }
 
+/** The reader reads values only: each event's seq is the one its bytes carry. */
+const STORED: StoredValueReader<StoredEvent> = { item: (bytes) => [decodeEvent(bytes).seq, bytes] as const, seqOf: ([seq]) => seq };
+
 /** Reads until the reader has nothing up to `last`; the chunks as they came. */
-async function readUpTo(reader: LogReadAhead, last: number): Promise<StoredEvent[][]> {
+async function readUpTo(reader: LogReadAhead<StoredEvent>, last: number): Promise<StoredEvent[][]> {
   const chunks: StoredEvent[][] = [];
   for (;;) {
     const chunk = await reader.next(last);
@@ -32,7 +36,7 @@ it('reads every event once, in order, in chunks no larger than asked, and never 
   await appendReadings(rig, 1, 1200);
   const last = rig.appender.committedSeq;
   assert.ok(last >= 1200);
-  const reader = new LogReadAhead(rig.store, 1, 100);
+  const reader = new LogReadAhead(rig.store, 1, 100, STORED);
   t.after(() => reader.close());
 
   const first = await readUpTo(reader, 250);
@@ -47,7 +51,7 @@ it('reads on into events appended after it opened, and hands back what the drain
   const rig = await openRig(tempDirFor(t), { now: 1_700_000_000_000 });
   t.after(() => rig.close());
   await appendReadings(rig, 1, 300);
-  const reader = new LogReadAhead(rig.store, 1, 64);
+  const reader = new LogReadAhead(rig.store, 1, 64, STORED);
   t.after(() => reader.close());
   const head = await reader.next(rig.appender.committedSeq);
   assert.equal(head[0][0], 1);
@@ -67,12 +71,12 @@ it('steps over seqs evicted before it reads them, and a closed reader reads noth
   await appendReadings(rig, 1, 500);
   const last = rig.appender.committedSeq;
   await deleteLogThrough(rig.store, 200, 10_000);
-  const reader = new LogReadAhead(rig.store, 1, 100);
+  const reader = new LogReadAhead(rig.store, 1, 100, STORED);
   assert.deepEqual(seqs(await readUpTo(reader, last)), range(201, last));
   // Everything up to `last` is read: asking again does not loop over the evicted range.
   assert.deepEqual(await reader.next(last), []);
 
-  const closed = new LogReadAhead(rig.store, 1, 100);
+  const closed = new LogReadAhead(rig.store, 1, 100, STORED);
   closed.close();
   assert.deepEqual(await closed.next(last), []);
 });

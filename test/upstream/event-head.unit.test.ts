@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import { CborWriter } from '../../src/events/cbor-writer.js';
 import { decodeEvent, encodeValue } from '../../src/events/codec.js';
 import type { EdgeEvent } from '../../src/events/types.js';
 import { Timeline, type ClockSegment } from '../../src/time/timeline.js';
@@ -37,6 +38,19 @@ describe('the head of a stored event', () => {
       const full = decodeEvent(bytes);
       assert.deepEqual(peekHead(bytes), { seq: full.seq, timestamp: full.timestamp, ttl: full.metadata.ttl ?? null, receivedAt: full.metadata.receivedAt });
     }), { numRuns: 500 });
+  });
+
+  it('is what a full decode says of the bytes the store writes, with the usual metadata or any other', () => {
+    const usual = (e: EdgeEvent, priority: 'normal' | 'high'): EdgeEvent =>
+      ({ ...e, metadata: { correlationId: null, causationId: null, version: '1', priority, ttl: null, ...(e.metadata.clock ? { clock: e.metadata.clock } : {}) } });
+    fc.assert(fc.property(event, fc.constantFrom('as-is', 'normal', 'high'), (raw, kind) => {
+      const e = kind === 'as-is' ? (raw as EdgeEvent) : usual(raw as EdgeEvent, kind);
+      const w = new CborWriter(256);
+      w.event(e);
+      const bytes = Uint8Array.from(w.since(0));
+      const full = decodeEvent(bytes);
+      assert.deepEqual(peekHead(bytes), { seq: full.seq, timestamp: full.timestamp, ttl: full.metadata.ttl ?? null, receivedAt: full.metadata.receivedAt });
+    }), { numRuns: 1000 });
   });
 
   it('is not guessed from bytes that are not a plain map of fields: the item decodes them whole', () => {

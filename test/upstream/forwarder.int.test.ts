@@ -164,6 +164,54 @@ describe('forwarder', () => {
     assert.equal(await readCursor(rig.store), 51);
   });
 
+  it('reads a refused batch back from the log to send it again: the same events, less one whose ttl passed meanwhile, counted once', async () => {
+    await rig.appender.append(draftOn('sensors/d/t', { value: 1, ttl: 60, id: 'short-lived' }, clock.now));
+    await rig.appender.append(draftOn('sensors/d/t', { value: 2, id: 'bad-one' }, clock.now));
+    await append(3);
+    const port = new ScriptedPort();
+    port.poisoned.add('bad-one');
+    port.hold = true;
+    const f = forwarder(port);
+    await f.init();
+    f.linkUp();
+    await waitFor(() => port.sent.length === 1);
+    assert.deepEqual(port.sent[0].map((e) => e.seq), [1, 2, 3, 4, 5], 'sent whole while the ttl held');
+    // The ttl passes while upstream makes up its mind; then it refuses the batch.
+    clock.now += 120_000;
+    port.hold = false;
+    port.release();
+    await f.drained();
+    const again = port.sent.slice(1, 3);
+    assert.deepEqual(again.map((b) => b.map((e) => e.seq)), [[2, 3, 4, 5], [2, 3, 4, 5]], 'retried from the log without the expired event');
+    assert.equal(f.counters.expired, 1);
+    assert.equal(f.counters.deadLettered, 1);
+    assert.equal(f.counters.forwarded, 3, 'the three good readings, each counted once');
+    await f.stop();
+    assert.equal(await readCursor(rig.store), 5);
+  });
+
+  it('sends nothing again when every event of a refused batch expired while it waited, and moves the cursor over them', async () => {
+    await rig.appender.append(draftOn('sensors/d/t', { value: 1, ttl: 60, id: 'bad-one' }, clock.now));
+    await rig.appender.append(draftOn('sensors/d/t', { value: 2, ttl: 60 }, clock.now));
+    const port = new ScriptedPort();
+    port.poisoned.add('bad-one');
+    port.hold = true;
+    const f = forwarder(port);
+    await f.init();
+    f.linkUp();
+    await waitFor(() => port.sent.length === 1);
+    clock.now += 120_000;
+    port.hold = false;
+    port.release();
+    await f.drained();
+    assert.equal(port.sent.length, 1, 'no empty batch, no expired event sent again');
+    assert.equal(f.counters.expired, 2);
+    assert.equal(f.counters.forwarded, 0);
+    assert.equal(f.counters.retries, 0);
+    await f.stop();
+    assert.equal(await readCursor(rig.store), 2);
+  });
+
   it('skips events past their ttl, counts them once, and still moves the cursor over them', async () => {
     const port = new ScriptedPort();
     const f = forwarder(port);

@@ -3,7 +3,7 @@
 // return, and the readings taken of the daemon meanwhile (its backlog from /metrics, its
 // RSS from /proc, the moment it logs the link up).
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -23,6 +23,8 @@ export interface DrainDaemon {
   /** performance.now() of the daemon's "upstream connected" log line; null until then. */
   linkUpLoggedAt: () => number | null;
   backlog: () => Promise<number>;
+  /** The daemon's heap figures from /metrics (prom-client's process gauges), in MiB. */
+  heap: () => Promise<HeapFigures>;
   /** SIGTERM and wait: the data dir stays for the scan ceiling. */
   stop: () => Promise<void>;
   /** Removes the temp dir (data dir included). */
@@ -87,8 +89,14 @@ export async function startDaemon(s: DaemonSettings): Promise<DrainDaemon> {
     log: { level: 'info', format: 'json' },
   }));
   const profile = s.cpuProfileDir === null ? [] : ['--cpu-prof', `--cpu-prof-dir=${s.cpuProfileDir}`];
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('EDGEBUS_')));
-  const t = track(spawn(process.execPath, [...shebangFlags(), ...profile, EDGEBUS_BIN, 'start', '--config', configFile], { env, stdio: ['ignore', 'pipe', 'pipe'] }));
+  // The config file is the daemon's whole configuration, but for the heap mode (EDGEBUS_HEAP),
+  // which is the trade the drain's CPU and RSS hinge on.
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('EDGEBUS_') || k === 'EDGEBUS_HEAP'));
+  // For looking into the daemon (`--trace-gc`, say): extra node flags, and a file its stdout is copied to.
+  const extra = (process.env.BENCH_DAEMON_FLAGS ?? '').split(/\s+/).filter(Boolean);
+  const t = track(spawn(process.execPath, [...shebangFlags(), ...profile, ...extra, EDGEBUS_BIN, 'start', '--config', configFile], { env, stdio: ['ignore', 'pipe', 'pipe'] }));
+  const copyTo = process.env.BENCH_DAEMON_STDOUT;
+  if (copyTo) t.child.stdout?.on('data', (d: Buffer) => appendFileSync(copyTo, d));
   let linkUpAt: number | null = null;
   t.child.stdout?.on('data', (d: Buffer) => {
     if (linkUpAt === null && d.includes('"msg":"upstream connected"')) linkUpAt = performance.now();
@@ -100,7 +108,8 @@ export async function startDaemon(s: DaemonSettings): Promise<DrainDaemon> {
     return {
       pid, brokerPort: ports.brokerPort, dataDir: join(dir, 'data'),
       linkUpLoggedAt: () => linkUpAt,
-      backlog: () => scrapeBacklog(metrics),
+      backlog: async () => gauge(await scrape(metrics), 'edgebus_upstream_backlog_events'),
+      heap: async () => heapFigures(await scrape(metrics)),
       stop: async () => {
         const exit = await stop(t);
         if (exit.code !== 0 && exit.signal !== 'SIGTERM') process.stderr.write(`note: edgebus exited with code ${exit.code} signal ${exit.signal}\n${t.output()}\n`);
@@ -114,12 +123,38 @@ export async function startDaemon(s: DaemonSettings): Promise<DrainDaemon> {
   }
 }
 
-async function scrapeBacklog(url: string): Promise<number> {
+async function scrape(url: string): Promise<string> {
   const res = await fetch(url);
   if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
-  const m = /^edgebus_upstream_backlog_events (\S+)$/m.exec(await res.text());
-  if (!m) throw new Error(`${url}: no edgebus_upstream_backlog_events`);
+  return res.text();
+}
+
+function gauge(text: string, name: string): number {
+  const m = new RegExp(`^${name.replace(/[{}"]/g, '\\$&')} (\\S+)$`, 'm').exec(text);
+  if (!m) throw new Error(`/metrics: no ${name}`);
   return Number(m[1]);
+}
+
+export interface HeapFigures {
+  /** V8's heap: committed, and in use by live and not yet collected objects. */
+  heapTotal: number;
+  heapUsed: number;
+  /** Off-heap memory V8 is told of: Buffers' bytes, among them LevelDB's values. */
+  external: number;
+  oldSpaceUsed: number;
+  newSpaceUsed: number;
+}
+
+const MIB = 1024 * 1024;
+
+function heapFigures(text: string): HeapFigures {
+  return {
+    heapTotal: gauge(text, 'nodejs_heap_size_total_bytes') / MIB,
+    heapUsed: gauge(text, 'nodejs_heap_size_used_bytes') / MIB,
+    external: gauge(text, 'nodejs_external_memory_bytes') / MIB,
+    oldSpaceUsed: gauge(text, 'nodejs_heap_space_size_used_bytes{space="old"}') / MIB,
+    newSpaceUsed: gauge(text, 'nodejs_heap_space_size_used_bytes{space="new"}') / MIB,
+  };
 }
 
 export interface Mosquitto {
@@ -179,4 +214,37 @@ export function rssMiB(pid: number): Rss {
     return Number(m[1]) / 1024;
   };
   return { total: field('VmRSS'), anon: field('RssAnon'), file: field('RssFile') };
+}
+
+/**
+ * Resident MiB of the daemon's mappings of LevelDB table files (`*.ldb`): LevelDB reads its
+ * tables through mmap (up to 1000 of them, on 64-bit builds only), and the pages a drain
+ * reads stay resident, counted in RssFile, until the kernel reclaims them or the table is
+ * closed. The rest of RssFile is node's and the native modules' code.
+ */
+export function tableMappedMiB(pid: number): number {
+  const smaps = readFileSync(`/proc/${pid}/smaps`, 'utf8');
+  let kb = 0;
+  let inTable = false;
+  for (const line of smaps.split('\n')) {
+    if (/^[0-9a-f]+-[0-9a-f]+ /.test(line)) inTable = line.endsWith('.ldb');
+    else if (inTable && line.startsWith('Rss:')) kb += Number(/(\d+) kB/.exec(line)?.[1] ?? 0);
+  }
+  return kb / 1024;
+}
+
+/** Clock ticks per second of /proc/<pid>/stat's times: 100 on every Linux Node runs on. */
+const CLK_TCK = 100;
+
+/**
+ * CPU seconds (user + system) a live process has used so far, every thread included
+ * (LevelDB's reads on libuv's pool too). Differences of two readings give the CPU an
+ * interval cost: far steadier than wall time on a machine shared with other work.
+ */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The command name (field 2) may hold spaces: count fields from after its ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
 }

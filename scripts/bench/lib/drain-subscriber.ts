@@ -24,6 +24,7 @@ export class BatchSubscriber {
   firstBatchNumber: number | null = null;
   firstBatchAt: number | null = null;
   alertAt: number | null = null;
+  private waiters: { count: number; resolve: () => void }[] = [];
   private constructor(private readonly client: MqttClient, private readonly marker: Buffer) {}
 
   static async open(port: number, topic: string, marker: string): Promise<BatchSubscriber> {
@@ -50,6 +51,17 @@ export class BatchSubscriber {
       if (this.firstBatchNumber === null || n < this.firstBatchNumber) this.firstBatchNumber = n;
     }
     if (this.alertAt === null && payload.includes(this.marker)) this.alertAt = now;
+    if (this.waiters.length) {
+      const due = this.waiters.filter((w) => this.events >= w.count);
+      this.waiters = this.waiters.filter((w) => this.events < w.count);
+      for (const w of due) w.resolve();
+    }
+  }
+
+  /** Resolves once `count` events have arrived. */
+  reached(count: number): Promise<void> {
+    if (this.events >= count) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ count, resolve }));
   }
 
   async close(): Promise<void> {

@@ -7,6 +7,7 @@ import type { EdgeEvent, EventType } from '../events/types.js';
 import { Timeline } from '../time/timeline.js';
 import type { EventStore } from './event-store.js';
 import { parseSeqKey, SEP, SEP_END, seqKey, streamKey, timeKey } from './keys.js';
+import { mayBeOfType, typeNeedle } from './type-prefilter.js';
 
 export interface EventQuery {
   fromSeq?: number;
@@ -188,8 +189,10 @@ export async function* readEvents(store: EventStore, q: EventQuery = {}, timelin
       }
     })()
     : valuesFrom(store, start, q.toSeq);
+  const needle = q.type !== undefined ? typeNeedle(q.type) : null;
   for await (const values of chunks) {
     for (const bytes of values) {
+      if (needle !== null && !mayBeOfType(bytes, needle)) continue;
       const event = decodeEvent(bytes);
       if (!matches(event, q, timeline)) continue;
       yield q.corrected ? withCorrectedTime(event, timeline) : event;

@@ -3,12 +3,10 @@
 // the caller owns, so that a later start finds what an earlier one stored.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { stop, track, waitForLine, type Tracked } from './children.js';
-import { ROOT } from './targets.js';
+import { EDGEBUS_BIN, ROOT, shebangFlags } from './edgebus-bin.js';
 
-const EDGEBUS_BIN = join(ROOT, 'bin', 'edgebus.js');
 const READY_TIMEOUT_MS = 120_000;
 
 export interface DaemonSpec {
@@ -37,13 +35,6 @@ export interface DaemonProc {
   output: () => string;
   /** Resolves with the first log line (its `msg`) matching `re` from now on. */
   logLine: (re: RegExp, timeoutMs: number) => Promise<string>;
-}
-
-/** The node flags on the bin script's `#!/usr/bin/env -S node …` line. */
-export function shebangFlags(): string[] {
-  const first = readFileSync(EDGEBUS_BIN, 'utf8').split('\n', 1)[0];
-  const m = /^#!\S*env -S node(.*)$/.exec(first);
-  return m ? m[1].trim().split(/\s+/).filter(Boolean) : [];
 }
 
 function statusKiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {

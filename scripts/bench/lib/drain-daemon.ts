@@ -4,14 +4,14 @@
 // RSS from /proc, the moment it logs the link up).
 import { spawn } from 'node:child_process';
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createConnection, createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { stringify } from 'yaml';
-import { makeTempDir, removeTempDir, stop, track, waitForLine, type Tracked } from './children.js';
-import { MOSQUITTO_BIN, ROOT } from './targets.js';
+import { makeTempDir, removeTempDir, stop, track, waitForLine } from './children.js';
+import { EDGEBUS_BIN, shebangFlags } from './edgebus-bin.js';
+import { waitForPort } from './ports.js';
+import { MOSQUITTO_BIN } from './targets.js';
 
-const EDGEBUS_BIN = join(ROOT, 'bin', 'edgebus.js');
 const READY_TIMEOUT_MS = 20_000;
 export const GATEWAY_ID = 'bench-gw';
 export const EVENTS_TOPIC = `edgebus/${GATEWAY_ID}/events`;
@@ -37,24 +37,6 @@ export interface DaemonSettings {
   inflight: number | null;
   maxEvents: number | null;
   cpuProfileDir: string | null;
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as AddressInfo;
-      srv.close(() => resolvePort(port));
-    });
-  });
-}
-
-/** The node flags on the bin script's `#!/usr/bin/env -S node …` line: the daemon as users run it. */
-function shebangFlags(): string[] {
-  const first = readFileSync(EDGEBUS_BIN, 'utf8').split('\n', 1)[0];
-  const m = /^#!\S*env -S node(.*)$/.exec(first);
-  return m ? m[1].trim().split(/\s+/).filter(Boolean) : [];
 }
 
 function readyPorts(line: string): { brokerPort: number; httpPort: number } | undefined {
@@ -172,27 +154,12 @@ export async function startMosquitto(port: number): Promise<Mosquitto> {
     removeTempDir(dir);
   };
   try {
-    await waitForPort(port, t);
+    // Every 2 ms: the moment it listens is the link's return, and the figures count from it.
+    await waitForPort(port, t, { timeoutMs: READY_TIMEOUT_MS, everyMs: 2, name: 'mosquitto' });
     return { stop: done };
   } catch (err) {
     await done();
     throw err;
-  }
-}
-
-/** Polls every 2 ms: the moment it listens is the link's return, and the figures count from it. */
-async function waitForPort(port: number, t: Tracked): Promise<void> {
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  for (;;) {
-    if (t.child.exitCode !== null) throw new Error(`mosquitto exited with code ${t.child.exitCode}:\n${t.output()}`);
-    const ok = await new Promise<boolean>((res) => {
-      const sock = createConnection({ port, host: '127.0.0.1' });
-      sock.once('connect', () => { sock.destroy(); res(true); });
-      sock.once('error', () => res(false));
-    });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`mosquitto did not listen on ${port}:\n${t.output()}`);
-    await new Promise((r) => setTimeout(r, 2));
   }
 }
 

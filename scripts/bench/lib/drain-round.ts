@@ -6,8 +6,9 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import { performance } from 'node:perf_hooks';
 import { encodeBatches, publishCeiling, scanCeiling, type ScanResult } from './drain-ceilings.js';
-import { cpuSeconds, EVENTS_TOPIC, freePort, GATEWAY_ID, rssMiB, startDaemon, startMosquitto, tableMappedMiB, type HeapFigures, type Rss } from './drain-daemon.js';
+import { cpuSeconds, EVENTS_TOPIC, GATEWAY_ID, rssMiB, startDaemon, startMosquitto, tableMappedMiB, type HeapFigures, type Rss } from './drain-daemon.js';
 import { fillBacklog } from './drain-fill.js';
+import { freePort } from './ports.js';
 import { summariseWindow, newestProfile } from './drain-profile.js';
 import { BatchSubscriber } from './drain-subscriber.js';
 import type { ProfileSummary } from './cpuprofile.js';

@@ -1,20 +1,20 @@
 // The brokers under test, each started in its own child process on a free loopback port.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createConnection, createServer, type AddressInfo } from 'node:net';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { storedEventSize, type StoredSize } from './sd-wear.js';
+import { EDGEBUS_BIN, ROOT, shebangFlags } from './edgebus-bin.js';
+import { freePort, waitForPort } from './ports.js';
 import { makeTempDir, peakRssMiB, removeTempDir, stop, track, waitForLine, type Tracked } from './children.js';
+
+export { ROOT };
 
 export type TargetName = 'aedes' | 'floor' | 'edgebus' | 'mosquitto';
 
 export const MOSQUITTO_BIN = '/usr/sbin/mosquitto';
 const HERE = dirname(fileURLToPath(import.meta.url));
-/** This file runs from dist/scripts/bench/lib. */
-export const ROOT = resolve(HERE, '../../../..');
-const EDGEBUS_BIN = join(ROOT, 'bin', 'edgebus.js');
 const READY_TIMEOUT_MS = 20_000;
 
 export interface Target {
@@ -81,7 +81,7 @@ async function startAedes(): Promise<Target> {
 /** Same node flags as edgebus: the floor is measured as edgebus would run it. */
 async function startFloor(): Promise<Target> {
   const dir = makeTempDir('edgebus-bench-floor-');
-  const t = track(spawn(process.execPath, [...shebangFlags(EDGEBUS_BIN), join(HERE, 'floor-server.js'), join(dir, 'db')], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  const t = track(spawn(process.execPath, [...shebangFlags(), join(HERE, 'floor-server.js'), join(dir, 'db')], { stdio: ['ignore', 'pipe', 'pipe'] }));
   try {
     const { brokerPort } = await waitForLine(t, readyPorts, READY_TIMEOUT_MS, 'the floor server');
     return asTarget('floor', t, brokerPort, null, () => removeTempDir(dir));
@@ -110,7 +110,7 @@ async function startEdgebus(opts: TargetOptions): Promise<Target> {
     log: { level: 'info', format: 'json' },
   }));
   const profile = opts.cpuProfileDir === null ? [] : ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfileDir}`];
-  const nodeArgs = [...shebangFlags(EDGEBUS_BIN), ...profile];
+  const nodeArgs = [...shebangFlags(), ...profile];
   // No EDGEBUS_* from the caller's environment: they would override the config above.
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('EDGEBUS_')));
   const t = track(spawn(process.execPath, [...nodeArgs, EDGEBUS_BIN, 'start', '--config', configFile], { env, stdio: ['ignore', 'pipe', 'pipe'] }));
@@ -145,7 +145,7 @@ async function startMosquitto(): Promise<Target> {
   writeFileSync(configFile, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\n`);
   const t = track(spawn(MOSQUITTO_BIN, ['-c', configFile], { stdio: ['ignore', 'pipe', 'pipe'] }));
   try {
-    await waitForPort(port, t);
+    await waitForPort(port, t, { timeoutMs: READY_TIMEOUT_MS, everyMs: 50, name: 'mosquitto' });
     return asTarget('mosquitto', t, port, null, () => removeTempDir(dir));
   } catch (err) {
     await stop(t);
@@ -154,35 +154,3 @@ async function startMosquitto(): Promise<Target> {
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as AddressInfo;
-      srv.close(() => resolvePort(port));
-    });
-  });
-}
-
-async function waitForPort(port: number, t: Tracked): Promise<void> {
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  for (;;) {
-    if (t.child.exitCode !== null) throw new Error(`mosquitto exited with code ${t.child.exitCode}:\n${t.output()}`);
-    const ok = await new Promise<boolean>((res) => {
-      const sock = createConnection({ port, host: '127.0.0.1' });
-      sock.once('connect', () => { sock.destroy(); res(true); });
-      sock.once('error', () => res(false));
-    });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`mosquitto did not listen on ${port}:\n${t.output()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-/** The node flags on the bin script's `#!/usr/bin/env -S node …` line: the daemon as users run it. */
-function shebangFlags(bin: string): string[] {
-  const first = readFileSync(bin, 'utf8').split('\n', 1)[0];
-  const m = /^#!\S*env -S node(.*)$/.exec(first);
-  return m ? m[1].trim().split(/\s+/).filter(Boolean) : [];
-}

@@ -77,6 +77,22 @@ export class HeapPolicy {
   }
 }
 
+/**
+ * For bin/edgebus.js, before the CLI's modules load: the size flags of `auto` and `small`
+ * (a mode it cannot read is left to `edgebus start` to refuse). Loading the modules with
+ * V8's defaults grew the young generation to 16 MB, and it stayed that size until V8's
+ * memory reducer ran ~8 s later — under the load that a restart meets, that was the peak.
+ */
+export function applyStartupHeap(env: NodeJS.ProcessEnv): void {
+  let mode: HeapMode;
+  try {
+    mode = heapModeOf(env);
+  } catch {
+    return;
+  }
+  if (mode !== 'fast') setV8Heap('small');
+}
+
 export interface HeapControl {
   stop(): void;
 }

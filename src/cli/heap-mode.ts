@@ -4,20 +4,23 @@
 // else; the same gateway catching up after an outage, or a bench, runs flat out. So:
 //   small  favours size at all times;
 //   fast   leaves V8's defaults (and bin/edgebus.js's --max-semi-space-size) alone;
-//   auto   (the default) is small while the event loop has slack; while it is saturated
-//          (judged on its utilisation second by second, with hysteresis) it lets the young
-//          generation grow again but still collects old space early.
+//   auto   (the default) is small while the event loop has slack, and in between while it
+//          is saturated (judged on its utilisation every quarter second, with hysteresis).
 //
-// Size means two V8 flags, both read by V8 at each collection and so switchable at run time
-// through v8.setFlagsFromString (on the node command line --optimize-for-size would also pin
-// the young generation to 1 MB for good, which costs a saturated gateway ~30 %):
-// --optimize-for-size collects old space sooner (a reading's objects wait ~10 ms for their
-// group's fsync, survive a scavenge and are promoted), and --semi-space-growth-factor=1 keeps
-// the young generation from growing towards bin/edgebus.js's 2 × 32 MB. Measured at 5,000
-// msgs/s (README, Memory): peak RSS 125 → 105 MiB from the growth factor alone. Saturated,
-// the small young generation costs ~25 % of throughput; V8's defaults would win ~50 % more
-// but peak at 1.9–2.6× bare Aedes against a budget of 1.5× (issue 14 puts memory first), so
-// `auto` stops at the growth factor: ~1.4× in the same runs.
+// The flags below are all read by V8 at each collection, so they can be switched at run
+// time through v8.setFlagsFromString (on the node command line --optimize-for-size would
+// also pin the young generation to 1 MB for good).
+//   small: --optimize-for-size collects old space sooner (a reading's objects wait ~10 ms
+//     for their group's fsync, survive a scavenge and are promoted), and
+//     --semi-space-growth-factor=1 keeps the young generation from growing toward the bin
+//     script's 2 × 32 MB. At 5,000 msgs/s the peak fell 125 → 105 MiB from the growth
+//     factor alone. Saturated, it runs at ~0.6× V8's defaults.
+//   saturated: the young generation may grow to YOUNG_CAP_BYTES (growth stopped there by
+//     the same factor), and old space grows by 10 % a collection (--heap-growing-percent)
+//     rather than up to 4× as V8 does for a fast allocator. In A/B runs of 5 s at
+//     saturation (medians of 3): V8's defaults 48k msgs/s peaking at 195 MiB (2× bare
+//     Aedes, against a budget of 1.5×), --optimize-for-size alone 29k at 142 MiB, this
+//     37–41k at 131–133 MiB (small: 24–26k at 115 MiB in an earlier pair).
 import { performance } from 'node:perf_hooks';
 import v8 from 'node:v8';
 
@@ -35,20 +38,30 @@ export function heapModeOf(env: NodeJS.ProcessEnv): HeapMode {
 export type Setting = 'small' | 'saturated';
 
 const FLAGS: Record<Setting, string> = {
-  small: '--optimize-for-size --semi-space-growth-factor=1',
-  // V8's default growth factor.
-  saturated: '--optimize-for-size --semi-space-growth-factor=2',
+  small: '--optimize-for-size --semi-space-growth-factor=1 --heap-growing-percent=0',
+  saturated: '--no-optimize-for-size --heap-growing-percent=10',
 };
+
+/** The young generation's size (V8's new_space) past which `saturated` stops it growing. */
+export const YOUNG_CAP_BYTES = 16 * 1024 * 1024;
 
 export function setV8Heap(setting: Setting): void {
   v8.setFlagsFromString(FLAGS[setting]);
+  if (setting === 'saturated') capYoungGeneration();
+}
+
+/** Lets the young generation grow (V8's default factor of 2) until it reaches YOUNG_CAP_BYTES. */
+function capYoungGeneration(): void {
+  const young = v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space');
+  const full = young !== undefined && young.space_size >= YOUNG_CAP_BYTES;
+  v8.setFlagsFromString(full ? '--semi-space-growth-factor=1' : '--semi-space-growth-factor=2');
 }
 
 /** Event-loop utilisation (0–1) at or above which `auto` switches to saturated, for this many samples running. */
-export const SATURATED = { utilisation: 0.8, samples: 2 } as const;
+export const SATURATED = { utilisation: 0.8, samples: 4 } as const;
 /** At or below which it returns to small, for this many samples running. */
-export const RELAXED = { utilisation: 0.5, samples: 5 } as const;
-const SAMPLE_MS = 1000;
+export const RELAXED = { utilisation: 0.5, samples: 20 } as const;
+const SAMPLE_MS = 250;
 
 /**
  * The `auto` policy as a state machine over utilisation samples; `sample` returns the
@@ -98,8 +111,9 @@ export interface HeapControl {
 }
 
 /**
- * Applies `mode` to this process's V8; for `auto`, samples the event loop every second (an
- * unref'd timer) and switches as HeapPolicy says. `onSwitch` hears each switch.
+ * Applies `mode` to this process's V8; for `auto`, samples the event loop every SAMPLE_MS
+ * (an unref'd timer), switches as HeapPolicy says and, while saturated, holds the young
+ * generation at its cap. `onSwitch` hears each switch.
  */
 export function applyHeapMode(mode: HeapMode, onSwitch: (setting: Setting, utilisation: number) => void = () => {}): HeapControl {
   if (mode === 'fast') return { stop: () => {} };
@@ -115,6 +129,8 @@ export function applyHeapMode(mode: HeapMode, onSwitch: (setting: Setting, utili
     if (next !== null) {
       setV8Heap(next);
       onSwitch(next, u);
+    } else if (policy.setting === 'saturated') {
+      capYoungGeneration();
     }
   }, SAMPLE_MS);
   timer.unref();

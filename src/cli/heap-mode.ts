@@ -57,10 +57,10 @@ function capYoungGeneration(): void {
   v8.setFlagsFromString(full ? '--semi-space-growth-factor=1' : '--semi-space-growth-factor=2');
 }
 
-/** Event-loop utilisation (0–1) at or above which `auto` switches to saturated, for this many samples running. */
 // A shared 2-core machine at 5,000 msgs/s crossed 0.8 for a second now and then (the load
 // generator's window stalled meanwhile), and the young generation it then grew stayed: the
 // thresholds ask for 2 s of near-full use, and return after 2 s under 0.6.
+/** Event-loop utilisation (0–1) at or above which `auto` switches to saturated, for this many samples running. */
 export const SATURATED = { utilisation: 0.9, samples: 8 } as const;
 /** At or below which it returns to small, for this many samples running. */
 export const RELAXED = { utilisation: 0.6, samples: 8 } as const;

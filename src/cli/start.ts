@@ -1,7 +1,7 @@
 // `edgebus start`: run the daemon in the foreground until SIGTERM/SIGINT.
 import { Daemon } from '../daemon.js';
 import { loadConfig } from '../config/load.js';
-import { createLogger } from '../util/log.js';
+import { createLogger, type Logger } from '../util/log.js';
 import { SdNotify } from '../util/sd-notify.js';
 import { EXIT_OK, EXIT_RUNTIME, UsageError } from './args.js';
 import { applyHeapMode, heapModeOf } from './heap-mode.js';
@@ -14,9 +14,12 @@ export async function runStart(opts: { config?: string }): Promise<number> {
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-  applyHeapMode(heap);
+  // The switches of `auto` are logged once there is a logger (they come a second apart at the soonest).
+  let heapLog: Logger | null = null;
+  const heapControl = applyHeapMode(heap, (setting, u) => heapLog?.debug({ heap: setting, eventLoopUtilisation: Number(u.toFixed(2)) }, 'heap: switched'));
   const { config, file, warnings } = loadConfig({ file: opts.config });
   const log = createLogger(config.log);
+  heapLog = log;
   for (const w of warnings) log.warn(w);
   log.debug({ config: file ?? 'built-in defaults', heap }, 'starting');
   const daemon = new Daemon(config, log, file);
@@ -26,6 +29,7 @@ export async function runStart(opts: { config?: string }): Promise<number> {
   let stopping: Promise<number> | null = null;
   const stop = (signal: string): Promise<number> => {
     stopping ??= (async () => {
+      heapControl.stop();
       log.info({ signal }, 'stopping');
       notify?.stop();
       await notify?.stopping().catch(notifyFailed);

@@ -3,7 +3,7 @@
 // rules for publish and subscribe (`{username}` lets one entry cover a fleet), the $SYS/
 // guard, the topic depth and a per-client publish rate. Every refusal is counted and
 // logged with its reason — never with the password.
-import { TLSSocket } from 'node:tls';
+import type { TLSSocket } from 'node:tls';
 import type { AuthenticateError, Client, PublishPacket, Subscription } from 'aedes';
 import type { BrokerUserConfig } from '../config/types.js';
 import { verifyPassword } from '../security/password.js';
@@ -171,8 +171,11 @@ function levels(topic: string): number {
 /** The CN of a client certificate the TLS listener verified; null for plain TCP or none. */
 function certificateName(client: Client): string | null {
   const conn = client.conn;
-  if (!(conn instanceof TLSSocket) || !conn.authorized) return null;
-  const cn: unknown = conn.getPeerCertificate()?.subject?.CN;
+  // Only a TLSSocket is `encrypted` (checked without importing node:tls: see broker.ts).
+  if (!(conn as Partial<TLSSocket>).encrypted) return null;
+  const tls = conn as TLSSocket;
+  if (!tls.authorized) return null;
+  const cn: unknown = tls.getPeerCertificate()?.subject?.CN;
   const name = Array.isArray(cn) ? cn[0] : cn;
   return typeof name === 'string' && name.length > 0 ? name : null;
 }

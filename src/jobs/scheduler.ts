@@ -8,6 +8,7 @@
 // is planned from the wall clock as it reads then. A step (see time/watch.ts) re-plans at
 // once. A job never overlaps itself, and a failing run is logged, never fatal.
 import cron from 'node-cron';
+import { nextSlot, plainFields } from './cron-slots.js';
 import type { Logger } from '../util/log.js';
 
 export interface Job {
@@ -25,8 +26,19 @@ export interface Slots {
   close(): void | Promise<void>;
 }
 
-/** node-cron's reading of an expression; the task is never started. */
-function cronSlots(schedule: string): Slots {
+/**
+ * node-cron's reading of an expression; its slots found by cron-slots.ts, or by node-cron's
+ * own walker (the task is never started) for the special day tokens.
+ */
+function cronSlots(schedule: string, wall: () => number): Slots {
+  const fields = plainFields(schedule);
+  if (fields !== null) {
+    return {
+      // Never null for the defaults; an expression that never matches sleeps in MAX_SLEEP_MS steps.
+      next: () => nextSlot(fields, wall()) ?? Number.MAX_SAFE_INTEGER,
+      close: () => {},
+    };
+  }
   const task = cron.createTask(schedule, () => undefined);
   return { next: () => task.getNextRuns(1)[0].getTime(), close: () => task.destroy() };
 }
@@ -60,7 +72,7 @@ export class Scheduler {
 
   constructor(private readonly log: Logger, opts: SchedulerOptions = {}) {
     this.wall = opts.wall ?? Date.now;
-    this.slots = opts.slots ?? cronSlots;
+    this.slots = opts.slots ?? ((schedule) => cronSlots(schedule, this.wall));
     this.onRun = opts.onRun ?? (() => {});
   }
 

@@ -14,7 +14,9 @@ import { runLoad } from './lib/run-load.js';
 import { median } from './lib/stats.js';
 import { ROOT } from './lib/targets.js';
 
-export const MEMORY_GOALS = { idleMiB: 70, steadyMiB: 100, peakVsAedes: 1.5 } as const;
+// The issue states MB (10^6 bytes); the figures here are MiB: 70 MB is 66.8 MiB.
+export const MEMORY_GOALS = { idleMB: 70, steadyMB: 100, peakVsAedes: 1.5 } as const;
+const MB_IN_MIB = 1e6 / 2 ** 20;
 
 const USAGE = `usage: npm run bench:memory -- [--rounds N] [--idle-seconds S] [--steady-seconds S] [--ids N] [--skip steady,saturate,ids]`;
 
@@ -129,8 +131,8 @@ async function run(): Promise<void> {
   const steadyMedian = median(steadyPeak);
   say('\nSUMMARY');
   if (idle.length) {
-    checks.push({ what: 'idle RSS (MiB), median', value: idleMedian, goal: `<= ${MEMORY_GOALS.idleMiB}`, pass: idleMedian <= MEMORY_GOALS.idleMiB });
-    checks.push({ what: 'peak RSS at 5,000 msgs/s (MiB), median', value: steadyMedian, goal: `<= ${MEMORY_GOALS.steadyMiB}`, pass: steadyMedian <= MEMORY_GOALS.steadyMiB });
+    checks.push({ what: 'idle RSS (MiB), median', value: idleMedian, goal: `<= ${(MEMORY_GOALS.idleMB * MB_IN_MIB).toFixed(1)} (${MEMORY_GOALS.idleMB} MB)`, pass: idleMedian <= MEMORY_GOALS.idleMB * MB_IN_MIB });
+    checks.push({ what: 'peak RSS at 5,000 msgs/s (MiB), median', value: steadyMedian, goal: `<= ${(MEMORY_GOALS.steadyMB * MB_IN_MIB).toFixed(1)} (${MEMORY_GOALS.steadyMB} MB)`, pass: steadyMedian <= MEMORY_GOALS.steadyMB * MB_IN_MIB });
     say(`  idle, ${idleSeconds} s after ready          median ${mib(idleMedian)}   (rounds ${idle.map((v) => v.toFixed(1)).join(' / ')})`);
     say(`  steady 5,000 msgs/s, peak         median ${mib(steadyMedian)}   (rounds ${steadyPeak.map((v) => v.toFixed(1)).join(' / ')}; at end ${steadyEnd.map((v) => v.toFixed(1)).join(' / ')})`);
   }

@@ -111,8 +111,9 @@ async function startEdgebus(opts: TargetOptions): Promise<Target> {
   }));
   const profile = opts.cpuProfileDir === null ? [] : ['--cpu-prof', `--cpu-prof-dir=${opts.cpuProfileDir}`];
   const nodeArgs = [...shebangFlags(), ...profile];
-  // No EDGEBUS_* from the caller's environment: they would override the config above.
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('EDGEBUS_')));
+  // No EDGEBUS_* from the caller's environment: they would override the config above. The
+  // heap mode is the process's, not the config's: EDGEBUS_HEAP=fast compares the trade.
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('EDGEBUS_') || k === 'EDGEBUS_HEAP'));
   const t = track(spawn(process.execPath, [...nodeArgs, EDGEBUS_BIN, 'start', '--config', configFile], { env, stdio: ['ignore', 'pipe', 'pipe'] }));
   try {
     const ports = await waitForLine(t, readyPorts, READY_TIMEOUT_MS, 'the edgebus ready line');

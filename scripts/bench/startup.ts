@@ -5,13 +5,13 @@
 // daemon itself: readings published to it while it forwards to a local mosquitto, which is
 // then stopped for the last 200,000.
 import { mkdirSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { cleanupAll, installCleanupHandlers, makeTempDir, wasInterrupted } from './lib/children.js';
 import { startDaemon, type DaemonProc } from './lib/daemon-proc.js';
 import { firstPuback, publishWithIds } from './lib/id-publisher.js';
+import { freePort } from './lib/ports.js';
 import { median } from './lib/stats.js';
 import { mosquittoAvailable, MOSQUITTO_BIN, ROOT, startTarget } from './lib/targets.js';
 
@@ -23,17 +23,6 @@ function say(line: string): void {
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 async function metric(d: DaemonProc, name: string): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${d.httpPort}/metrics`)).text();

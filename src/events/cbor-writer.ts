@@ -227,7 +227,9 @@ function bytesOf(write: (w: CborWriter) => void): Uint8Array {
   write(w);
   return Uint8Array.from(w.since(0));
 }
-const key = (name: string) => bytesOf((w) => w.text(name));
+/** A text string as the writer writes it (shortest head): what readers of stored bytes look for. */
+export const cborText = (text: string): Uint8Array => bytesOf((w) => w.text(text));
+const key = cborText;
 
 /** The metadata most events carry (no ids, no ttl, normal or high), written once per clock quality. */
 function blocksFor(priority: string): Record<ClockQuality | 'none', Uint8Array> {

@@ -3,7 +3,7 @@
 // (payload, sensor, device, every key a string) was the largest cost of draining a backlog;
 // the stored bytes go upstream as they are, so only these fields are ever looked at. The
 // full event is still decoded, lazily, by whoever asks for it (JSON batches, ttl, the DLQ).
-import { COMMON_METADATA_BLOCKS } from '../events/cbor-writer.js';
+import { cborText, COMMON_METADATA_BLOCKS } from '../events/cbor-writer.js';
 import { decodeEvent, decodeValue } from '../events/codec.js';
 import { isoTime, parseIsoTime } from '../events/iso-time.js';
 import type { EdgeEvent } from '../events/types.js';
@@ -47,11 +47,6 @@ const TIMESTAMP = cborText('timestamp');
 const METADATA = cborText('metadata');
 const TTL = cborText('ttl');
 const RECEIVED_AT = cborText('receivedAt');
-
-function cborText(s: string): Uint8Array {
-  const bytes = new TextEncoder().encode(s);
-  return Uint8Array.from([0x60 + bytes.length, ...bytes]);
-}
 
 /** Whether the item at `at` is exactly `key` (compared as bytes: no string is made). */
 function isKey(b: Uint8Array, at: number, key: Uint8Array): boolean {

@@ -139,19 +139,9 @@ export class RulesService {
     let through = 0;
     for (let toSeq = appender.committedSeq; toSeq > through && !this.stopped; toSeq = appender.committedSeq) {
       const range: EventQuery = through === 0 ? { ...horizon, toSeq } : { fromSeq: through + 1, toSeq };
-      let chunk: EdgeEvent[] = [];
-      for await (const e of readEvents(this.opts.store, range, appender.timeline)) {
-        // Stopping mid-replay: what is left would only be thrown away.
-        if (this.stopped) return n;
-        chunk.push(e);
-        if (chunk.length === REPLAY_CHUNK) {
-          this.engine.replay(chunk);
-          n += chunk.length;
-          chunk = [];
-        }
-      }
-      this.engine.replay(chunk);
-      n += chunk.length;
+      n = await replayInChunks(this.engine, readEvents(this.opts.store, range, appender.timeline), n, () => this.stopped);
+      // Stopping mid-replay: what is left would only be thrown away.
+      if (this.stopped) return n;
       through = toSeq;
     }
     if (!this.stopped) goLive();
@@ -162,18 +152,7 @@ export class RulesService {
   async replay(fromSeq: number, toSeq: number, progress: (n: number) => void): Promise<number> {
     const engine = this.newEngine();
     engine.setRules(this.engine.rules);
-    let n = 0;
-    let chunk: EdgeEvent[] = [];
-    for await (const e of readEvents(this.opts.store, { fromSeq, toSeq })) {
-      chunk.push(e);
-      if (chunk.length === REPLAY_CHUNK) {
-        engine.replay(chunk);
-        progress((n += chunk.length));
-        chunk = [];
-      }
-    }
-    engine.replay(chunk);
-    n += chunk.length;
+    const n = await replayInChunks(engine, readEvents(this.opts.store, { fromSeq, toSeq }), 0, () => false, progress);
     await this.outbox.drained();
     progress(n);
     return n;
@@ -220,4 +199,24 @@ export class RulesService {
     await this.outbox.drained();
     await this.saveSnapshot();
   }
+}
+
+/**
+ * Feeds `events` to `engine.replay` REPLAY_CHUNK at a time, counting on from `n`; stops
+ * reading when `stop` says so. `progress` hears the count after each full chunk.
+ */
+async function replayInChunks(engine: RuleEngine, events: AsyncIterable<EdgeEvent>, n: number, stop: () => boolean, progress?: (n: number) => void): Promise<number> {
+  let chunk: EdgeEvent[] = [];
+  for await (const e of events) {
+    if (stop()) return n;
+    chunk.push(e);
+    if (chunk.length === REPLAY_CHUNK) {
+      engine.replay(chunk);
+      n += chunk.length;
+      progress?.(n);
+      chunk = [];
+    }
+  }
+  engine.replay(chunk);
+  return n + chunk.length;
 }

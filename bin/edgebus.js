@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=32
+#!/usr/bin/env -S node --max-semi-space-size=32 --no-opt
 // The compiled CLI lives in dist/ (built by `npm install` through the prepare script).
 //
 // The young generation is sized for the commit pipeline: a reading's objects live until
@@ -18,7 +18,11 @@ if (platform.fatal.length > 0) {
   for (const f of platform.fatal) process.stderr.write(`${f}\n`);
   process.exitCode = 2;
 } else {
-  if (process.argv[2] === 'start') {
+  if (process.argv[2] !== 'start') {
+    // The shebang's --no-opt is for the daemon's start-up only (src/cli/startup-tiering.ts).
+    const { enableOptimizingCompiler } = await import('../dist/src/cli/startup-tiering.js');
+    enableOptimizingCompiler();
+  } else {
     // Before the daemon's modules load, so that their start-up garbage is collected under the
     // heap mode too (src/cli/heap-mode.ts).
     const { applyStartupHeap } = await import('../dist/src/cli/heap-mode.js');

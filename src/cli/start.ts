@@ -5,6 +5,7 @@ import { createLogger, type Logger } from '../util/log.js';
 import { SdNotify } from '../util/sd-notify.js';
 import { EXIT_OK, EXIT_RUNTIME, UsageError } from './args.js';
 import { applyHeapMode, heapModeOf } from './heap-mode.js';
+import { enableOptimizingCompiler } from './startup-tiering.js';
 
 export async function runStart(opts: { config?: string }): Promise<number> {
   // First, before the config and the store allocate: what start-up leaves behind is collected under it.
@@ -48,6 +49,7 @@ export async function runStart(opts: { config?: string }): Promise<number> {
   exitOn('SIGINT');
   try {
     const { broker, http } = await daemon.start();
+    enableOptimizingCompiler();
     notify?.ready(`edgebus ready: broker mqtt://${broker.address}:${broker.port}, http http://${http.address}:${http.port}, data ${config.dataDir}, upstream ${config.upstream?.url ?? 'none (store-only)'}`).catch(notifyFailed);
     notify?.startWatchdog(notifyFailed);
   } catch (err) {

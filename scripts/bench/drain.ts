@@ -105,7 +105,7 @@ async function run(opts: DrainOptions): Promise<void> {
     profileDir = join(ROOT, '.bench', `drain-profile-${startedAt.toISOString().replace(/[:.]/g, '-')}`);
     mkdirSync(profileDir, { recursive: true });
   }
-  const settings = `connections ${opts.connections} × window ${opts.window}; inflight ${opts.inflight ?? 'default'}; batch.maxEvents ${opts.maxEvents ?? 'default'}`;
+  const settings = `connections ${opts.connections} × window ${opts.window}; inflight ${opts.inflight ?? 'default'}; batch.maxEvents ${opts.maxEvents ?? 'default'}; link back ${opts.settleSeconds} s after the backlog's last reading`;
   say(`drain benchmark: backlogs ${opts.backlogs.join(', ')}; ${settings}`);
   const all: DrainRound[] = [];
   const summaries: SizeSummary[] = [];
@@ -113,7 +113,7 @@ async function run(opts: DrainOptions): Promise<void> {
     const rounds = events > LARGE_BACKLOG ? opts.largeRounds : opts.rounds;
     const rs: DrainRound[] = [];
     for (let round = 1; round <= rounds; round++) {
-      const r = await drainRound({ events, round, connections: opts.connections, window: opts.window, inflight: opts.inflight, maxEvents: opts.maxEvents, profileDir });
+      const r = await drainRound({ events, round, connections: opts.connections, window: opts.window, inflight: opts.inflight, maxEvents: opts.maxEvents, profileDir, settleSeconds: opts.settleSeconds });
       rs.push(r);
       say(formatRound(r));
     }

@@ -4,8 +4,9 @@
 // else; the same gateway catching up after an outage, or a bench, runs flat out. So:
 //   small  favours size at all times;
 //   fast   leaves V8's defaults (and bin/edgebus.js's --max-semi-space-size) alone;
-//   auto   (the default) is small while the event loop has slack, and in between while it
-//          is saturated (judged on its utilisation every quarter second, with hysteresis).
+//   auto   (the default) is small while the event loop has slack, and in between while
+//          ingest saturates it (judged on its utilisation and the readings committed every
+//          quarter second, with hysteresis).
 //
 // The flags below are all read by V8 at each collection, so they can be switched at run
 // time through v8.setFlagsFromString (on the node command line --optimize-for-size would
@@ -60,10 +61,16 @@ function capYoungGeneration(): void {
 // A shared 2-core machine at 5,000 msgs/s crossed 0.8 for a second now and then (the load
 // generator's window stalled meanwhile), and the young generation it then grew stayed: the
 // thresholds ask for 2 s of near-full use, and return after 2 s under 0.6.
-/** Event-loop utilisation (0–1) at or above which `auto` switches to saturated, for this many samples running. */
-export const SATURATED = { utilisation: 0.9, samples: 8 } as const;
-/** At or below which it returns to small, for this many samples running. */
-export const RELAXED = { utilisation: 0.6, samples: 8 } as const;
+//
+// Only ingest earns the larger young generation: its readings wait for their group's fsync.
+// A drain saturates the loop too, but its batches die young in any heap: in bench:drain
+// (200k and 1M backlogs) `small` drained as fast as `saturated` (121k/165k against 112k/154k
+// events/s) with RssAnon flat at 56–63 MiB instead of climbing 84 → 106. So saturation also
+// asks for an ingest rate no drain or rules rebuild produces, and ends when it halves.
+/** Event-loop utilisation (0–1) and committed readings per second at or above which `auto` switches to saturated, for this many samples running. */
+export const SATURATED = { utilisation: 0.9, ingestPerSecond: 10_000, samples: 8 } as const;
+/** Utilisation at or below which, or an ingest rate under which, it returns to small, for this many samples running. */
+export const RELAXED = { utilisation: 0.6, ingestPerSecond: SATURATED.ingestPerSecond / 2, samples: 8 } as const;
 const SAMPLE_MS = 250;
 
 /**
@@ -78,9 +85,12 @@ export class HeapPolicy {
     return this.current;
   }
 
-  sample(utilisation: number): Setting | null {
+  /** `ingestPerSecond`: readings committed per second over the same sample. */
+  sample(utilisation: number, ingestPerSecond: number): Setting | null {
     const toward: Setting | null =
-      this.current === 'small' ? (utilisation >= SATURATED.utilisation ? 'saturated' : null) : utilisation <= RELAXED.utilisation ? 'small' : null;
+      this.current === 'small'
+        ? utilisation >= SATURATED.utilisation && ingestPerSecond >= SATURATED.ingestPerSecond ? 'saturated' : null
+        : utilisation <= RELAXED.utilisation || ingestPerSecond < RELAXED.ingestPerSecond ? 'small' : null;
     if (toward === null) {
       this.run = 0;
       return null;
@@ -110,6 +120,8 @@ export function applyStartupHeap(env: NodeJS.ProcessEnv): void {
 }
 
 export interface HeapControl {
+  /** Counts readings committed, for `auto`'s ingest rate. */
+  committed(events: number): void;
   stop(): void;
 }
 
@@ -119,16 +131,19 @@ export interface HeapControl {
  * generation at its cap. `onSwitch` hears each switch.
  */
 export function applyHeapMode(mode: HeapMode, onSwitch: (setting: Setting, utilisation: number) => void = () => {}): HeapControl {
-  if (mode === 'fast') return { stop: () => {} };
+  const fixed = { committed: () => {}, stop: () => {} };
+  if (mode === 'fast') return fixed;
   setV8Heap('small');
-  if (mode === 'small') return { stop: () => {} };
+  if (mode === 'small') return fixed;
   const policy = new HeapPolicy();
   let last = performance.eventLoopUtilization();
+  let events = 0;
   const timer = setInterval(() => {
     const now = performance.eventLoopUtilization();
     const u = performance.eventLoopUtilization(now, last).utilization;
     last = now;
-    const next = policy.sample(u);
+    const next = policy.sample(u, (events * 1000) / SAMPLE_MS);
+    events = 0;
     if (next !== null) {
       setV8Heap(next);
       onSwitch(next, u);
@@ -137,5 +152,5 @@ export function applyHeapMode(mode: HeapMode, onSwitch: (setting: Setting, utili
     }
   }, SAMPLE_MS);
   timer.unref();
-  return { stop: () => clearInterval(timer) };
+  return { committed: (n) => void (events += n), stop: () => clearInterval(timer) };
 }

@@ -24,6 +24,7 @@ export async function runStart(opts: { config?: string }): Promise<number> {
   for (const w of warnings) log.warn(w);
   log.debug({ config: file ?? 'built-in defaults', heap }, 'starting');
   const daemon = new Daemon(config, log, file);
+  daemon.bus.on('heap-mode', 'committed', (c) => heapControl.committed(c.events));
   // Type=notify under systemd: READY=1 once serving, WATCHDOG=1 while alive, STOPPING=1 on a signal.
   const notify = SdNotify.fromEnv();
   const notifyFailed = (err: unknown): void => log.debug({ err }, 'sd_notify failed');

@@ -24,34 +24,50 @@ describe('heap mode (EDGEBUS_HEAP)', () => {
 describe('the auto policy', () => {
   const busy = SATURATED.utilisation;
   const quiet = RELAXED.utilisation;
+  const ingesting = SATURATED.ingestPerSecond;
 
-  it('starts small and turns saturated only after the event loop stays saturated', () => {
+  it('starts small and turns saturated only after ingest keeps the event loop saturated', () => {
     const p = new HeapPolicy();
     assert.equal(p.setting, 'small');
-    for (let i = 1; i < SATURATED.samples; i++) assert.equal(p.sample(busy), null);
-    assert.equal(p.sample(busy), 'saturated');
+    for (let i = 1; i < SATURATED.samples; i++) assert.equal(p.sample(busy, ingesting), null);
+    assert.equal(p.sample(busy, ingesting), 'saturated');
     assert.equal(p.setting, 'saturated');
-    assert.equal(p.sample(1), null, 'said once');
+    assert.equal(p.sample(1, ingesting), null, 'said once');
   });
 
   it('a busy second between quiet ones does not switch', () => {
     const p = new HeapPolicy();
     assert.ok(SATURATED.samples > 1, 'one busy second is not saturation');
     for (let i = 0; i < 10; i++) {
-      assert.equal(p.sample(busy), null);
-      assert.equal(p.sample(0.1), null);
+      assert.equal(p.sample(busy, ingesting), null);
+      assert.equal(p.sample(0.1, ingesting), null);
     }
+    assert.equal(p.setting, 'small');
+  });
+
+  it('a loop saturated by something other than ingest (a drain, a rebuild) stays small', () => {
+    const p = new HeapPolicy();
+    for (let i = 0; i < 10 * SATURATED.samples; i++) assert.equal(p.sample(1, ingesting - 1), null);
     assert.equal(p.setting, 'small');
   });
 
   it('returns to small only after the load has stayed low, and a load in between keeps it saturated', () => {
     const p = new HeapPolicy();
-    for (let i = 0; i < SATURATED.samples; i++) p.sample(1);
+    for (let i = 0; i < SATURATED.samples; i++) p.sample(1, ingesting);
     assert.equal(p.setting, 'saturated');
-    for (let i = 1; i < RELAXED.samples; i++) assert.equal(p.sample(quiet), null);
-    assert.equal(p.sample((busy + quiet) / 2), null, 'between the thresholds: stays');
-    for (let i = 1; i < RELAXED.samples; i++) assert.equal(p.sample(0), null, 'the count started again');
-    assert.equal(p.sample(0), 'small');
+    for (let i = 1; i < RELAXED.samples; i++) assert.equal(p.sample(quiet, ingesting), null);
+    assert.equal(p.sample((busy + quiet) / 2, ingesting), null, 'between the thresholds: stays');
+    for (let i = 1; i < RELAXED.samples; i++) assert.equal(p.sample(0, ingesting), null, 'the count started again');
+    assert.equal(p.sample(0, ingesting), 'small');
     assert.equal(p.setting, 'small');
+  });
+
+  it('returns to small when ingest falls away under a loop that stays saturated (a drain after the outage)', () => {
+    const p = new HeapPolicy();
+    for (let i = 0; i < SATURATED.samples; i++) p.sample(1, ingesting);
+    assert.equal(p.setting, 'saturated');
+    for (let i = 1; i < RELAXED.samples; i++) assert.equal(p.sample(1, RELAXED.ingestPerSecond), null, 'half the rate still counts as ingesting');
+    for (let i = 1; i < RELAXED.samples; i++) assert.equal(p.sample(1, RELAXED.ingestPerSecond - 1), null);
+    assert.equal(p.sample(1, 0), 'small');
   });
 });

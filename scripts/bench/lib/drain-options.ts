@@ -17,12 +17,14 @@ export interface DrainOptions {
   maxEvents: number | null;
   /** Write a V8 CPU profile of the daemon (the last round's is summarised). */
   profile: boolean;
+  /** Seconds the daemon idles between building the backlog and the link's return. */
+  settleSeconds: number;
 }
 
 const USAGE = `usage: npm run bench:drain -- [--backlogs N[,N…]] [--rounds N] [--large-rounds N]
-       [--connections N] [--window N] [--inflight N] [--max-events N] [--profile]
+       [--connections N] [--window N] [--inflight N] [--max-events N] [--settle S] [--profile]
 env:   BENCH_BACKLOGS BENCH_ROUNDS BENCH_LARGE_ROUNDS BENCH_CONNECTIONS BENCH_WINDOW
-       BENCH_INFLIGHT BENCH_MAX_EVENTS BENCH_PROFILE=1`;
+       BENCH_INFLIGHT BENCH_MAX_EVENTS BENCH_SETTLE BENCH_PROFILE=1`;
 
 /** Backlogs above this use --large-rounds. */
 export const LARGE_BACKLOG = 200_000;
@@ -40,7 +42,7 @@ export function parseDrainOptions(argv: string[], env: NodeJS.ProcessEnv): Drain
     options: {
       backlogs: { type: 'string' }, rounds: { type: 'string' }, 'large-rounds': { type: 'string' },
       connections: { type: 'string' }, window: { type: 'string' }, inflight: { type: 'string' },
-      'max-events': { type: 'string' }, profile: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      'max-events': { type: 'string' }, settle: { type: 'string' }, profile: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   });
@@ -62,5 +64,6 @@ export function parseDrainOptions(argv: string[], env: NodeJS.ProcessEnv): Drain
     inflight: int('inflight', values.inflight ?? env.BENCH_INFLIGHT, null, 1, 64),
     maxEvents: int('max-events', values['max-events'] ?? env.BENCH_MAX_EVENTS, null, 1, 100_000),
     profile: values.profile ?? env.BENCH_PROFILE === '1',
+    settleSeconds: int('settle', values.settle ?? env.BENCH_SETTLE, 5, 0, 600) as number,
   };
 }

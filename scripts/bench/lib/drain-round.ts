@@ -47,6 +47,8 @@ export interface RoundSettings {
   inflight: number | null;
   maxEvents: number | null;
   profileDir: string | null;
+  /** Seconds between the backlog's last reading and the link's return. */
+  settleSeconds: number;
 }
 
 export interface DrainRound {
@@ -100,6 +102,9 @@ export async function drainRound(s: RoundSettings): Promise<DrainRound> {
   let alarm: MqttClient | null = null;
   try {
     const fill = await fillBacklog(daemon.brokerPort, s.events, s.connections, s.window, `bench-drain-r${s.round}`);
+    // A real backlog builds at the sensors' rate over an outage that outlasts it; this one was
+    // built flat out in seconds, and the daemon's heap still has the size it took for that.
+    await sleep(s.settleSeconds * 1000);
     alarm = await mqtt.connectAsync({ host: '127.0.0.1', port: daemon.brokerPort, reconnectPeriod: 0, clientId: `bench-drain-alarm-${s.round}` });
     const backlog = await daemon.backlog();
     const rssBeforeMiB = rssMiB(daemon.pid).total;

@@ -14,3 +14,11 @@ export function shebangFlags(): string[] {
   const m = /^#!\S*env -S node(.*)$/.exec(first);
   return m ? m[1].trim().split(/\s+/).filter(Boolean) : [];
 }
+
+/**
+ * The shebang's heap flags without its --no-opt: the daemon turns the optimising compiler
+ * back on once it serves (src/cli/startup-tiering.ts), a script started with these never would.
+ */
+export function heapFlags(): string[] {
+  return shebangFlags().filter((f) => f !== '--no-opt');
+}

@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { storedEventSize, type StoredSize } from './sd-wear.js';
-import { EDGEBUS_BIN, ROOT, shebangFlags } from './edgebus-bin.js';
+import { EDGEBUS_BIN, heapFlags, ROOT, shebangFlags } from './edgebus-bin.js';
 import { freePort, waitForPort } from './ports.js';
 import { makeTempDir, peakRssMiB, removeTempDir, stop, track, waitForLine, type Tracked } from './children.js';
 
@@ -78,10 +78,10 @@ async function startAedes(): Promise<Target> {
   return asTarget('aedes', t, brokerPort, null);
 }
 
-/** Same node flags as edgebus: the floor is measured as edgebus would run it. */
+/** Same heap flags as edgebus: the floor is measured as edgebus would run it. */
 async function startFloor(): Promise<Target> {
   const dir = makeTempDir('edgebus-bench-floor-');
-  const t = track(spawn(process.execPath, [...shebangFlags(), join(HERE, 'floor-server.js'), join(dir, 'db')], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  const t = track(spawn(process.execPath, [...heapFlags(), join(HERE, 'floor-server.js'), join(dir, 'db')], { stdio: ['ignore', 'pipe', 'pipe'] }));
   try {
     const { brokerPort } = await waitForLine(t, readyPorts, READY_TIMEOUT_MS, 'the floor server');
     return asTarget('floor', t, brokerPort, null, () => removeTempDir(dir));

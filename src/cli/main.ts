@@ -17,9 +17,11 @@ const USAGE = `usage: edgebus <verb> [--config FILE]
   start                       run the daemon until SIGTERM/SIGINT
   check                       validate the configuration
   events [--since 10m|ISO] [--until ISO] [--source ID] [--type T]
-         [--from-seq N] [--from-id ID] [--limit N] [--corrected] [--json]
-                              print stored events in log order (--corrected: with
-                              timestamps corrected for later steps of the clock)
+         [--from-seq N] [--from-id ID] [--correlation ID] [--limit N]
+         [--corrected] [--json]
+                              print stored events in log order (--correlation: the
+                              chain, --corrected: with timestamps corrected for
+                              later steps of the clock)
   status [--json]             the running daemon's state
   dlq list [--limit N] [--json]
                               list rejected payloads and events upstream refused
@@ -40,6 +42,7 @@ const OPTIONS = {
   type: { type: 'string' },
   'from-seq': { type: 'string' },
   'from-id': { type: 'string' },
+  correlation: { type: 'string' },
   limit: { type: 'string' },
   json: { type: 'boolean' },
   corrected: { type: 'boolean' },
@@ -71,7 +74,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       case 'events':
         await runEvents(loadConfig({ file: v.config }).config, {
           since: v.since, until: v.until, source: v.source, type: v.type,
-          fromSeq: v['from-seq'], fromId: v['from-id'], limit: v.limit, json: v.json, corrected: v.corrected ? 'true' : undefined,
+          fromSeq: v['from-seq'], fromId: v['from-id'], correlation: v.correlation, limit: v.limit, json: v.json, corrected: v.corrected ? 'true' : undefined,
         }, io);
         return EXIT_OK;
       case 'status':

@@ -11,12 +11,14 @@ export interface EventFilterText {
   type?: string;
   fromSeq?: string;
   fromId?: string;
+  /** a correlation id: the chain it names */
+  correlation?: string;
   limit?: string;
   /** "1" / "true": add `correctedTimestamp` to each event */
   corrected?: string;
 }
 
-export const FILTER_NAMES: readonly (keyof EventFilterText)[] = ['since', 'until', 'source', 'type', 'fromSeq', 'fromId', 'limit', 'corrected'];
+export const FILTER_NAMES: readonly (keyof EventFilterText)[] = ['since', 'until', 'source', 'type', 'fromSeq', 'fromId', 'correlation', 'limit', 'corrected'];
 
 export class FilterError extends Error {
   constructor(message: string) {
@@ -50,6 +52,10 @@ export function parseEventFilters(f: EventFilterText, now = Date.now()): EventQu
   }
   if (f.fromSeq !== undefined) q.fromSeq = positiveInt('from-seq', f.fromSeq);
   if (f.fromId !== undefined) q.fromId = f.fromId;
+  if (f.correlation !== undefined) {
+    if (f.correlation === '') throw new FilterError('--correlation: expected a correlation id or event id, got an empty string');
+    q.correlation = f.correlation;
+  }
   if (f.limit !== undefined) q.limit = positiveInt('limit', f.limit);
   if (f.corrected !== undefined) {
     if (!['1', 'true', '0', 'false'].includes(f.corrected)) throw new FilterError(`--corrected: expected true or false, got ${JSON.stringify(f.corrected)}`);

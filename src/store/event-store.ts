@@ -64,6 +64,10 @@ export class EventStore {
   readonly times: Sublevel<string>;
   /** seq key → '': the high and critical events, which overtake the backlog upstream. */
   readonly urgent: Sublevel<string>;
+  /** correlation id NUL seq key → '': the events of a chain, in log order (see correlation-index.ts). */
+  readonly correlations: Sublevel<string>;
+  /** seq key → correlation id: the way back from an event to its chain entry, for deletes by seq. */
+  readonly correlatedSeqs: Sublevel<string>;
   /** ULID → CBOR RejectedRecord. */
   readonly rejected: Sublevel<Uint8Array>;
   /** seq key → JSON ClockSegment: the wall clock's offset and quality over the log. */
@@ -82,6 +86,8 @@ export class EventStore {
     this.pending = this.db.sublevel<string, Uint8Array>('pending', bin);
     this.times = this.db.sublevel<string, string>('times', {});
     this.urgent = this.db.sublevel<string, string>('urgent', {});
+    this.correlations = this.db.sublevel<string, string>('corr', {});
+    this.correlatedSeqs = this.db.sublevel<string, string>('corrseqs', {});
     this.rejected = this.db.sublevel<string, Uint8Array>('rejected', bin);
     this.clock = this.db.sublevel<string, string>('clock', {});
     this.meta = this.db.sublevel<string, string>('meta', {});
@@ -142,7 +148,7 @@ export class EventStore {
     await this.db.close();
     await this.db.open();
     // Closing the handle closes its sublevels, and they do not reopen with it.
-    for (const sub of [this.log, this.ids, this.idGroups, this.streams, this.sources, this.pending, this.times, this.urgent, this.rejected, this.clock, this.meta]) {
+    for (const sub of [this.log, this.ids, this.idGroups, this.streams, this.sources, this.pending, this.times, this.urgent, this.correlations, this.correlatedSeqs, this.rejected, this.clock, this.meta]) {
       await sub.open();
     }
   }

@@ -5,6 +5,7 @@
 // it runs beside the appender without a lock.
 import { decodeEvent } from '../events/codec.js';
 import { PRIORITIES, type Priority } from '../events/types.js';
+import { deleteCorrelation } from './correlation-index.js';
 import type { EventStore } from './event-store.js';
 import { parseSeqKey, seqKey } from './keys.js';
 import { BATCH, CHUNK, compactIndexes, compactKeys, deleteIndexesThrough, deleteLogThrough } from './log-deletes.js';
@@ -229,13 +230,19 @@ async function applyEviction(store: EventStore, plan: EvictionPlan): Promise<voi
   const batch = store.newWriteBatch();
   let low = Infinity;
   let high = -Infinity;
+  let chained = false;
   for (const { priority, from, through } of plan.backlog) {
     const urgent = isUrgent(priority);
     for await (const chunk of candidates(store, urgent, from, through)) {
       for (const [key, bytes] of chunk) {
-        if (decodeEvent(bytes).metadata.priority !== priority) continue;
+        const { metadata } = decodeEvent(bytes);
+        if (metadata.priority !== priority) continue;
         batch.del(store.log.prefix + key);
         if (urgent) batch.del(store.urgent.prefix + key);
+        if (metadata.correlationId) {
+          deleteCorrelation(store, batch, metadata.correlationId, key);
+          chained = true;
+        }
       }
       if (batch.length >= BATCH) await batch.write(false);
     }
@@ -246,6 +253,7 @@ async function applyEviction(store: EventStore, plan: EvictionPlan): Promise<voi
   if (batch.length) await batch.write(false);
   await compactKeys(store, store.log.prefix + seqKey(low), store.log.prefix + seqKey(high));
   await compactKeys(store, store.urgent.prefix + seqKey(low), store.urgent.prefix + seqKey(high));
+  if (chained) await compactKeys(store, store.correlatedSeqs.prefix + seqKey(low), store.correlatedSeqs.prefix + seqKey(high));
 }
 
 const isUrgent = (p: Priority) => p === 'high' || p === 'critical';

@@ -27,3 +27,17 @@ export function pendingKey(source: string, epoch: number, deviceSeq: number): st
 export function timeKey(ms: number): string {
   return seqKey(ms);
 }
+
+/**
+ * A correlation index entry: correlation id NUL seq key. A correlation id comes from a
+ * JSON payload and may itself hold NUL; only a key exactly SEP plus one seq key longer than
+ * the id belongs to it (see correlationSeq), so "a" never reads "a\0b"'s entries.
+ */
+export function correlationKey(correlationId: string, seq: string): string {
+  return correlationId + SEP + seq;
+}
+
+/** The seq of an entry under `correlationId` (a key read between its bounds), or null when it is another id's. */
+export function correlationSeq(correlationId: string, key: string): number | null {
+  return key.length === correlationId.length + 1 + SEQ_WIDTH ? parseSeqKey(key.slice(correlationId.length + 1)) : null;
+}

@@ -2,6 +2,7 @@
 // compactions that make LevelDB give the space back. Shared by retention (age) and eviction
 // (size, free space). Deletes go out in bounded batches while bounded iterators walk the
 // log: memory stays flat however large it is.
+import { deleteCorrelation } from './correlation-index.js';
 import type { EventStore } from './event-store.js';
 import { parseSeqKey, SEP, SEP_END, seqKey } from './keys.js';
 import type { WriteBatch } from './write-batch.js';
@@ -34,7 +35,7 @@ export async function deleteLogThrough(store: EventStore, through: number, limit
   return { deleted, first, last };
 }
 
-export interface IndexDeletes { urgent: number; lastMark: string | null; segments: number }
+export interface IndexDeletes { urgent: number; lastMark: string | null; segments: number; correlations: number }
 
 /** With every log key at or below `through` gone: the index entries that only point there. */
 export async function deleteIndexesThrough(store: EventStore, through: number): Promise<IndexDeletes> {
@@ -52,8 +53,25 @@ export async function deleteIndexesThrough(store: EventStore, through: number): 
   }
   const lastMark = await deleteMarksThrough(store, batch, through);
   const segments = await deleteSegmentsThrough(store, batch, through);
+  const correlations = await deleteCorrelationsThrough(store, batch, through);
   if (batch.length) await batch.write(false);
-  return { urgent, lastMark, segments };
+  return { urgent, lastMark, segments, correlations };
+}
+
+/** The correlation index entries of the deleted events, found through their seqs. */
+async function deleteCorrelationsThrough(store: EventStore, batch: WriteBatch, through: number): Promise<number> {
+  const it = store.correlatedSeqs.iterator({ lte: seqKey(through) });
+  let deleted = 0;
+  try {
+    for (let entries = await it.nextv(CHUNK); entries.length; entries = await it.nextv(CHUNK)) {
+      for (const [seq, correlationId] of entries) deleteCorrelation(store, batch, correlationId, seq);
+      deleted += entries.length;
+      if (batch.length >= BATCH) await batch.write(false);
+    }
+  } finally {
+    await it.close();
+  }
+  return deleted;
 }
 
 /**
@@ -121,6 +139,11 @@ export async function compactIndexes(store: EventStore, through: number, deleted
   if (deleted.lastMark !== null) await compactKeys(store, store.times.prefix, store.times.prefix + deleted.lastMark);
   // Every source's head is pruned: the deletes span the whole sublevel.
   if (deleted.segments > 0) await compactKeys(store, store.streams.prefix, prefixEnd(store.streams.prefix));
+  if (deleted.correlations > 0) {
+    await compactKeys(store, store.correlatedSeqs.prefix, store.correlatedSeqs.prefix + seqKey(through));
+    // A chain's entries sort by correlation id first: the deletes are spread over the sublevel.
+    await compactKeys(store, store.correlations.prefix, prefixEnd(store.correlations.prefix));
+  }
 }
 
 /**

@@ -1,10 +1,12 @@
 // Reads of the log: by seq range, by source from a stream version, from a time, from an
-// event id. Each read is a bounded iterator, never the whole log in memory. Times a reader
-// names are wall-clock times, matched against corrected timestamps (see time/timeline.ts);
-// the receive-time marks that find where to start are on the gateway clock.
+// event id, by correlation chain. Each read is a bounded iterator, never the whole log in
+// memory. Times a reader names are wall-clock times, matched against corrected timestamps
+// (see time/timeline.ts); the receive-time marks that find where to start are on the
+// gateway clock.
 import { decodeEvent } from '../events/codec.js';
 import type { EdgeEvent, EventType } from '../events/types.js';
 import { Timeline } from '../time/timeline.js';
+import { chainSeqKeys, firstChainSeq } from './correlation-index.js';
 import type { EventStore } from './event-store.js';
 import { parseSeqKey, SEP, SEP_END, seqKey, streamKey, timeKey } from './keys.js';
 import { mayBeOfType, typeNeedle } from './type-prefilter.js';
@@ -26,6 +28,8 @@ export interface EventQuery {
   type?: EventType;
   /** start at the event with this id (inclusive) */
   fromId?: string;
+  /** the chain: the event with this id and every event whose correlation id it is (read through the correlation index) */
+  correlation?: string;
   limit?: number;
 }
 
@@ -53,8 +57,12 @@ const SEQ_ID = /^(.+):(\d+):(\d+)$/;
 const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 const ULID_ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 
-/** The log seq of the event with this id, or null. */
-export async function seqOfId(store: EventStore, id: string): Promise<number | null> {
+/**
+ * The log seq of the event with this id, or null. `through`: the event is known to be at
+ * or before this seq (a chain's root precedes what it caused), so a source's stream is
+ * searched back from there rather than forward from its start.
+ */
+export async function seqOfId(store: EventStore, id: string, through = Infinity): Promise<number | null> {
   // A publisher's id is indexed: `<seq key>:<receive time>`.
   const entry = await store.ids.get(id);
   if (entry !== undefined) return parseSeqKey(entry.slice(0, entry.indexOf(':')));
@@ -62,7 +70,8 @@ export async function seqOfId(store: EventStore, id: string): Promise<number | n
   // are found through what they encode: the source's stream, or the ULID's time.
   const derived = SEQ_ID.exec(id);
   if (derived) {
-    for await (const keys of seqsOfSource(store, derived[1], 1, 1)) {
+    const found = through === Infinity ? seqsOfSource(store, derived[1], 1, 1) : seqsOfSourceThrough(store, derived[1], through);
+    for await (const keys of found) {
       const values = await store.log.getMany(keys);
       for (const v of values) {
         const e = v === undefined ? null : decodeEvent(v);
@@ -123,6 +132,9 @@ function matches(e: EdgeEvent, q: EventQuery, timeline: Timeline): boolean {
   if (q.type !== undefined && e.type !== q.type) return false;
   if (q.source !== undefined && e.source !== q.source) return false;
   if (q.toSeq !== undefined && e.seq > q.toSeq) return false;
+  // The index names seqs; the event itself has the last word (an entry an older release
+  // left behind when it deleted the event may point at a seq used again).
+  if (q.correlation !== undefined && e.metadata.correlationId !== q.correlation && e.id !== q.correlation) return false;
   if (q.since !== undefined || q.until !== undefined) {
     const t = timeline.correctedTime(e);
     if (q.since !== undefined && !(t >= q.since)) return false;
@@ -158,6 +170,28 @@ async function* seqsOfSource(store: EventStore, source: string, fromVersion: num
   }
 }
 
+/** A source's seq keys at or below `through`, newest first: events above it are not read. */
+async function* seqsOfSourceThrough(store: EventStore, source: string, through: number): AsyncGenerator<string[]> {
+  const it = store.streams.values({ gte: source + SEP, lt: source + SEP_END, reverse: true });
+  try {
+    for (;;) {
+      const segments = await it.nextv(CHUNK);
+      if (segments.length === 0) return;
+      const out: string[] = [];
+      for (const value of segments) {
+        const seqs = value.split(' ');
+        for (let i = seqs.length - 1; i >= 0; i--) {
+          const seq = Number(seqs[i]);
+          if (seq <= through) out.push(seqKey(seq));
+        }
+      }
+      if (out.length) yield out;
+    }
+  } finally {
+    await it.close();
+  }
+}
+
 async function* valuesFrom(store: EventStore, start: number, toSeq: number | undefined): AsyncGenerator<Uint8Array[]> {
   const it = store.log.values({ gte: seqKey(start), ...(toSeq !== undefined ? { lte: seqKey(toSeq) } : {}) });
   try {
@@ -171,6 +205,15 @@ async function* valuesFrom(store: EventStore, start: number, toSeq: number | und
   }
 }
 
+/**
+ * The seq keys of a chain: its indexed events, and its root (the event whose id names the
+ * chain), which may carry no correlation id of its own and is found through its id.
+ */
+async function chainOf(store: EventStore, correlationId: string, fromSeq: number, toSeq: number | undefined): Promise<AsyncGenerator<string[]>> {
+  const root = await seqOfId(store, correlationId, (await firstChainSeq(store, correlationId)) ?? Infinity);
+  return chainSeqKeys(store, correlationId, root, fromSeq, toSeq);
+}
+
 const NO_TIMELINE = new Timeline();
 
 /**
@@ -181,9 +224,12 @@ export async function* readEvents(store: EventStore, q: EventQuery = {}, timelin
   const start = await startSeq(store, q, timeline);
   let left = q.limit ?? Infinity;
   if (left <= 0 || start === Infinity) return;
-  const chunks = q.source !== undefined
+  const keyed = q.correlation !== undefined
+    ? await chainOf(store, q.correlation, start, q.toSeq)
+    : q.source !== undefined ? seqsOfSource(store, q.source, q.fromVersion ?? 1, start) : null;
+  const chunks = keyed !== null
     ? (async function* () {
-      for await (const keys of seqsOfSource(store, q.source!, q.fromVersion ?? 1, start)) {
+      for await (const keys of keyed) {
         const values = await store.log.getMany(keys);
         yield values.filter((v): v is Uint8Array => v !== undefined);
       }

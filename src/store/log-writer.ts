@@ -6,6 +6,7 @@
 // group's raw write batch (write-batch.ts).
 import { encodeValue } from '../events/codec.js';
 import type { EventDraft, Priority } from '../events/types.js';
+import { CorrelationIndex } from './correlation-index.js';
 import type { EventStore } from './event-store.js';
 import { IdIndex } from './id-index.js';
 import { pendingKey, seqKey, streamKey, timeKey } from './keys.js';
@@ -49,6 +50,7 @@ export interface RecoveredState {
 export class LogWriter {
   /** The publisher-id index (dedup, reads from an id); the prune job reaches it here too. */
   readonly idIndex: IdIndex;
+  private readonly correlations: CorrelationIndex;
   private readonly logPrefix: string;
   private readonly urgentPrefix: string;
   private readonly pendingPrefix: string;
@@ -59,6 +61,7 @@ export class LogWriter {
 
   constructor(private readonly store: EventStore, dedupWindow: number) {
     this.idIndex = new IdIndex(store, dedupWindow);
+    this.correlations = CorrelationIndex.forStore(store);
     this.logPrefix = store.log.prefix;
     this.urgentPrefix = store.urgent.prefix;
     this.pendingPrefix = store.pending.prefix;
@@ -83,11 +86,17 @@ export class LogWriter {
     return { states: await readSourceStates(this.store), staged: await readStagedDrafts(this.store) };
   }
 
-  /** An event's CBOR bytes under its seq; high and critical events are indexed as urgent too. */
-  putEvent(batch: LogBatch, seq: number, bytes: Uint8Array, priority: Priority): void {
+  /**
+   * An event's CBOR bytes under its seq; high and critical events are indexed as urgent
+   * too, and an event with a correlation id under its chain (in the same batch, so an
+   * event is never durable without its entry).
+   */
+  putEvent(batch: LogBatch, seq: number, bytes: Uint8Array, priority: Priority, correlationId: string | null): void {
     const key = seqKey(seq);
     batch.put(this.logPrefix + key, bytes);
     if (priority === 'high' || priority === 'critical') batch.put(this.urgentPrefix + key, '');
+    // An empty id names no chain a reader could ask for.
+    if (correlationId) this.correlations.put(batch, correlationId, key);
   }
 
   /** A sequenced draft waits in the reorder buffer for its predecessors. */

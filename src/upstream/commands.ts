@@ -12,12 +12,18 @@ export interface CommandMessage {
   payload: Buffer;
 }
 
+/** The envelope keys that place a command in a chain: they go to the event's metadata. */
+const CHAIN_KEYS = ['correlationId', 'causationId'] as const;
+
 /**
  * A JSON object is the command's payload as is; anything else is kept under `value` (text)
  * or `raw` (base64, when it is not UTF-8). A string `id` in the object becomes the event id,
- * so a command the cloud delivers twice (QoS 1) is stored and delivered once.
+ * so a command the cloud delivers twice (QoS 1) is stored and delivered once. String
+ * `correlationId` and `causationId` (1 to 256 characters, like ids) leave the payload for
+ * the event's metadata; without them the command starts a chain of its own. One of another
+ * shape stays in the payload, where it can be seen, and `warn` says why it was not taken.
  */
-export function commandDraft(gatewayId: string, msg: CommandMessage, now: number): EventDraft {
+export function commandDraft(gatewayId: string, msg: CommandMessage, now: number, warn: (detail: string) => void = () => {}): EventDraft {
   let payload: JsonObject;
   let id: string | null = null;
   const text = new TextDecoder('utf-8', { fatal: false }).decode(msg.payload);
@@ -30,9 +36,25 @@ export function commandDraft(gatewayId: string, msg: CommandMessage, now: number
       parsed = undefined;
     }
   }
+  const metadata = defaultMetadata('normal');
   if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) {
     payload = parsed;
-    if (typeof parsed.id === 'string' && parsed.id.length > 0 && parsed.id.length <= MAX_ID_LENGTH) id = parsed.id;
+    if (isIdLike(parsed.id)) id = parsed.id;
+    for (const key of CHAIN_KEYS) {
+      const v = parsed[key];
+      if (v === undefined) continue;
+      if (v === null) {
+        // Says "no chain", as leaving it out does.
+        delete payload[key];
+        continue;
+      }
+      if (!isIdLike(v)) {
+        warn(`${key} must be a string of 1 to ${MAX_ID_LENGTH} characters; kept in the payload, not taken as the command's ${key}`);
+        continue;
+      }
+      metadata[key] = v;
+      delete payload[key];
+    }
   } else if (isUtf8) {
     payload = { value: parsed === undefined ? text : parsed };
   } else {
@@ -45,11 +67,15 @@ export function commandDraft(gatewayId: string, msg: CommandMessage, now: number
     timestamp: isoTime(now),
     payload,
     device: { id: msg.device },
-    metadata: defaultMetadata('normal'),
+    metadata,
     deviceSeq: null,
     explicitId: id !== null,
     receivedAt: now,
   };
+}
+
+function isIdLike(v: JsonValue | undefined): v is string {
+  return typeof v === 'string' && v.length > 0 && v.length <= MAX_ID_LENGTH;
 }
 
 /** The local topic a device listens on for its commands. */

@@ -78,7 +78,7 @@ export class Upstream {
    */
   private async command(cmd: UpstreamCommand): Promise<void> {
     const { appender, gatewayId, deliverLocal, log } = this.opts;
-    const draft = commandDraft(gatewayId, cmd, appender.clock.now());
+    const draft = commandDraft(gatewayId, cmd, appender.clock.now(), (detail) => log.warn({ device: cmd.device }, `command: ${detail}`));
     if (!(await appender.append(draft))) {
       log.info({ device: cmd.device, id: draft.id }, 'duplicate command ignored');
       return;

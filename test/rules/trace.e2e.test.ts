@@ -180,5 +180,14 @@ describe('a causation chain across kill -9', () => {
     assert.equal(events.filter((e) => e.type === 'Command').length, 3);
     assert.equal(events.filter((e) => e.type === 'BusinessEvent').length, 3);
     assert.equal(events.filter((e) => e.type === 'Alert').length, 3);
+
+    // The backtest shows what each rule would derive, and the commands its actions send.
+    const fact = await runCli(['rules', 'test', join(rules, 'overheated.yaml'), '--since', '1h', '--config', config], { cwd: tmp.dir });
+    assert.equal(fact.code, 0, fact.stderr);
+    assert.match(fact.stdout.split('\n')[0], /raised\s+overheated\s+gh-1\s+BusinessEvent \{"room":"gh-1","peak":35\}$/);
+    assert.match(fact.stderr, /^0 alerts, 3 BusinessEvents would have been emitted from \d+ events since 1h/);
+    const hot = await runCli(['rules', 'test', join(rules, 'hot.yaml'), '--since', '1h', '--config', config], { cwd: tmp.dir });
+    assert.equal(hot.code, 0, hot.stderr);
+    assert.match(hot.stdout.split('\n')[0], /raised\s+hot\s+gh-1\s+gh-1 hot  \(\+1 command\)$/);
   });
 });

@@ -68,8 +68,26 @@ export async function runRules(config: Config, action: string | undefined, args:
   bar.done();
   for (const a of alerts) {
     if (opts.json) io.out(JSON.stringify(a.draft) + '\n');
-    else io.out([a.draft.timestamp.padEnd(24), a.state.padEnd(8), a.rule.id.padEnd(24), a.group.padEnd(20), String(a.draft.payload.message)].join('  ') + '\n');
+    else io.out([a.draft.timestamp.padEnd(24), a.state.padEnd(8), a.rule.id.padEnd(24), a.group.padEnd(20), what(a)].join('  ') + '\n');
   }
-  io.err(`${alerts.length} alert${alerts.length === 1 ? '' : 's'} would have been emitted from ${seen} events since ${since} (${rules.map((r) => r.id).join(', ')})\n`);
+  io.err(`${emittedCount(alerts)} would have been emitted from ${seen} events since ${since} (${rules.map((r) => r.id).join(', ')})\n`);
   return 0;
+}
+
+/** An alert's message; a derived event's type and payload (and its actions, either way). */
+function what(a: AlertIntent): string {
+  const { draft } = a;
+  const text = draft.type === 'Alert' ? String(draft.payload.message) : `${draft.type} ${JSON.stringify(draft.payload)}`;
+  return a.actions.length === 0 ? text : `${text}  (+${a.actions.length} command${a.actions.length === 1 ? '' : 's'})`;
+}
+
+/** `3 alerts`, or `3 alerts, 1 BusinessEvent` when a rule derives events. */
+function emittedCount(emitted: readonly AlertIntent[]): string {
+  const alerts = emitted.filter((a) => a.draft.type === 'Alert').length;
+  const parts = [`${alerts} alert${alerts === 1 ? '' : 's'}`];
+  for (const type of ['BusinessEvent', 'Command', 'SystemEvent'] as const) {
+    const n = emitted.filter((a) => a.draft.type === type).length;
+    if (n > 0) parts.push(`${n} ${type}${n === 1 ? '' : 's'}`);
+  }
+  return parts.join(', ');
 }

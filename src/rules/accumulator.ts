@@ -52,6 +52,8 @@ export class WindowColumns {
   readonly ts: number[] = [];
   readonly seqs: number[] = [];
   readonly ids: string[] = [];
+  /** `metadata.correlationId` of the same events (kept, like ids, for the newest WINDOW_IDS only). */
+  readonly corrs: (string | null)[] = [];
   /** Per field: its value when a finite number, else NaN. */
   readonly nums: number[][];
   /** Per field: its value as read, for `distinct` only (null for other fields). */

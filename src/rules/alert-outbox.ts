@@ -1,7 +1,10 @@
-// Where the engine's decisions become effects, in order: the alert is appended through the
-// same path as every event (stored, then forwarded at its priority), then published on the
-// local broker (QoS 1) and its actions run. An alert the id index
-// already knows — the same decision made again by a replay — has no effect at all.
+// Where the engine's decisions become effects, in order: the alert (or derived event) and
+// the Commands of its actions are appended through the same path as every event, in one
+// group commit, so a crash keeps all of them or none; then, once durable, the alert is
+// published on the local broker (QoS 1) and each Command on its topic. Only what the id
+// index did not already hold is published: the same decision made again by a rebuild or a
+// replay is neither stored nor delivered twice.
+import { eventOf, type EventDraft } from '../events/types.js';
 import type { Appender } from '../pipeline/appender.js';
 import type { Logger } from '../util/log.js';
 import type { AlertIntent } from './alerts.js';
@@ -9,10 +12,13 @@ import type { AlertIntent } from './alerts.js';
 export interface OutboxOptions {
   appender: Appender;
   publish: (topic: string, payload: Buffer, opts: { qos: 0 | 1; retain: boolean }) => Promise<void>;
-  /** Called for each alert stored (not for the duplicates a replay makes). */
+  /** Called for each emission stored (not for the duplicates a replay makes). */
   onStored?: (alert: AlertIntent) => void;
   log: Logger;
 }
+
+/** Which of an emission's drafts were stored anew: the emission first, then its actions' Commands. */
+type Stored = readonly boolean[];
 
 export class AlertOutbox {
   private chain: Promise<void> = Promise.resolve();
@@ -21,13 +27,13 @@ export class AlertOutbox {
   constructor(private readonly opts: OutboxOptions) {}
 
   /**
-   * The append starts at once, so alerts decided together share one group commit; their
+   * The append starts at once, so emissions decided together share one group commit; their
    * deliveries still happen one after another, in the order they were decided.
    */
   push(alert: AlertIntent): void {
     this.pending++;
     const stored = this.store(alert);
-    this.chain = this.chain.then(() => stored.then((ok) => (ok ? this.deliver(alert) : undefined))).finally(() => this.pending--);
+    this.chain = this.chain.then(() => stored.then((s) => (s === null ? undefined : this.deliver(alert, s)))).finally(() => this.pending--);
   }
 
   get queued(): number {
@@ -39,26 +45,53 @@ export class AlertOutbox {
     return this.chain;
   }
 
-  private async store(alert: AlertIntent): Promise<boolean> {
+  private async store(alert: AlertIntent): Promise<Stored | null> {
+    const { appender } = this.opts;
+    // Submitted in one turn, so into the one group being built: one atomic write.
+    const appends = [appender.append(alert.draft)];
+    for (const a of alert.actions) appends.push(appender.append(a.draft));
     try {
-      return await this.opts.appender.append(alert.draft);
+      return await Promise.all(appends);
     } catch (err) {
       // Not stored, so not delivered: the rule state moved on, and a rebuild from the log
       // after the store recovers decides it again.
-      this.opts.log.error({ err, rule: alert.rule.id, group: alert.group, state: alert.state }, 'alert could not be stored');
-      return false;
+      this.opts.log.error({ err, rule: alert.rule.id, group: alert.group, state: alert.state }, `${alert.draft.type} could not be stored`);
+      return null;
     }
   }
 
-  private async deliver(alert: AlertIntent): Promise<void> {
+  private async deliver(alert: AlertIntent, stored: Stored): Promise<void> {
     const { publish, log } = this.opts;
-    this.opts.onStored?.(alert);
-    log.info({ rule: alert.rule.id, group: alert.group, state: alert.state, id: alert.draft.id }, `alert ${alert.state}: ${String(alert.draft.payload.message)}`);
-    try {
-      await publish(alert.topic, Buffer.from(JSON.stringify(alert.draft)), { qos: 1, retain: false });
-      for (const a of alert.actions) await publish(a.topic, a.payload, { qos: a.qos, retain: a.retain });
-    } catch (err) {
-      log.error({ err, rule: alert.rule.id, topic: alert.topic }, 'alert stored but not published locally');
+    const { draft } = alert;
+    if (stored[0]) {
+      this.opts.onStored?.(alert);
+      if (draft.type === 'Alert') log.info({ rule: alert.rule.id, group: alert.group, state: alert.state, id: draft.id }, `alert ${alert.state}: ${String(draft.payload.message)}`);
+      else log.info({ rule: alert.rule.id, group: alert.group, id: draft.id, topic: alert.topic }, `${draft.type} emitted`);
+      try {
+        await publish(alert.topic, localBody(draft), { qos: 1, retain: false });
+      } catch (err) {
+        log.error({ err, rule: alert.rule.id, topic: alert.topic }, `${draft.type} stored but not published locally`);
+      }
+    }
+    // A Command is published when it is first stored, whatever became of its emission: the
+    // log and what devices were sent stay the same story.
+    for (let i = 0; i < alert.actions.length; i++) {
+      if (!stored[i + 1]) continue;
+      const a = alert.actions[i];
+      try {
+        await publish(a.topic, a.payload, { qos: a.qos, retain: a.retain });
+      } catch (err) {
+        log.error({ err, rule: alert.rule.id, topic: a.topic, id: a.draft.id }, 'command stored but not published locally');
+      }
     }
   }
+}
+
+/**
+ * What goes on an emission's local topic: the event as JSON; for a Command, its payload only,
+ * which is what a device on `cmd/<device>` reads (as from upstream commands).
+ */
+function localBody(draft: EventDraft): Buffer {
+  if (draft.type === 'Command') return Buffer.from(JSON.stringify(draft.payload));
+  return Buffer.from(JSON.stringify(eventOf(draft as EventDraft & { seq: number; id: string })));
 }

@@ -20,6 +20,7 @@ import { SequenceRule } from './kinds/sequence.js';
 import { SustainedRule } from './kinds/sustained.js';
 import { WindowRule } from './kinds/window.js';
 import { RuleIndex } from './rule-index.js';
+import { emittedBy } from './trace.js';
 import type { CompiledRule } from './types.js';
 
 export type { AbsentGroupSnapshot } from './kinds/absence.js';
@@ -103,11 +104,13 @@ export class RuleEngine {
     const n = candidates.length;
     if (n === 0) return;
     const t = this.ctx.timeOf(e);
+    // What a rule emitted (an alert, a derived event, an action's Command) comes back
+    // through the log; a rule never reacts to its own, or one emission could feed the next.
     const alertOf = e.type === 'Alert' ? e.payload.rule : undefined;
+    const made = alertOf === undefined && e.type !== 'DeviceData' && e.source === this.ctx.gatewayId;
     for (let i = 0; i < n; i++) {
       const kind = candidates[i].value;
-      // A rule never reacts to its own alerts.
-      if (alertOf !== undefined && alertOf === kind.rule.id) continue;
+      if (alertOf !== undefined ? alertOf === kind.rule.id : made && emittedBy(kind.rule, e.id)) continue;
       kind.evaluate(e, t, clock);
     }
   }

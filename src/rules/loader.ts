@@ -10,15 +10,17 @@
 //     top-level `where` is ANDed into every step (the engine tests only the steps); no `clear`
 //     (a sequence is an incident in itself);
 //   - `absent`: `where` narrows what counts as "seen"; no `clear` (the next event clears it);
-//   - `clear` needs `where` and/or `having`.
+//   - `clear` needs `where` and/or `having`;
+//   - `emit`: which keys go with which `type` (emit-compiler.ts).
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDuration } from '../config/units.js';
 import { lineOf, parseYaml, validateAgainst, type ParsedYaml, type SchemaIssue } from '../config/validate.js';
 import { compileHaving, parseAggregate } from './aggregates.js';
 import { compileCondition, validateField } from './conditions.js';
-import { DEFAULT_ALERT_MESSAGE, DEFAULT_ALERT_TOPIC, RuleListSchema, RuleSchema, type RawMatch, type RawRule } from './schema.js';
-import { RuleError, type AggregateRef, type CompiledRule, type Predicate, type RuleAction, type RuleEmit, type RuleMatch, type SequenceStep, type WindowSpec } from './types.js';
+import { compileEmit } from './emit-compiler.js';
+import { RuleListSchema, RuleSchema, type RawMatch, type RawRule } from './schema.js';
+import { RuleError, type AggregateRef, type CompiledRule, type Predicate, type RuleAction, type RuleMatch, type SequenceStep, type WindowSpec } from './types.js';
 
 type Path = readonly (string | number)[];
 
@@ -216,12 +218,7 @@ export function compileRule(raw: RawRule, file: string, line: number, at: Path =
   const groupBy = raw.groupBy === undefined ? null : toList(raw.groupBy);
   groupBy?.forEach((path, i) => validateField(path, Array.isArray(raw.groupBy) ? p('groupBy', i) : p('groupBy')));
 
-  const emit: RuleEmit = {
-    severity: raw.emit?.severity ?? 'warning',
-    priority: raw.emit?.priority ?? 'high',
-    topic: raw.emit?.topic ?? DEFAULT_ALERT_TOPIC,
-    message: raw.emit?.message ?? DEFAULT_ALERT_MESSAGE,
-  };
+  const emit = compileEmit(raw.emit, p('emit'));
   const actions = (raw.actions ?? []).map((a): RuleAction => ({
     publish: {
       topic: a.publish.topic,
@@ -234,6 +231,7 @@ export function compileRule(raw: RawRule, file: string, line: number, at: Path =
   const aggregates = new Map<string, AggregateRef>();
   for (const c of [...having, ...(clear?.having ?? [])]) aggregates.set(c.aggregate.key, c.aggregate);
   const templates: [string, Path][] = [[emit.topic, p('emit', 'topic')], [emit.message, p('emit', 'message')]];
+  if (emit.payload !== null) templateStrings(emit.payload, p('emit', 'payload'), templates);
   (raw.actions ?? []).forEach((a, i) => {
     templates.push([a.publish.topic, p('actions', i, 'publish', 'topic')]);
     templateStrings(a.publish.payload, p('actions', i, 'publish', 'payload'), templates);
@@ -323,7 +321,7 @@ function compileSequence(raw: RawRule, top: RuleMatch, where: Predicate | null, 
 // Templates: `{name}` placeholders (see templates.ts)
 
 const PLACEHOLDER = /\{([^{}]+)\}/g;
-const BUILTIN = new Set(['rule', 'group', 'state', 'severity']);
+const BUILTIN = new Set(['rule', 'group', 'state', 'severity', 'correlationId']);
 const AGGREGATE_LIKE = /^(count|[a-z]+\(.*\))$/;
 
 /** The strings of an object payload, each with its path: placeholders live in values only. */

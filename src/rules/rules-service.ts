@@ -1,7 +1,7 @@
 // The rules side of the gateway, assembled: the rule set from `rulesDir` (hot-reloaded),
-// the engine fed with every durable event, the outbox that stores and delivers alerts, and
-// the state that must outlive a restart — rebuilt from the log, plus what absence rules
-// knew of groups that went quiet.
+// the engine fed with every durable event, the outbox that stores and delivers alerts,
+// derived events and their actions' Commands, and the state that must outlive a restart —
+// rebuilt from the log, plus what absence rules knew of groups that went quiet.
 import type { Appender } from '../pipeline/appender.js';
 import type { EventStore } from '../store/event-store.js';
 import { readEvents, type EventQuery } from '../store/log-reader.js';
@@ -159,6 +159,8 @@ export class RulesService {
   }
 
   private count(a: AlertIntent): void {
+    // Derived events are events, not alerts: they are in the log, not in the alert figures.
+    if (a.draft.type !== 'Alert') return;
     const c = this.fired.get(a.rule.id) ?? { raised: 0, cleared: 0 };
     c[a.state]++;
     this.fired.set(a.rule.id, c);

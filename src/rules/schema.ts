@@ -5,6 +5,7 @@
 // Checks between keys (which timing keys go together) live in the loader's compileRule.
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { EVENT_TYPES, PRIORITIES } from '../events/types.js';
+import { EMIT_TYPES } from './types.js';
 
 const strict = { additionalProperties: false } as const;
 
@@ -61,11 +62,18 @@ const topic = (def?: string) => Type.String({ minLength: 1, pattern: '^[^+#]+$',
 export const DEFAULT_ALERT_TOPIC = 'alerts/{rule}/{group}';
 export const DEFAULT_ALERT_MESSAGE = '{rule} {state} for {group}';
 
+/** A derived event's topic when its rule names none (a Command must name its own). */
+export const DEFAULT_DERIVED_TOPIC = 'events/{rule}/{group}';
+
+// No schema defaults here: which apply depends on `type`, and the loader must tell a key
+// given for the wrong type from one filled in (see compileEmit).
 export const EmitSchema = Type.Object({
-  severity: oneOf(['info', 'warning', 'critical'] as const, 'warning'),
-  priority: oneOf(PRIORITIES, 'high'),
-  topic: topic(DEFAULT_ALERT_TOPIC),
-  message: Template('message template', DEFAULT_ALERT_MESSAGE),
+  type: Type.Optional(oneOf(EMIT_TYPES)),
+  severity: Type.Optional(oneOf(['info', 'warning', 'critical'] as const)),
+  priority: Type.Optional(oneOf(PRIORITIES)),
+  topic: Type.Optional(topic()),
+  message: Type.Optional(Template('message template')),
+  payload: Type.Optional(Type.Unsafe<Record<string, unknown>>({ type: 'object', description: "a derived event's payload: its strings are templates" })),
 }, strict);
 
 export const PublishActionSchema = Type.Object({

@@ -1,7 +1,8 @@
 // The rule language of SPEC §5, compiled: what the loader produces from `rules/*.yaml` and
 // what the engine runs. Conditions and aggregates are compiled once, at load, into plain
 // functions, so an event costs only the rules whose index entry it hits.
-import type { EdgeEvent, EventType, Priority } from '../events/types.js';
+import type { EdgeEvent, EventType, JsonObject, Priority } from '../events/types.js';
+import type { Trigger } from './trace.js';
 
 /** A mistake in a rule, at a path inside its YAML (the loader turns the path into a line). */
 export class RuleError extends Error {
@@ -54,12 +55,24 @@ export interface SequenceStep {
 
 export type Severity = 'info' | 'warning' | 'critical';
 
+/** What a rule's `emit` makes: an alert (the default) or a derived event of one of the other types. */
+export const EMIT_TYPES = ['Alert', 'BusinessEvent', 'Command', 'SystemEvent'] as const;
+export type EmitType = (typeof EMIT_TYPES)[number];
+
 export interface RuleEmit {
+  type: EmitType;
+  /** An alert's; a derived event has none (its templates still read `{severity}` as the default). */
   severity: Severity;
   priority: Priority;
-  /** Template: `{rule}`, `{group}`, `{state}`, `{severity}`, aggregates such as `{max(value)}`, event paths `{source}`, `{value}`. */
+  /**
+   * Template: `{rule}`, `{group}`, `{state}`, `{severity}`, `{correlationId}`, aggregates such
+   * as `{max(value)}`, event paths `{source}`, `{value}`.
+   */
   topic: string;
+  /** An alert's message; unused by a derived event. */
   message: string;
+  /** A derived event's payload: its strings are templates (a lone `{x}` keeps the value's type). Null for an alert. */
+  payload: JsonObject | null;
 }
 
 export interface RuleAction {
@@ -107,4 +120,6 @@ export interface WindowState {
   values(): Record<string, number | null>;
   /** A name for the current window instance (tumbling bucket, session start): part of alert ids. */
   key(): string;
+  /** The event of the first of ids(), as far as a correlation needs it; null when empty. */
+  trigger(): Trigger | null;
 }

@@ -4,6 +4,7 @@
 // clock or the reorder buffer delivers a reading late.
 import type { EdgeEvent } from '../events/types.js';
 import { Accumulator, WindowColumns } from './accumulator.js';
+import type { Trigger } from './trace.js';
 import type { AggregateRef, WindowSpec, WindowState } from './types.js';
 
 /**
@@ -43,6 +44,7 @@ class TimeBuffer {
       c.ts.push(t);
       c.seqs.push(e.seq);
       c.ids.push(e.id);
+      c.corrs.push(e.metadata.correlationId);
       for (let k = 0; k < fields.length; k++) {
         const v = fields[k].get(e);
         c.nums[k].push(typeof v === 'number' && Number.isFinite(v) ? v : Number.NaN);
@@ -63,6 +65,7 @@ class TimeBuffer {
     c.ts.splice(lo, 0, t);
     c.seqs.splice(lo, 0, e.seq);
     c.ids.splice(lo, 0, e.id);
+    c.corrs.splice(lo, 0, e.metadata.correlationId);
     for (let k = 0; k < fields.length; k++) {
       const v = fields[k].get(e);
       c.nums[k].splice(lo, 0, typeof v === 'number' && Number.isFinite(v) ? v : Number.NaN);
@@ -74,10 +77,16 @@ class TimeBuffer {
 
   /** Only the newest WINDOW_IDS entries keep their ids (`at`: where one was just inserted). */
   private forgetIds(at: number): void {
-    const { ids, head } = this.cols;
+    const { ids, corrs, head } = this.cols;
     const edge = ids.length - 1 - WINDOW_IDS;
-    if (edge >= head) ids[edge] = '';
-    if (at <= edge) ids[at] = '';
+    if (edge >= head) {
+      ids[edge] = '';
+      corrs[edge] = null;
+    }
+    if (at <= edge) {
+      ids[at] = '';
+      corrs[at] = null;
+    }
   }
 
   dropOldest(): void {
@@ -90,6 +99,7 @@ class TimeBuffer {
       c.ts.splice(0, dead);
       c.seqs.splice(0, dead);
       c.ids.splice(0, dead);
+      c.corrs.splice(0, dead);
       for (const col of c.nums) col.splice(0, dead);
       for (const col of c.raws) col?.splice(0, dead);
       c.head = 0;
@@ -105,6 +115,7 @@ class TimeBuffer {
     c.ts.length = 0;
     c.seqs.length = 0;
     c.ids.length = 0;
+    c.corrs.length = 0;
     for (const col of c.nums) col.length = 0;
     for (const col of c.raws) if (col) col.length = 0;
     c.head = 0;
@@ -117,6 +128,14 @@ class TimeBuffer {
     const out: string[] = [];
     for (let i = Math.max(head, ids.length - WINDOW_IDS); i < ids.length; i++) out.push(ids[i]);
     return out;
+  }
+
+  /** The first of ids(), with its correlation. */
+  trigger(): Trigger | null {
+    const { ids, corrs, head } = this.cols;
+    if (ids.length === head) return null;
+    const i = Math.max(head, ids.length - WINDOW_IDS);
+    return { id: ids[i], correlationId: corrs[i] };
   }
 }
 
@@ -138,6 +157,7 @@ export function createWindow(spec: WindowSpec, refs: readonly AggregateRef[] = [
   const common = {
     size: () => buf.size,
     ids: () => buf.ids(),
+    trigger: () => buf.trigger(),
     value: (ref: AggregateRef) => acc.value(ref, buf.cols),
     values: () => acc.values(buf.cols),
   };

@@ -66,7 +66,7 @@ describe('example rules', () => {
 describe('compileRule', () => {
   test('defaults: emit, cooldown, one group, no window', () => {
     const rule = compileOne(['id: plain', 'match: { type: [DeviceData, DeviceStatus], sensor: door }']);
-    assert.deepEqual(rule.emit, { severity: 'warning', priority: 'high', topic: 'alerts/{rule}/{group}', message: '{rule} {state} for {group}' });
+    assert.deepEqual(rule.emit, { type: 'Alert', severity: 'warning', priority: 'high', topic: 'alerts/{rule}/{group}', message: '{rule} {state} for {group}', payload: null });
     assert.equal(rule.cooldownMs, 0);
     assert.equal(rule.description, null);
     assert.equal(rule.groupBy, null);
@@ -175,6 +175,20 @@ describe('bad rule files give file:line: key: message', () => {
     assertOneIssue(['id: a', 'window: { sliding: 0s }'], 2, 'window.sliding', /longer than 0/);
     assertOneIssue(['id: a', 'sequence:', '  - { as: x, within: 1s }', '  - { as: y }'], 3, 'sequence.0.within', /first step/);
     assertOneIssue(['id: a', 'sequence:', '  - { as: x }', '  - { as: x }'], 4, 'sequence.1.as', /duplicate step name "x"/);
+  });
+
+  test('emit keys that do not go with its type', () => {
+    assertOneIssue(['id: a', 'emit:', '  type: BusinessEvnt'], 3, 'emit.type', /expected one of Alert, BusinessEvent, Command, SystemEvent.*"BusinessEvnt"/);
+    assertOneIssue(['id: a', 'emit:', '  type: BusinessEvent', '  severity: critical'], 4, 'emit.severity', /only an Alert has a severity \(emit\.type is BusinessEvent\)/);
+    assertOneIssue(['id: a', 'emit:', '  type: SystemEvent', '  message: hi'], 4, 'emit.message', /only an Alert has a message/);
+    assertOneIssue(['id: a', 'emit:', '  payload: { x: 1 }'], 3, 'emit.payload', /an Alert makes its own payload/);
+    assertOneIssue(['id: a', 'emit:', '  type: Command', '  payload: { on: true }'], 3, 'emit.type', /a Command needs a topic/);
+    assertOneIssue(['id: a', 'emit:', '  type: BusinessEvent', '  payload: bad'], 4, 'emit.payload', /expected object/);
+  });
+
+  test('a bad placeholder in a derived event\'s payload names its path', () => {
+    assertOneIssue(['id: a', 'emit:', '  type: BusinessEvent', '  payload:', '    deep: { x: "{vaule}" }'], 5, 'emit.payload.deep.x', /unknown field "vaule"/);
+    assertOneIssue(['id: a', 'emit:', '  type: BusinessEvent', '  payload:', '    list: [ok, "{mx(value)}"]'], 5, 'emit.payload.list.1', /unknown aggregate "mx\(value\)"/);
   });
 
   test('a YAML syntax error has its line', () => {

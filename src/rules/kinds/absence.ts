@@ -3,8 +3,12 @@
 // the one kind that waits on the gateway clock: a timer per group, live. A replay records
 // when each group was seen (at the event's own time) and arms nothing; a backtest asks what
 // was due by its end (settle). What it knows of each group outlives a restart (snapshot).
+//
+// No event raises an absence: it continues the correlation of the last event seen from the
+// group (its own id when it had none), and names that event as its cause.
 import type { EdgeEvent } from '../../events/types.js';
 import { timerDelay } from '../../util/timer-delay.js';
+import { correlationOf } from '../trace.js';
 import type { CompiledRule } from '../types.js';
 import type { DecisionClock, RuleContext } from './kind.js';
 import { GroupedRule, type Incident } from './grouped-rule.js';
@@ -15,6 +19,8 @@ export interface AbsentGroupSnapshot {
   id: string;
   seq: number;
   active: boolean;
+  /** That event's correlation id (absent from snapshots saved before correlations were kept). */
+  correlationId?: string | null;
 }
 
 interface AbsenceGroup extends Incident {
@@ -22,6 +28,7 @@ interface AbsenceGroup extends Incident {
   lastSeen: number;
   lastId: string | null;
   lastSeq: number;
+  lastCorrelation: string | null;
   timer: NodeJS.Timeout | null;
 }
 
@@ -34,7 +41,7 @@ export class AbsenceRule extends GroupedRule<AbsenceGroup> {
   }
 
   protected override newGroup(): AbsenceGroup {
-    return { active: false, lastRaise: null, lastSeen: 0, lastId: null, lastSeq: 0, timer: null };
+    return { active: false, lastRaise: null, correlation: null, lastSeen: 0, lastId: null, lastSeq: 0, lastCorrelation: null, timer: null };
   }
 
   override evaluate(e: EdgeEvent, t: number, clock: DecisionClock): void {
@@ -45,6 +52,7 @@ export class AbsenceRule extends GroupedRule<AbsenceGroup> {
     g.lastSeen = clock.at(t);
     g.lastId = e.id;
     g.lastSeq = e.seq;
+    g.lastCorrelation = e.metadata.correlationId;
     if (g.active) this.clear(key, g, {}, e, t, clock);
     if (this.armed && clock.live) this.armGroup(key, g);
   }
@@ -89,14 +97,15 @@ export class AbsenceRule extends GroupedRule<AbsenceGroup> {
 
   private raiseAbsent(key: string, g: AbsenceGroup, lastId: string, at: number): void {
     this.setActive(g, true);
+    g.correlation = correlationOf({ id: lastId, correlationId: g.lastCorrelation });
     // Keyed by the last event seen: a restart that finds the group still silent makes the same id.
-    this.emit(key, 'raised', `absent-after-${g.lastSeq}`, {}, [lastId], null, at);
+    this.emit(key, 'raised', `absent-after-${g.lastSeq}`, {}, [lastId], g.correlation, lastId, null, at);
   }
 
   snapshot(): Record<string, AbsentGroupSnapshot> {
     const out: Record<string, AbsentGroupSnapshot> = {};
     for (const [key, g] of this.groups) {
-      if (g.lastId !== null) out[key] = { lastSeen: g.lastSeen, id: g.lastId, seq: g.lastSeq, active: g.active };
+      if (g.lastId !== null) out[key] = { lastSeen: g.lastSeen, id: g.lastId, seq: g.lastSeq, active: g.active, correlationId: g.lastCorrelation };
     }
     return out;
   }
@@ -109,6 +118,9 @@ export class AbsenceRule extends GroupedRule<AbsenceGroup> {
       g.lastSeen = s.lastSeen;
       g.lastId = s.id;
       g.lastSeq = s.seq;
+      g.lastCorrelation = s.correlationId ?? null;
+      // An absence active across the restart was raised on that event: its clear continues it.
+      g.correlation = s.active ? correlationOf({ id: s.id, correlationId: g.lastCorrelation }) : null;
       this.setActive(g, s.active);
     }
   }

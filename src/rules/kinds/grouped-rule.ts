@@ -1,11 +1,13 @@
 // What every kind of rule does the same way (SPEC §5, README "Rules"): independent state per
 // group, an alert raised once per incident and kept active until cleared or over, `clear`
-// hysteresis, the cooldown, and alerts made by buildAlert with ids
-// `alert:<rule>:<group>:<key>:<state>`. A kind adds its own per-group state and decides when.
+// hysteresis, the cooldown, the incident's correlation (trace.ts), and alerts made by
+// buildAlert with ids `alert:<rule>:<group>:<key>:<state>`. A kind adds its own per-group
+// state and decides when.
 import type { EdgeEvent } from '../../events/types.js';
 import { computeAggregates } from '../aggregates.js';
 import { buildAlert, type AlertState } from '../alerts.js';
 import { groupKey } from '../group-key.js';
+import { correlationOf, triggerOf, type Trigger } from '../trace.js';
 import type { AggregateRef, CompiledRule, HavingClause, RuleMatch } from '../types.js';
 import type { DecisionClock, RuleContext, RuleKind } from './kind.js';
 
@@ -15,6 +17,8 @@ export interface Incident {
   active: boolean;
   /** Event time of the last raise, for the cooldown. */
   lastRaise: number | null;
+  /** The correlation id of the last raise: its clear belongs to the same incident. */
+  correlation: string | null;
 }
 
 export type AggregateReader = (ref: AggregateRef) => number | null;
@@ -94,24 +98,37 @@ export abstract class GroupedRule<G extends Incident> implements RuleKind {
     return (ref) => values[ref.key] ?? null;
   }
 
-  /** `key`: what makes the alert unique within its rule and group (the deciding event's seq, for one). */
+  /**
+   * `key`: what makes the alert unique within its rule and group (the deciding event's seq,
+   * for one); `trigger`: the first of `ids`, whose correlation the incident takes; `e`: the
+   * deciding event, its cause.
+   */
   protected raise(group: string, g: G, key: string, aggregates: Record<string, number | null>, ids: readonly string[],
-    e: EdgeEvent, t: number, clock: DecisionClock): void {
+    trigger: Trigger, e: EdgeEvent, t: number, clock: DecisionClock): void {
     this.setActive(g, true);
     g.lastRaise = t;
-    this.emit(group, 'raised', key, aggregates, ids, e, clock.at(t));
+    g.correlation = correlationOf(trigger);
+    this.emit(group, 'raised', key, aggregates, ids, g.correlation, e.id, e, clock.at(t));
   }
 
-  /** Ends an active incident with a `cleared` alert, decided by `e`. */
+  /**
+   * Ends an active incident with a `cleared` alert, decided (and caused) by `e`; it continues
+   * the raise's correlation. A derived event has no clear: the incident just ends.
+   */
   protected clear(group: string, g: G, aggregates: Record<string, number | null>, e: EdgeEvent, t: number, clock: DecisionClock): void {
     this.setActive(g, false);
-    this.emit(group, 'cleared', String(e.seq), aggregates, [e.id], e, clock.at(t));
+    const correlation = g.correlation ?? correlationOf(triggerOf(e));
+    g.correlation = null;
+    if (this.rule.emit.type !== 'Alert') return;
+    this.emit(group, 'cleared', String(e.seq), aggregates, [e.id], correlation, e.id, e, clock.at(t));
   }
 
   /** `at`: when it was decided, on the gateway clock. */
   protected emit(group: string, state: AlertState, key: string, aggregates: Record<string, number | null>,
-    ids: readonly string[], event: EdgeEvent | null, at: number): void {
+    ids: readonly string[], correlationId: string | null, causationId: string | null, event: EdgeEvent | null, at: number): void {
     const { ctx } = this;
-    ctx.onAlert(buildAlert(ctx.gatewayId, { rule: this.rule, group, state, key, aggregates, ids, event, now: at, wall: ctx.wallOf(at) }));
+    ctx.onAlert(buildAlert(ctx.gatewayId, {
+      rule: this.rule, group, state, key, aggregates, ids, correlationId, causationId, event, now: at, wall: ctx.wallOf(at),
+    }));
   }
 }

@@ -2,12 +2,13 @@
 // alone, by `where` (and whatever `having` says of that one event). The incident lasts while
 // its events keep meeting the condition.
 import type { EdgeEvent } from '../../events/types.js';
+import { triggerOf } from '../trace.js';
 import type { DecisionClock } from './kind.js';
 import { clears, GroupedRule, holds, type Incident } from './grouped-rule.js';
 
 export class PerEventRule extends GroupedRule<Incident> {
   protected override newGroup(): Incident {
-    return { active: false, lastRaise: null };
+    return { active: false, lastRaise: null, correlation: null };
   }
 
   override evaluate(e: EdgeEvent, t: number, clock: DecisionClock): void {
@@ -24,7 +25,7 @@ export class PerEventRule extends GroupedRule<Incident> {
     }
     const condition = passes && holds(rule.having, value);
     if (!g.active && condition && this.cooled(g, t)) {
-      this.raise(key, g, String(e.seq), this.oneEvent(e), [e.id], e, t, clock);
+      this.raise(key, g, String(e.seq), this.oneEvent(e), [e.id], triggerOf(e), e, t, clock);
     } else if (g.active && rule.clear === null && !condition) {
       // No hysteresis: the incident is over when its condition is; the next one may raise.
       this.setActive(g, false);

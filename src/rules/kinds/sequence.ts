@@ -4,6 +4,7 @@
 import type { EdgeEvent } from '../../events/types.js';
 import { computeAggregates } from '../aggregates.js';
 import { matcher } from '../rule-index.js';
+import { triggerOf } from '../trace.js';
 import type { CompiledRule, Predicate, RuleMatch, SequenceStep } from '../types.js';
 import type { DecisionClock, RuleContext } from './kind.js';
 import { GroupedRule, type Incident } from './grouped-rule.js';
@@ -38,7 +39,7 @@ export class SequenceRule extends GroupedRule<SequenceGroup> {
   }
 
   protected override newGroup(): SequenceGroup {
-    return { active: false, lastRaise: null, step: 0, matched: [], stepTime: 0 };
+    return { active: false, lastRaise: null, correlation: null, step: 0, matched: [], stepTime: 0 };
   }
 
   override evaluate(e: EdgeEvent, t: number, clock: DecisionClock): void {
@@ -61,7 +62,7 @@ export class SequenceRule extends GroupedRule<SequenceGroup> {
         g.matched = [];
         if (this.cooled(g, t)) {
           const aggregates = computeAggregates(this.rule.aggregates, events, this.ctx.timeOf);
-          this.raise(key, g, String(events[0].seq), aggregates, events.map((s) => s.id), e, t, clock);
+          this.raise(key, g, String(events[0].seq), aggregates, events.map((s) => s.id), triggerOf(events[0]), e, t, clock);
           // A sequence is an incident in itself: nothing holds it open to be cleared.
           this.setActive(g, false);
         }

@@ -2,6 +2,7 @@
 // over the whole duration, in event time. Each group remembers when its current run of
 // passing readings began; a failing reading ends the run (and, without `clear`, the incident).
 import type { EdgeEvent } from '../../events/types.js';
+import { triggerOf } from '../trace.js';
 import type { CompiledRule } from '../types.js';
 import type { DecisionClock, RuleContext } from './kind.js';
 import { clears, GroupedRule, type Incident } from './grouped-rule.js';
@@ -21,7 +22,7 @@ export class SustainedRule extends GroupedRule<SustainedGroup> {
   }
 
   protected override newGroup(): SustainedGroup {
-    return { active: false, lastRaise: null, streakFirst: null, streakStart: 0 };
+    return { active: false, lastRaise: null, correlation: null, streakFirst: null, streakStart: 0 };
   }
 
   override evaluate(e: EdgeEvent, t: number, clock: DecisionClock): void {
@@ -47,7 +48,7 @@ export class SustainedRule extends GroupedRule<SustainedGroup> {
     let first = g.streakFirst;
     if (first === null) this.setStreak(g, (first = e), t);
     if (!g.active && t - g.streakStart >= this.sustainedMs && this.cooled(g, t)) {
-      this.raise(key, g, String(first.seq), this.oneEvent(e), [first.id, e.id], e, t, clock);
+      this.raise(key, g, String(first.seq), this.oneEvent(e), [first.id, e.id], triggerOf(first), e, t, clock);
     }
   }
 

@@ -3,6 +3,7 @@
 // (windows.ts), and the rule judges `having` over them at every reading.
 import type { EdgeEvent } from '../../events/types.js';
 import type { CompiledRule, WindowSpec, WindowState } from '../types.js';
+import { triggerOf } from '../trace.js';
 import { createWindow, WINDOW_CAP } from '../windows.js';
 import type { DecisionClock, RuleContext } from './kind.js';
 import { clears, GroupedRule, holds, type AggregateReader, type Incident } from './grouped-rule.js';
@@ -20,7 +21,7 @@ export class WindowRule extends GroupedRule<WindowGroup> {
 
   protected override newGroup(): WindowGroup {
     const window = createWindow(this.spec, this.rule.aggregates, WINDOW_CAP);
-    return { active: false, lastRaise: null, window, read: (ref) => window.value(ref) };
+    return { active: false, lastRaise: null, correlation: null, window, read: (ref) => window.value(ref) };
   }
 
   override evaluate(e: EdgeEvent, t: number, clock: DecisionClock): void {
@@ -37,7 +38,8 @@ export class WindowRule extends GroupedRule<WindowGroup> {
     }
     const condition = passes && holds(rule.having, g.read);
     if (!g.active && condition && this.cooled(g, t)) {
-      this.raise(key, g, String(e.seq), g.window.values(), g.window.ids(), e, t, clock);
+      // A window that dropped even `e` (too late for it): the deciding event opens the incident.
+      this.raise(key, g, String(e.seq), g.window.values(), g.window.ids(), g.window.trigger() ?? triggerOf(e), e, t, clock);
     } else if (g.active && rule.clear === null && !condition) {
       // No hysteresis: the incident is over when its condition is; the next one may raise.
       this.setActive(g, false);

@@ -107,8 +107,13 @@ describe('GET /api/events?follow=1', () => {
     const got = [...before, ...second.events];
     assert.deepEqual(values(got), range(1, 300));
     assert.ok(got.every((e, i) => i === 0 || e.seq > got[i - 1].seq), 'in seq order');
-    assert.deepEqual(second.events[0].seq > lastId, true);
+    assert.ok(second.events[0].seq > lastId);
+    // fromSeq after the last id resumes the same way (a client without the header).
+    const third = await follow(d.httpUrl, { source: 'rc', fromSeq: lastId + 1 });
+    await waitFor(() => third.events.length === second.events.length, { message: 'the third connection to catch up' });
+    assert.deepEqual(third.events, second.events);
     second.close();
+    third.close();
     await streamsDown();
   });
 

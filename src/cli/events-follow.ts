@@ -3,7 +3,7 @@
 // reads its live stream (`GET /api/events?follow=1`, server-sent events).
 import type { Config } from '../config/types.js';
 import type { CorrectedEvent } from '../store/log-reader.js';
-import { RuntimeFailure } from './args.js';
+import { RuntimeFailure, UsageError } from './args.js';
 import { requireDaemon, streamLines } from './store-access.js';
 
 const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
@@ -16,6 +16,7 @@ export async function followEvents(config: Config, params: URLSearchParams, prin
   const onSignal = () => stop.abort();
   for (const s of SIGNALS) process.once(s, onSignal);
   let last: number | null = null;
+  let cut = '';
   try {
     for await (const line of streamLines(config, `/api/events?${params}`, stop.signal)) {
       // Each event is an `id: <seq>` line and one `data:` line; `:` lines are heartbeats.
@@ -24,11 +25,13 @@ export async function followEvents(config: Config, params: URLSearchParams, prin
     }
   } catch (err) {
     if (stop.signal.aborted) return;
-    throw err;
+    if (err instanceof UsageError || err instanceof RuntimeFailure) throw err;
+    // The connection broke mid-stream: where to resume matters more than the stack.
+    cut = ` (${(err as Error).message})`;
   } finally {
     for (const s of SIGNALS) process.off(s, onSignal);
   }
   if (stop.signal.aborted) return;
   const where = last === null ? '' : ` after seq ${last} (--from-seq ${last + 1} resumes there)`;
-  throw new RuntimeFailure(`events --follow: the daemon ended the stream${where}; is it stopping?`);
+  throw new RuntimeFailure(`events --follow: the daemon ended the stream${where}${cut}; is it stopping?`);
 }

@@ -8,6 +8,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config/types.js';
 import { DevicesService } from './devices/devices-service.js';
+import { EventStreams, type StreamState } from './http/event-stream.js';
 import { History, historyIntervalMs } from './http/history.js';
 import { Metrics } from './http/metrics.js';
 import { IngestRate } from './http/rate.js';
@@ -48,6 +49,7 @@ export class Daemon {
   private gateway: Gateway | null = null;
   private addrs: DaemonAddresses | null = null;
   private stopping: Promise<void> | null = null;
+  private streams: EventStreams | null = null;
 
   constructor(readonly config: Config, private readonly log: Logger, private readonly configFile: string | null = null) {
     this.lifecycle = new Lifecycle(log);
@@ -128,12 +130,13 @@ export class Daemon {
     });
     await lifecycle.start({ name: 'history', start: () => history.start(), stop: () => history.stop() });
 
+    const streams = (this.streams = new EventStreams({ store, bus, committedSeq: () => appender.committedSeq, timeline: appender.timeline, log }));
     const http = new HttpApi({
       host: config.http.host, port: config.http.port, token: config.http.token, store, log,
       metrics: this.metrics(g),
       health: () => this.health.current, healthReason: () => this.health.reason,
       status: () => gatewayStatus(g), history: () => history.snapshot(),
-      timeline: appender.timeline,
+      timeline: appender.timeline, follow: streams,
       clock: () => ({ now: clock.now(), wall: clock.wall(), offset: clock.offset, quality: clock.quality, segments: appender.timeline.segments }),
       actions: {
         dlqRetry: (ids) => retryDeadLetters(g, ids),
@@ -253,6 +256,11 @@ export class Daemon {
       upstream, durability: config.store.durability, lastSeq,
     }, `edgebus ready: broker mqtt://${broker.address}:${broker.port}, http http://${http.address}:${http.port}, data ${config.dataDir}, upstream ${upstream}`);
     return this.addrs;
+  }
+
+  /** The live streams of `/api/events?follow=1` being served: how far each got, what waits for its client. */
+  get eventStreams(): StreamState[] {
+    return this.streams?.states() ?? [];
   }
 
   /** What `/api/status` answers (the demo shows it without HTTP). */

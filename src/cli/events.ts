@@ -1,14 +1,25 @@
 // `edgebus events`: stored events in log order, as a table or NDJSON (--json).
 import type { Config } from '../config/types.js';
+import { followQuery } from '../http/event-stream.js';
 import { readClockLog } from '../store/clock-log.js';
 import { FILTER_NAMES, FilterError, parseEventFilters, type EventFilterText } from '../store/event-filters.js';
 import { readEvents, UnknownEventIdError, type CorrectedEvent } from '../store/log-reader.js';
 import { UsageError, type Io } from './args.js';
+import { followEvents } from './events-follow.js';
 import { progress } from './progress.js';
 import { fetchLines, withStore } from './store-access.js';
 
 export interface EventsOptions extends EventFilterText {
   json?: boolean;
+  /** Keep printing new events as they are committed (needs the running daemon). */
+  follow?: boolean;
+}
+
+/** The filters as /api/events takes them. */
+function filterParams(opts: EventsOptions): URLSearchParams {
+  const params = new URLSearchParams();
+  for (const name of FILTER_NAMES) if (opts[name] !== undefined) params.set(name, opts[name]!);
+  return params;
 }
 
 /** With --corrected, the time column shows the corrected time, marked `~` when it differs. */
@@ -22,12 +33,13 @@ function tableRow(e: CorrectedEvent): string {
 export async function runEvents(config: Config, opts: EventsOptions, io: Io): Promise<void> {
   let query;
   try {
-    query = parseEventFilters(opts);
+    query = opts.follow ? followQuery(opts) : parseEventFilters(opts);
   } catch (err) {
     if (err instanceof FilterError) throw new UsageError(err.message);
     throw err;
   }
-  const bar = progress('events');
+  // A stream has no end to count toward: no progress bar.
+  const bar = opts.follow ? { tick() {}, done() {} } : progress('events');
   let headed = opts.json === true;
   const header = () => {
     if (!headed) io.out(['     SEQ', (query.corrected ? 'TIMESTAMP (CORRECTED)' : 'TIMESTAMP').padEnd(query.corrected ? 25 : 24), 'TYPE'.padEnd(13), 'SOURCE'.padEnd(16), 'ID'.padEnd(28), 'PAYLOAD'].join('  ') + '\n');
@@ -38,6 +50,11 @@ export async function runEvents(config: Config, opts: EventsOptions, io: Io): Pr
     io.out(opts.json ? JSON.stringify(e) + '\n' : tableRow(e) + '\n');
     bar.tick();
   };
+  if (opts.follow) {
+    header();
+    await followEvents(config, filterParams(opts), print);
+    return;
+  }
   await withStore(config, async (store) => {
     try {
       const { timeline } = await readClockLog(store);
@@ -47,9 +64,7 @@ export async function runEvents(config: Config, opts: EventsOptions, io: Io): Pr
       throw err;
     }
   }, async () => {
-    const params = new URLSearchParams();
-    for (const name of FILTER_NAMES) if (opts[name] !== undefined) params.set(name, opts[name]!);
-    for await (const line of fetchLines(config, `/api/events?${params}`)) print(JSON.parse(line) as CorrectedEvent);
+    for await (const line of fetchLines(config, `/api/events?${filterParams(opts)}`)) print(JSON.parse(line) as CorrectedEvent);
   });
   header();
   bar.done();

@@ -18,10 +18,12 @@ const USAGE = `usage: edgebus <verb> [--config FILE]
   check                       validate the configuration
   events [--since 10m|ISO] [--until ISO] [--source ID] [--type T]
          [--from-seq N] [--from-id ID] [--correlation ID] [--limit N]
-         [--corrected] [--json]
+         [--corrected] [--json] [--follow]
                               print stored events in log order (--correlation: the
                               chain, --corrected: with timestamps corrected for
-                              later steps of the clock)
+                              later steps of the clock; --follow, -f: then each new
+                              one as it is committed, until Ctrl-C; needs the
+                              running daemon)
   status [--json]             the running daemon's state
   dlq list [--limit N] [--json]
                               list rejected payloads and events upstream refused
@@ -46,6 +48,7 @@ const OPTIONS = {
   limit: { type: 'string' },
   json: { type: 'boolean' },
   corrected: { type: 'boolean' },
+  follow: { type: 'boolean', short: 'f' },
   from: { type: 'string' },
   to: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -75,6 +78,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
         await runEvents(loadConfig({ file: v.config }).config, {
           since: v.since, until: v.until, source: v.source, type: v.type,
           fromSeq: v['from-seq'], fromId: v['from-id'], correlation: v.correlation, limit: v.limit, json: v.json, corrected: v.corrected ? 'true' : undefined,
+          follow: v.follow,
         }, io);
         return EXIT_OK;
       case 'status':

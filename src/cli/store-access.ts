@@ -53,11 +53,11 @@ export function requireDaemon(config: Config, what: string): void {
 }
 
 /** POST a JSON body (GET with none) to the running daemon's API and return the response. */
-async function request(config: Config, path: string, body: object | null, timeoutMs?: number): Promise<Response> {
+async function request(config: Config, path: string, body: object | null, timeoutMs?: number, signal?: AbortSignal): Promise<Response> {
   const url = apiUrl(config, path);
   const headers: Record<string, string> = config.http.token ? { authorization: `Bearer ${config.http.token}` } : {};
   try {
-    if (body === null) return await fetch(url, { headers, signal: timeoutMs === undefined ? undefined : AbortSignal.timeout(timeoutMs) });
+    if (body === null) return await fetch(url, { headers, signal: signal ?? (timeoutMs === undefined ? undefined : AbortSignal.timeout(timeoutMs)) });
     return await fetch(url, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(body) });
   } catch (err) {
     throw new RuntimeFailure(`the daemon's API at ${url} did not answer: ${(err as Error).message}`);
@@ -90,6 +90,11 @@ export function fetchLines(config: Config, path: string): AsyncGenerator<string>
   return lines(request(config, path, null).catch((err: unknown) => {
     throw new Error(`the store is locked by a running daemon, but ${(err as Error).message}`);
   }), path);
+}
+
+/** GET a stream the daemon keeps open (server-sent events) as lines, until it ends or `signal` aborts. */
+export function streamLines(config: Config, path: string, signal: AbortSignal): AsyncGenerator<string> {
+  return lines(request(config, path, null, undefined, signal), path);
 }
 
 async function* lines(pending: Promise<Response>, path: string): AsyncGenerator<string> {

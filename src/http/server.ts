@@ -11,6 +11,7 @@ import type { Timeline } from '../time/timeline.js';
 import type { Metrics } from './metrics.js';
 import { DASHBOARD_CSP, DASHBOARD_HTML } from './dashboard-page.js';
 import type { Logger } from '../util/log.js';
+import type { EventStreams } from './event-stream.js';
 
 export type Health = 'starting' | 'ok' | 'stopping' | 'store-unavailable';
 
@@ -42,6 +43,8 @@ export interface HttpOptions {
   /** `GET /api/clock`: the gateway clock now and its segments (what a backtest run elsewhere needs). */
   clock?: () => object;
   actions: HttpActions;
+  /** `GET /api/events?follow=1` (server-sent events); absent: follow is refused. */
+  follow?: EventStreams;
   log: Logger;
 }
 
@@ -77,6 +80,8 @@ export class HttpApi {
   }
 
   async stop(): Promise<void> {
+    // Streams first: they end cleanly and stop reading the store before connections are cut.
+    await this.opts.follow?.close();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
@@ -122,7 +127,7 @@ export class HttpApi {
       case '/api/status':
         return send(res, 200, await this.opts.status());
       case '/api/events':
-        return this.events(url, res);
+        return this.events(url, req, res);
       case '/api/clock':
         if (!this.opts.clock) return send(res, 404, { error: 'no clock' });
         return send(res, 200, this.opts.clock());
@@ -168,11 +173,17 @@ export class HttpApi {
     }
   }
 
-  private async events(url: URL, res: ServerResponse): Promise<void> {
+  private async events(url: URL, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const text: EventFilterText = {};
     for (const name of FILTER_NAMES) {
       const v = url.searchParams.get(name);
       if (v !== null) text[name] = v;
+    }
+    const follow = url.searchParams.get('follow');
+    if (follow !== null && follow !== '0' && follow !== 'false') {
+      if (follow !== '1' && follow !== 'true') return send(res, 400, { error: `follow: expected 1 or true, got ${JSON.stringify(follow)}` });
+      if (!this.opts.follow) return send(res, 404, { error: 'no live stream here' });
+      return this.opts.follow.serve(text, req, res);
     }
     let iter;
     try {

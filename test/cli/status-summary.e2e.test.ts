@@ -1,8 +1,8 @@
 // The traffic summary of `edgebus status` (`--json` and for a person) and `/api/status` against
-// a real daemon: readings over MQTT and from a serial device on a socat pty, a rule's alert, a
-// payload that does not parse. Events by type and errors (last minute and since the start),
-// publish → PUBACK and reading → alert percentiles, and one row per device and sensor with its
-// last value, unit, time and recent values.
+// a real daemon forwarding to mosquitto: readings over MQTT and from a serial device on a socat
+// pty, a rule's alert, a payload that does not parse. Events by type and errors (last minute and
+// since the start), publish → PUBACK, reading → alert and upstream forward percentiles, and one
+// row per device and sensor with its last value, unit, time and recent values.
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,9 +14,10 @@ import { connect, publish } from '../helpers/mqtt.js';
 import { openSimEnd, ptyPair } from '../helpers/pty.js';
 import { hotRule } from '../helpers/rules.js';
 import { tempDir } from '../helpers/tmp.js';
+import { startUpstreamBroker } from '../helpers/upstream-broker.js';
 import { waitFor } from '../helpers/wait.js';
 
-type Status = SummarySnapshot & { devices: { devices: { id: string; state: string }[] } };
+type Status = SummarySnapshot & { devices: { devices: { id: string; state: string }[] }; upstream: { connected: boolean; backlog: number } };
 
 const weather = (path: string): string => `
 id: weather-1
@@ -35,11 +36,13 @@ it('status --json reports events by type, errors, latencies and every sensor see
   writeFileSync(join(tmp.dir, 'rules', 'hot.yaml'), hotRule({ count: 1 }));
   mkdirSync(join(tmp.dir, 'devices'), { recursive: true });
   writeFileSync(join(tmp.dir, 'devices', 'weather.yaml'), weather(pty.devicePath));
-  const d = await startDaemon(tmp.dir);
+  const cloud = await startUpstreamBroker();
+  const d = await startDaemon(tmp.dir, { upstream: { url: cloud.url, batch: { maxEvents: 100, linger: '20ms' } } });
   const device = await connect(d.brokerUrl);
   t.after(async () => {
     await device.endAsync(true);
     await d.stop();
+    await cloud.stop();
     await pty.stop();
     tmp.cleanup();
   });
@@ -54,8 +57,8 @@ it('status --json reports events by type, errors, latencies and every sensor see
   await sim.write('21.5,40\n22.0,41\n');
   await waitFor(async () => {
     const s = await status();
-    return s.events.byType.DeviceData.total === 8 && s.events.byType.Alert.total === 1;
-  }, { message: 'eight readings and the alert counted' });
+    return s.events.byType.DeviceData.total === 8 && s.events.byType.Alert.total === 1 && s.upstream.connected && s.upstream.backlog === 0;
+  }, { message: 'eight readings and the alert counted, and all of it forwarded' });
 
   const r = await runCli(['status', '--json', '--config', join(tmp.dir, 'edgebus.yaml')]);
   assert.equal(r.code, 0, r.stderr);
@@ -74,7 +77,9 @@ it('status --json reports events by type, errors, latencies and every sensor see
   const toAlert = s.latency.readingToAlert.sinceStart;
   assert.equal(toAlert.count, 1, 'the one alert, caused by the reading of 35');
   assert.ok(toAlert.p50Ms !== null && toAlert.p50Ms >= 0 && toAlert.p99Ms === toAlert.p50Ms, JSON.stringify(toAlert));
-  assert.deepEqual(s.latency.forward.sinceStart, { count: 0, p50Ms: null, p99Ms: null }, 'store-only: nothing forwarded');
+  const forward = s.latency.forward.sinceStart;
+  assert.ok(forward.count >= 1, 'every batch mosquitto acknowledged');
+  assert.ok(forward.p50Ms !== null && forward.p99Ms !== null && forward.p50Ms > 0 && forward.p50Ms <= forward.p99Ms, JSON.stringify(forward));
 
   assert.equal(s.sensors.limit, 256);
   assert.equal(s.sensors.evicted, 0);
@@ -91,7 +96,7 @@ it('status --json reports events by type, errors, latencies and every sensor see
   assert.equal(human.code, 0, human.stderr);
   assert.match(human.stdout, /^events: +DeviceData 8\/8, DeviceStatus \d+\/\d+, Alert 1\/1(, SystemEvent \d+\/\d+)? \(last minute\/since start\)$/m);
   assert.match(human.stdout, /^errors: +1\/min \(rejected 1, store errors 0; since start 1 and 0\)$/m);
-  assert.match(human.stdout, /^latency: +publish→PUBACK p50 [\d.]+ ms p99 [\d.]+ ms, reading→alert p50 [\d.]+ ms p99 [\d.]+ ms, forward -$/m);
+  assert.match(human.stdout, /^latency: +publish→PUBACK p50 [\d.]+ ms p99 [\d.]+ ms, reading→alert p50 [\d.]+ ms p99 [\d.]+ ms, forward p50 [\d.]+ ms p99 [\d.]+ ms$/m);
   assert.match(human.stdout, /^sensors: +4$/m);
   assert.match(human.stdout, /^ +gh-1\/temperature = 35 C at \S+Z$/m);
   assert.match(human.stdout, /^ +weather-1\/humidity = 41 % at \S+Z$/m);

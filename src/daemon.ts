@@ -12,6 +12,7 @@ import { EventStreams, type StreamState } from './http/event-stream.js';
 import { History, historyIntervalMs } from './http/history.js';
 import { Metrics } from './http/metrics.js';
 import { IngestRate } from './http/rate.js';
+import { Summary } from './http/summary.js';
 import { HttpApi } from './http/server.js';
 import { Broker } from './ingest/broker.js';
 import { BrokerAccess } from './ingest/broker-access.js';
@@ -115,6 +116,7 @@ export class Daemon {
       config, log, bus, health: this.health, store, clocks, appender, deadLetters, disk, startedAt: clock.now(),
       router: new TopicRouter(config.ingest),
       ingestRate: new IngestRate(60, () => clock.now()).attachedTo(bus, OWNER),
+      summary: new Summary({ bus, now: () => clock.now() }, OWNER),
       broker: null, rules: null, devices: null, upstream: null,
     };
     this.gateway = g;

@@ -2,6 +2,7 @@
 // the JSON as the API returns it, or a compact summary for a person.
 import type { Config } from '../config/types.js';
 import type { DevicesStatus } from '../devices/devices-service.js';
+import type { LatencyFigures, SummarySnapshot } from '../http/summary.js';
 import type { ClockStatus } from '../pipeline/clock-service.js';
 import type { RulesStatus } from '../rules/rules-service.js';
 import type { UpstreamStatus } from '../upstream/upstream.js';
@@ -29,7 +30,14 @@ export interface DaemonStatus {
   rules: RulesStatus | null;
   devices: DevicesStatus | null;
   clock?: ClockStatus | null;
+  events?: SummarySnapshot['events'];
+  errors?: SummarySnapshot['errors'];
+  latency?: SummarySnapshot['latency'];
+  sensors?: SummarySnapshot['sensors'];
 }
+
+/** Sensors listed one per line by the summary for a person; --json and the dashboard have them all. */
+const SENSOR_LINES = 20;
 
 export async function runStatus(config: Config, opts: { json?: boolean }, io: Io): Promise<void> {
   if (readRuntime(config.dataDir) === null) {
@@ -71,6 +79,7 @@ export function formatStatus(s: DaemonStatus): string {
     lines.push(`${''.padEnd(10)}backlog ${up.backlog} events, oldest unsent ${duration(up.oldestUnsentSeconds)}, forwarded ${up.forwarded} in ${up.batches} batches, ${up.retries} retries`);
   }
   row('dlq', `${s.dlqEvents} entr${s.dlqEvents === 1 ? 'y' : 'ies'}`);
+  summaryRows(s, row, lines);
   const rules = s.rules;
   if (rules !== null) {
     const alerts = Object.entries(rules.alerts).map(([id, c]) => `${id} ${c.raised} raised/${c.cleared} cleared`);
@@ -82,6 +91,39 @@ export function formatStatus(s: DaemonStatus): string {
     row('devices', `${list.length ? list.join(', ') : 'none'}${devices.issues.length ? `; ${devices.issues.length} profile issues` : ''}`);
   }
   return lines.join('\n') + '\n';
+}
+
+/** Events by type, errors, latencies and sensors (from daemons that report them). */
+function summaryRows(s: DaemonStatus, row: (label: string, value: string) => void, lines: string[]): void {
+  if (s.events) {
+    const seen = Object.entries(s.events.byType).filter(([, c]) => c.total > 0);
+    row('events', seen.length ? seen.map(([type, c]) => `${type} ${c.lastMinute}/${c.total}`).join(', ') + ' (last minute/since start)' : 'none yet');
+  }
+  if (s.errors) {
+    const e = s.errors;
+    row('errors', `${e.perMinute}/min (rejected ${e.rejected.lastMinute}, store errors ${e.storeErrors.lastMinute}; since start ${e.rejected.total} and ${e.storeErrors.total})`);
+  }
+  if (s.latency) {
+    const l = s.latency;
+    const figures = (name: string, f: LatencyFigures): string => {
+      const m = f.lastMinute.count > 0 ? f.lastMinute : f.sinceStart;
+      return m.count === 0 ? `${name} -` : `${name} p50 ${ms(m.p50Ms)} p99 ${ms(m.p99Ms)}${m === f.lastMinute ? '' : ' (since start)'}`;
+    };
+    row('latency', [figures('publish→PUBACK', l.ack), figures('reading→alert', l.readingToAlert), figures('forward', l.forward)].join(', '));
+  }
+  if (s.sensors) {
+    const { rows, evicted } = s.sensors;
+    row('sensors', `${rows.length}${evicted ? ` (${evicted} dropped to stay under ${s.sensors.limit})` : ''}`);
+    for (const r of rows.slice(0, SENSOR_LINES)) {
+      lines.push(`${''.padEnd(10)}${r.device}/${r.sensor} = ${r.value === null ? '-' : String(r.value)}${r.unit ? ` ${r.unit}` : ''} at ${r.time}`);
+    }
+    if (rows.length > SENSOR_LINES) lines.push(`${''.padEnd(10)}… and ${rows.length - SENSOR_LINES} more (status --json, or the dashboard)`);
+  }
+}
+
+function ms(v: number | null): string {
+  if (v === null) return '-';
+  return `${v < 10 ? v.toFixed(2) : v.toFixed(0)} ms`;
 }
 
 function duration(seconds: number): string {

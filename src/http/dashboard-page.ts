@@ -7,7 +7,11 @@
 // Stable hooks for tests and scrapers: `#ingest-rate .value`, `#backlog .value`,
 // `#link .value`, `svg#chart-ingest|chart-backlog|chart-link path[data-points]`,
 // `#alerts tbody tr[data-rule][data-state]`, `#rules tbody tr[data-rule] .raised|.cleared`,
-// `#rules-loaded`, `#rules-issues li`, `#devices tbody tr[data-device]`, `body[data-updates]`
+// `#rules-loaded`, `#rules-issues li`, `#devices tbody tr[data-device]`,
+// `#event-types tbody tr[data-type] .minute|.total`, `#errors .value` (per minute) and
+// `#errors .rejected|.store-errors`, `#latency tbody tr[data-latency=ack|reading-to-alert|forward]
+// .p50|.p99|.count|.p50-all|.p99-all`, `#sensors tbody tr[data-device][data-sensor]
+// .value|.unit|.time|.readings` with `svg.spark path[data-points]`, `body[data-updates]`
 // (count of successful refreshes) and `#error` (the last failure, empty when fine).
 
 /** Only inline script and style, same-origin fetches, and the empty data: favicon. */
@@ -35,6 +39,10 @@ th,td{text-align:left;padding:.25em .4em;border-bottom:1px solid #eee;white-spac
 td.msg{white-space:normal}
 tr[data-state=raised] .state{color:#b91c1c;font-weight:600}
 tr[data-state=cleared] .state{color:#15803d}
+svg.spark{width:120px;height:24px;display:inline-block;vertical-align:middle;border:0;background:none}
+td.num,th.num{text-align:right}
+td.value{font-size:inherit}
+#errors[data-errors=true] .value{color:#b91c1c}
 #error{color:#b91c1c}
 #error:empty{display:none}
 .empty{color:#999}
@@ -79,6 +87,29 @@ const SCRIPT = `
       r.cells.forEach(function (c) { tr.appendChild(el('td', c[1], c[0])); });
       tbody.appendChild(tr);
     });
+  }
+  function ms(v) { return typeof v === 'number' ? (v < 10 ? v.toFixed(2) : v.toFixed(0)) + ' ms' : '-'; }
+  function shown(v) { return v === null || v === undefined ? '-' : String(v); }
+  // A sparkline of a sensor's recent values: one line, broken where a value was not a number.
+  function spark(values) {
+    var NS = 'http://www.w3.org/2000/svg', w = 120, h = 24;
+    var svg = document.createElementNS(NS, 'svg'), path = document.createElementNS(NS, 'path');
+    svg.setAttribute('class', 'spark');
+    svg.setAttribute('viewBox', '0 0 ' + w + ' ' + h);
+    svg.setAttribute('preserveAspectRatio', 'none');
+    var nums = values.filter(function (v) { return typeof v === 'number'; });
+    var lo = Math.min.apply(null, nums), hi = Math.max.apply(null, nums), d = '', pen = false;
+    values.forEach(function (v, i) {
+      if (typeof v !== 'number') { pen = false; return; }
+      var x = values.length === 1 ? w / 2 : (i / (values.length - 1)) * w;
+      var y = hi === lo ? h / 2 : h - 2 - ((v - lo) / (hi - lo)) * (h - 4);
+      d += (pen ? ' L' : (d ? ' M' : 'M')) + x.toFixed(1) + ' ' + y.toFixed(1);
+      pen = true;
+    });
+    path.setAttribute('d', d);
+    path.setAttribute('data-points', String(nums.length));
+    svg.appendChild(path);
+    return svg;
   }
   function chart(id, points, end, span, step, fixedMax) {
     var svg = document.getElementById(id), path = svg.querySelector('path');
@@ -140,6 +171,35 @@ const SCRIPT = `
       var last = r ? r.sensor + ' = ' + r.value + (r.unit ? ' ' + r.unit : '') + ' at ' + clock(r.at) : '-';
       return { data: { device: d.id, state: d.state }, cells: [['id', d.id], ['state', d.state], ['last', last], ['readings', d.readings]] };
     }), 4);
+    renderSummary(status);
+  }
+  // The traffic summary of /api/status: events by type, errors, latencies, sensors.
+  function renderSummary(status) {
+    var byType = (status.events && status.events.byType) || {};
+    fill($('#event-types tbody'), Object.keys(byType).filter(function (t) { return byType[t].total > 0; }).map(function (t) {
+      return { data: { type: t }, cells: [['type', t], ['minute num', byType[t].lastMinute], ['total num', byType[t].total]] };
+    }), 3);
+
+    var errors = status.errors || { perMinute: 0, rejected: { lastMinute: 0, total: 0 }, storeErrors: { lastMinute: 0, total: 0 } };
+    $('#errors .value').textContent = String(errors.perMinute);
+    $('#errors .rejected').textContent = String(errors.rejected.lastMinute) + ' (' + errors.rejected.total + ' since start)';
+    $('#errors .store-errors').textContent = String(errors.storeErrors.lastMinute) + ' (' + errors.storeErrors.total + ' since start)';
+    $('#errors').setAttribute('data-errors', String(errors.perMinute > 0));
+
+    var latency = status.latency || {};
+    var stages = [['ack', 'publish \u2192 PUBACK', latency.ack], ['reading-to-alert', 'reading \u2192 alert', latency.readingToAlert], ['forward', 'upstream publish \u2192 PUBACK', latency.forward]];
+    fill($('#latency tbody'), stages.filter(function (s) { return s[2]; }).map(function (s) {
+      var m = s[2].lastMinute, a = s[2].sinceStart;
+      return { data: { latency: s[0] }, cells: [['what', s[1]], ['p50 num', ms(m.p50Ms)], ['p99 num', ms(m.p99Ms)], ['count num', m.count], ['p50-all num', ms(a.p50Ms)], ['p99-all num', ms(a.p99Ms)]] };
+    }), 6);
+
+    var sensors = status.sensors || { rows: [], limit: 0, evicted: 0 };
+    var body = $('#sensors tbody');
+    fill(body, sensors.rows.map(function (r) {
+      return { data: { device: r.device, sensor: r.sensor }, cells: [['device', r.device], ['sensor', r.sensor], ['value num', shown(r.value)], ['unit', r.unit || ''], ['time', clock(r.time)], ['trend', ''], ['readings num', r.readings]] };
+    }), 7);
+    sensors.rows.forEach(function (r, i) { body.rows[i].querySelector('.trend').appendChild(spark(r.spark || [])); });
+    $('#sensors-count').textContent = sensors.rows.length + (sensors.evicted ? ', ' + sensors.evicted + ' dropped (at most ' + sensors.limit + ' kept)' : '');
   }
   function tick() {
     Promise.all([get('/api/status'), get('/api/history')]).then(function (r) {
@@ -179,7 +239,11 @@ ${card('backlog', 'Upstream backlog', 'events', true)}
 ${card('link', 'Upstream link', '', false)}
 <section id="alerts" class="wide"><h2>Recent alerts</h2><div class="tbl"><table><thead><tr><th>time</th><th>rule</th><th>group</th><th>state</th><th>message</th></tr></thead><tbody></tbody></table></div></section>
 <section id="rules"><h2>Rules (<span id="rules-loaded">-</span> loaded)</h2><div class="tbl"><table><thead><tr><th>rule</th><th>raised</th><th>cleared</th></tr></thead><tbody></tbody></table></div><ul id="rules-issues"></ul></section>
-<section id="devices"><h2>Devices</h2><div class="tbl"><table><thead><tr><th>id</th><th>state</th><th>last reading</th><th>readings</th></tr></thead><tbody></tbody></table></div></section>
+<section id="errors"><h2>Errors</h2><span class="value">-</span> <span class="unit">per minute</span><div class="scale">rejected <span class="rejected">-</span>, store errors <span class="store-errors">-</span></div></section>
+<section id="event-types"><h2>Events by type</h2><div class="tbl"><table><thead><tr><th>type</th><th class="num">last minute</th><th class="num">since start</th></tr></thead><tbody></tbody></table></div></section>
+<section id="latency" class="wide"><h2>Latency</h2><div class="tbl"><table><thead><tr><th></th><th class="num">p50</th><th class="num">p99</th><th class="num">n</th><th class="num">p50 since start</th><th class="num">p99 since start</th></tr></thead><tbody></tbody></table></div><span class="scale">the last minute, and since the start</span></section>
+<section id="sensors" class="wide"><h2>Sensors (<span id="sensors-count">-</span>)</h2><div class="tbl"><table><thead><tr><th>device</th><th>sensor</th><th class="num">value</th><th>unit</th><th>time</th><th>recent</th><th class="num">readings</th></tr></thead><tbody></tbody></table></div></section>
+<section id="devices"><h2>Serial devices</h2><div class="tbl"><table><thead><tr><th>id</th><th>state</th><th>last reading</th><th>readings</th></tr></thead><tbody></tbody></table></div></section>
 </main>
 <script>${SCRIPT}</script>
 </body>

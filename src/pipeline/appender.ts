@@ -49,6 +49,8 @@ export interface AppenderOptions {
    * PUBACKs a group releases leave as one write per connection, not one each.
    */
   settling?: { begin(): void; end(): void };
+  /** A monotonic millisecond counter for the write and ack timings; default performance.now (tests step their own). */
+  monotonic?: () => number;
 }
 
 export class StoreUnavailableError extends Error {
@@ -85,6 +87,7 @@ export class Appender {
   private durableSeq = 0;
   private releaseTimer: NodeJS.Timeout | null = null;
   private idle: (() => void)[] = [];
+  private readonly monotonic: () => number;
 
   constructor(private readonly opts: AppenderOptions) {
     this.store = opts.store;
@@ -94,8 +97,9 @@ export class Appender {
     this.now = () => clock.now();
     this.sequencer = new Sequencer({ reorderWindow: opts.reorderWindow, dedupWindow: opts.dedupWindow });
     this.log = new LogWriter(opts.store, opts.dedupWindow);
+    this.monotonic = opts.monotonic ?? (() => performance.now());
     this.spare = [this.log.newBatch()];
-    this.current = new CommitGroup(this.log.newBatch());
+    this.current = this.newGroup(this.log.newBatch());
   }
 
   /** The last seq handed out; the group holding it may still be on its way to disk. */
@@ -137,7 +141,7 @@ export class Appender {
     if (stepped !== null) {
       // Into the group being built directly: during a recovery, submissions are refused.
       this.putEvent(this.current, stepped);
-      this.current.acks.push(() => {});
+      this.current.join(() => {});
       this.schedule();
     }
   }
@@ -151,7 +155,7 @@ export class Appender {
     if (this.closed || this.recovering || !this.clockRecord.isOpen) return;
     const notice = this.clockRecord.changed(change, this.lastSeq + 1, this.current.batch);
     if (notice !== null) this.putEvent(this.current, notice);
-    this.current.acks.push(() => {});
+    this.current.join(() => {});
     this.schedule();
   }
 
@@ -172,7 +176,7 @@ export class Appender {
       this.discardCurrent(err);
       return;
     }
-    this.current.acks.push(ack);
+    this.current.join(ack);
     this.schedule();
   }
 
@@ -180,7 +184,7 @@ export class Appender {
     if (this.refuse(ack)) return;
     putRejected(this.store, this.current.batch, record);
     this.current.rejected.push(record);
-    this.current.acks.push(ack);
+    this.current.join(ack);
     this.schedule();
   }
 
@@ -192,7 +196,7 @@ export class Appender {
   submitDuplicate(source: string, ack: Ack): void {
     if (this.refuse(ack)) return;
     this.current.duplicates++;
-    this.current.acks.push(ack);
+    this.current.join(ack);
     this.bus.emit('duplicate', { source, id: null });
     this.schedule();
   }
@@ -229,6 +233,10 @@ export class Appender {
   flushed(): Promise<void> {
     if (!this.writing && !this.scheduled && this.current.empty) return Promise.resolve();
     return new Promise((resolve) => this.idle.push(resolve));
+  }
+
+  private newGroup(batch: LogBatch): CommitGroup {
+    return new CommitGroup(batch, this.monotonic);
   }
 
   private schedule(): void {
@@ -306,13 +314,13 @@ export class Appender {
       this.notifyIdle();
       return;
     }
-    this.current = new CommitGroup(this.spare.pop()!);
+    this.current = this.newGroup(this.spare.pop()!);
     this.writing = true;
     this.log.sealGroup(group.batch, group, this.sequencer.takeDirty(), this.sequencer, this.now());
     const sealedSeq = this.lastSeq;
-    const writeStart = performance.now();
+    const writeStart = this.monotonic();
     group.batch.write(this.opts.durability === 'fsync').then(() => {
-      const done = performance.now();
+      const done = this.monotonic();
       this.durableSeq = sealedSeq;
       this.spare.push(group.batch);
       this.writing = false;
@@ -322,8 +330,10 @@ export class Appender {
         duplicates: group.duplicates,
         rejected: group.rejected.length,
         staged: group.staged,
+        submissions: group.acks,
         writeSeconds: (done - writeStart) / 1e3,
-        ackSeconds: (done - group.since) / 1e3,
+        // A group can hold writes of the appender's own and no submission (none today): no wait.
+        ackSeconds: group.acks > 0 ? (done - group.since) / 1e3 : 0,
       });
       if (group.appended.length) this.bus.emit('appended', group.appended);
       for (const record of group.rejected) this.bus.emit('rejected', record);
@@ -362,7 +372,7 @@ export class Appender {
       const ops: SequencerOp[] = [];
       this.sequencer.releaseDue(now, ops);
       this.apply(this.current, ops, now);
-      this.current.acks.push(() => {});
+      this.current.join(() => {});
       this.schedule();
     }, Math.max(0, deadline - this.now()));
   }
@@ -376,7 +386,7 @@ export class Appender {
     const err = new StoreUnavailableError(cause);
     const behind = this.current;
     behind.batch.clear();
-    this.current = new CommitGroup(behind.batch);
+    this.current = this.newGroup(behind.batch);
     this.settle(group, err);
     this.settle(behind, err);
     this.log.forgetRecentIds();
@@ -387,7 +397,7 @@ export class Appender {
   private discardCurrent(cause: unknown): void {
     const group = this.current;
     group.batch.clear();
-    this.current = new CommitGroup(group.batch);
+    this.current = this.newGroup(group.batch);
     const err = new StoreUnavailableError(cause);
     this.settle(group, err);
     this.log.forgetRecentIds();

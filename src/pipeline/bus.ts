@@ -10,9 +10,11 @@ export interface CommitStats {
   duplicates: number;
   rejected: number;
   staged: number;
+  /** Callbacks the group acknowledged: each publish (and other submission) it held. */
+  submissions: number;
   /** LevelDB batch write time, seconds */
   writeSeconds: number;
-  /** from the oldest submission in the group to its acknowledgement, seconds */
+  /** From the group's first submission to its acknowledgement, seconds: the longest any of its submissions waited. */
   ackSeconds: number;
 }
 

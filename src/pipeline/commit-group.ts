@@ -1,13 +1,12 @@
 // One commit group: everything that goes into one atomic LevelDB write, built as the
 // submissions arrive, and the callbacks that run once that write is durable.
-import { performance } from 'node:perf_hooks';
 import type { EdgeEvent } from '../events/types.js';
 import type { RejectedRecord } from '../store/rejected.js';
 import type { LogBatch } from '../store/log-writer.js';
 import type { Ack } from './ack.js';
 
 export class CommitGroup {
-  readonly acks: Ack[] = [];
+  private readonly waiting: Ack[] = [];
   readonly appended: EdgeEvent[] = [];
   readonly rejected: RejectedRecord[] = [];
   /** Publisher ids recorded, for their pruning, and the seq of the last event that had one. */
@@ -17,13 +16,32 @@ export class CommitGroup {
   readonly segments = new Map<string, { firstVersion: number; seqs: number[] }>();
   duplicates = 0;
   staged = 0;
-  /** When the first submission joined, for the ack-latency histogram. */
-  readonly since = performance.now();
+  /**
+   * When the first submission joined (the monotonic clock, ms), for the ack-latency
+   * histogram; NaN until one has. Not when the group was made: a group is made when the
+   * one before it starts its write, and may then wait idle for minutes.
+   */
+  private joinedAt = Number.NaN;
 
-  constructor(readonly batch: LogBatch) {}
+  constructor(readonly batch: LogBatch, private readonly monotonic: () => number) {}
 
   get empty(): boolean {
-    return this.acks.length === 0 && this.batch.length === 0;
+    return this.waiting.length === 0 && this.batch.length === 0;
+  }
+
+  get since(): number {
+    return this.joinedAt;
+  }
+
+  /** Submissions (and the appender's own entries) acknowledged with this group. */
+  get acks(): number {
+    return this.waiting.length;
+  }
+
+  /** A submission joins: its callback runs once the group is durable (or refused). */
+  join(ack: Ack): void {
+    if (this.waiting.length === 0) this.joinedAt = this.monotonic();
+    this.waiting.push(ack);
   }
 
   addToSegment(source: string, version: number, seq: number): void {
@@ -33,6 +51,6 @@ export class CommitGroup {
   }
 
   settle(err: Error | null): void {
-    for (const ack of this.acks) ack(err);
+    for (const ack of this.waiting) ack(err);
   }
 }

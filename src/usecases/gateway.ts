@@ -4,6 +4,7 @@
 import type { Config } from '../config/types.js';
 import type { DevicesService } from '../devices/devices-service.js';
 import type { IngestRate } from '../http/rate.js';
+import type { Summary } from '../http/summary.js';
 import type { Broker } from '../ingest/broker.js';
 import type { TopicRouter } from '../ingest/topics.js';
 import type { DiskWatch } from '../jobs/disk-watch.js';
@@ -28,6 +29,8 @@ export interface Gateway {
   readonly router: TopicRouter;
   readonly deadLetters: DeadLetterCount;
   readonly ingestRate: IngestRate;
+  /** Events by type, errors, latencies and the sensor table since the start. */
+  readonly summary: Summary;
   readonly disk: DiskWatch;
   /** The gateway clock when the daemon started. */
   readonly startedAt: number;

@@ -33,6 +33,7 @@ export async function gatewayStatus(g: Gateway): Promise<object> {
     upstream: g.upstream ? await g.upstream.status() : null,
     rules: g.rules?.status() ?? null,
     devices: g.devices?.status() ?? null,
+    ...g.summary.snapshot(),
   };
 }
 

@@ -27,7 +27,7 @@ export function storeDir(dir: string): string {
   return join(dir, 'store');
 }
 
-export async function openRig(dir: string, clock: Clock, opts: { reorderWindow?: number; dedupWindow?: number } = {}): Promise<StoreRig> {
+export async function openRig(dir: string, clock: Clock, opts: { reorderWindow?: number; dedupWindow?: number; monotonic?: () => number } = {}): Promise<StoreRig> {
   const store = await EventStore.open(storeDir(dir));
   const bus = new EventBus();
   const seen: StoreRig['seen'] = { duplicates: [], rejected: [], appended: [] };
@@ -39,6 +39,7 @@ export async function openRig(dir: string, clock: Clock, opts: { reorderWindow?:
     reorderWindow: opts.reorderWindow ?? REORDER_WINDOW,
     dedupWindow: opts.dedupWindow ?? DEDUP_WINDOW,
     now: () => clock.now,
+    monotonic: opts.monotonic,
   });
   await appender.init();
   return {

@@ -1,6 +1,7 @@
 // The dashboard page (SPEC §7, `GET /`) in headless Chromium against a real daemon: readings
 // published with MQTT.js show up as the ingest rate, a rule's alert in the alerts table and
-// its counts in the rules table; with http.token set the page opens as `/?token=…`.
+// its counts in the rules table; events by type, errors, latencies and a row per sensor with
+// its sparkline, read from the rendered DOM; with http.token set the page opens as `/?token=…`.
 // Needs Chromium (Debian package `chromium`); without it this file fails, it never skips.
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -111,6 +112,62 @@ describe('dashboard page', () => {
         && Number(document.querySelector('svg#chart-ingest path')?.getAttribute('data-points')) > b.points, before, { timeout: TIMEOUT });
       assert.equal(await page.locator('#alerts tbody tr').count(), 2, 'newest first: cleared, raised');
       assert.equal(await page.locator('#alerts tbody tr').first().getAttribute('data-state'), 'cleared');
+
+      assert.equal(await text(page, '#error'), '');
+      assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), 'fits a phone-sized screen');
+      assert.deepEqual(errors, [], 'no console errors');
+    } finally {
+      await page.close();
+      await device?.endAsync();
+      await d.stop();
+      tmp.cleanup();
+    }
+  });
+
+  it('shows events by type, the error rate, latencies and a row per sensor with its last value and sparkline', async () => {
+    const { page, errors } = await openPage(await browser());
+    const tmp = tempDir();
+    const d = await daemonIn(tmp.dir);
+    let device: MqttClient | undefined;
+    try {
+      await page.goto(`${d.httpUrl}/`);
+      await page.waitForFunction(() => Number(document.body.dataset.updates) >= 1, null, { timeout: TIMEOUT });
+      assert.equal(await text(page, '#sensors tbody td.empty'), 'none', 'no sensor before the first reading');
+
+      device = await connect(d.brokerUrl);
+      for (const v of [31, 32, 33]) await publish(device, 'sensors/gh-1/temperature', { value: v, unit: 'C' });
+      await publish(device, 'sensors/gh-2/humidity', { value: 40, unit: '%' });
+      await publish(device, 'sensors/gh-2/humidity', 'not a reading');
+
+      const gh1 = '#sensors tbody tr[data-device="gh-1"][data-sensor="temperature"]';
+      await page.waitForFunction((sel) => document.querySelector(`${sel} .value`)?.textContent === '33', gh1, { timeout: TIMEOUT });
+      assert.equal(await text(page, `${gh1} .unit`), 'C');
+      assert.equal(await text(page, `${gh1} .readings`), '3');
+      assert.match((await text(page, `${gh1} .time`)) ?? '', /\d/);
+      const spark = page.locator(`${gh1} svg.spark path`);
+      assert.equal(await spark.getAttribute('data-points'), '3');
+      assert.match((await spark.getAttribute('d')) ?? '', /^M[\d.]+ [\d.]+ L[\d.]+ [\d.]+ L[\d.]+ [\d.]+$/, 'one line through three values');
+      const gh2 = '#sensors tbody tr[data-device="gh-2"][data-sensor="humidity"]';
+      assert.equal(await text(page, `${gh2} .value`), '40');
+      assert.equal(await text(page, `${gh2} .unit`), '%');
+      assert.equal(await text(page, '#sensors-count'), '2');
+
+      // The alert of the third reading over 30 and the rejected payload, on the same refresh or a later one.
+      await page.waitForFunction(() => document.querySelector('#event-types tbody tr[data-type="Alert"] .total')?.textContent === '1'
+        && document.querySelector('#errors .value')?.textContent === '1', null, { timeout: TIMEOUT });
+      assert.equal(await text(page, '#event-types tbody tr[data-type="DeviceData"] .total'), '4');
+      assert.equal(await text(page, '#event-types tbody tr[data-type="DeviceData"] .minute'), '4');
+      assert.equal(await page.locator('#event-types tbody tr[data-type="Command"]').count(), 0, 'types not seen are left out');
+      assert.match((await text(page, '#errors .rejected')) ?? '', /^1 \(1 since start\)$/);
+      assert.equal(await page.locator('#errors').getAttribute('data-errors'), 'true');
+
+      await page.waitForFunction(() => document.querySelector('#latency tbody tr[data-latency="reading-to-alert"] .count')?.textContent === '1', null, { timeout: TIMEOUT });
+      for (const stage of ['ack', 'reading-to-alert']) {
+        const row = `#latency tbody tr[data-latency="${stage}"]`;
+        for (const cell of ['p50', 'p99', 'p50-all', 'p99-all']) assert.match((await text(page, `${row} .${cell}`)) ?? '', /^[\d.]+ ms$/, `${stage} ${cell}`);
+      }
+      assert.ok(Number(await text(page, '#latency tbody tr[data-latency="ack"] .count')) >= 5, 'every publish acknowledged');
+      assert.equal(await text(page, '#latency tbody tr[data-latency="forward"] .p50'), '-', 'store-only: nothing forwarded');
 
       assert.equal(await text(page, '#error'), '');
       assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), 'fits a phone-sized screen');

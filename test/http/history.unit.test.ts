@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { History, HISTORY_ALERTS, HISTORY_SAMPLES, historyIntervalMs } from '../../src/http/history.js';
 import { EventBus, type StoredAlert } from '../../src/pipeline/bus.js';
 
-const commit = (events: number) => ({ events, duplicates: 0, rejected: 0, staged: 0, writeSeconds: 0, ackSeconds: 0 });
+const commit = (events: number) => ({ events, duplicates: 0, rejected: 0, staged: 0, submissions: events, writeSeconds: 0, ackSeconds: 0 });
 const alert = (i: number): StoredAlert => ({
   time: new Date(i * 1000).toISOString(), rule: 'hot', group: 'gh-1', state: i % 2 ? 'cleared' : 'raised', severity: 'warning', message: `m${i}`,
 });

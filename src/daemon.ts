@@ -21,6 +21,7 @@ import { DiskWatch } from './jobs/disk-watch.js';
 import { Scheduler } from './jobs/scheduler.js';
 import { maintainStore, type MaintenanceResult } from './jobs/store-maintenance.js';
 import { Appender } from './pipeline/appender.js';
+import { CommandDelivery } from './pipeline/command-delivery.js';
 import { EventBus } from './pipeline/bus.js';
 import { ClockService } from './pipeline/clock-service.js';
 import { RulesService } from './rules/rules-service.js';
@@ -158,6 +159,8 @@ export class Daemon {
       router: g.router, appender, access, tls: config.broker.tls, now: () => clock.now(),
     }));
     const publishLocal = (topic: string, payload: Buffer, opts?: { qos: 0 | 1; retain: boolean }) => local.publishLocal(topic, payload, opts);
+    // Commands from rules and from upstream, published once stored; a crash's leftovers after the devices start.
+    const commands = new CommandDelivery({ store, publish: publishLocal, sync: config.store.durability === 'fsync', log });
     // Open, not listening: it stops after the rules, so their last alerts reach connected clients.
     await lifecycle.start({ name: 'broker', start: async () => void (await local.open(), (g.broker = local)), stop: () => local.stop() });
 
@@ -165,7 +168,7 @@ export class Daemon {
     // Their state is rebuilt from the log in the background (a large recent store would
     // otherwise hold the start for seconds); readings appended meanwhile wait their turn,
     // so each meets the windows it would have met without the restart.
-    const rules = new RulesService({ rulesDir: config.rulesDir, gatewayId: config.gatewayId, store, bus, appender, log, publish: publishLocal });
+    const rules = new RulesService({ rulesDir: config.rulesDir, gatewayId: config.gatewayId, store, bus, appender, log, publish: publishLocal, commands });
     await lifecycle.start({
       name: 'rules',
       start: async () => void (await rules.start(), (g.rules = rules)),
@@ -181,13 +184,16 @@ export class Daemon {
       const { Upstream } = await import('./upstream/upstream.js');
       const upstream = new Upstream({
         config: config.upstream, gatewayId: config.gatewayId, version, store, bus, appender, log,
-        deliverLocal: (topic, payload) => local.publishLocal(topic, payload),
+        commands,
       });
       await lifecycle.start({ name: 'upstream', start: async () => void (await upstream.start(), (g.upstream = upstream)), stop: () => upstream.stop() });
     }
 
     const devices = new DevicesService({ devicesDir: config.devicesDir, aedes: local.aedes, appender, log, now: () => clock.now(), publishLocal });
     await lifecycle.start({ name: 'devices', start: async () => void (await devices.start(), (g.devices = devices)), stop: () => devices.stop() });
+    // The devices subscribe to their command topics as they start: what a crash left stored
+    // and unpublished goes out now, ahead of anything new.
+    await lifecycle.start({ name: 'commands', start: async () => void (await commands.redeliverPending()), stop: () => commands.idle() });
 
     let brokerAddress: AddressInfo | null = null;
     // Stopped first: new connections are refused while the rest shuts down.

@@ -66,6 +66,14 @@ export interface EdgeEvent {
  * An event before append: no log `seq` yet, and possibly no id (a device `seq` gets
  * its id from the epoch, which is only known when the event is sequenced).
  */
+/** Where a Command goes on the local broker (a device on `cmd/<device>` reads it there). */
+export interface LocalDelivery {
+  topic: string;
+  payload: Buffer;
+  qos: 0 | 1;
+  retain: boolean;
+}
+
 export interface EventDraft extends Omit<EdgeEvent, 'seq' | 'id'> {
   id: string | null;
   /** The publisher's own counter, used for ordering and duplicate detection. */
@@ -79,6 +87,11 @@ export interface EventDraft extends Omit<EdgeEvent, 'seq' | 'id'> {
    * the gateway's, and the appender writes it from `receivedAt` on the wall clock.
    */
   publisherTime?: number | null;
+  /**
+   * A Command's publish on the local broker: kept in the store's outbox in the event's own
+   * commit, and taken out once published, so a crash in between delivers it after the restart.
+   */
+  delivery?: LocalDelivery;
 }
 
 export const EVENT_VERSION = '1';

@@ -297,7 +297,7 @@ export class Appender {
     // The batch copies the bytes at put: the writer's buffer is reused from the start.
     this.writer.reset();
     this.writer.event(event as EdgeEvent);
-    this.log.putEvent(group.batch, seq, this.writer.since(0), d.metadata.priority, d.metadata.correlationId);
+    this.log.putEvent(group.batch, seq, this.writer.since(0), d.metadata.priority, d.metadata.correlationId, d.delivery);
     group.addToSegment(d.source, this.sequencer.nextVersion(d.source, d.receivedAt), seq);
     if (d.explicitId) {
       this.log.putId(group.batch, event.id, seq, d.receivedAt);

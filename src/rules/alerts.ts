@@ -74,7 +74,11 @@ export function buildAlert(gatewayId: string, f: AlertFacts): AlertIntent {
     payload: emit.type === 'Alert' ? alertPayload(f, ctx) : fillPayload(emit.payload ?? {}, ctx) as JsonObject,
     correlationId: f.correlationId, causationId: f.causationId,
   });
-  if (emit.type === 'Command') setDevice(draft, topic);
+  if (emit.type === 'Command') {
+    setDevice(draft, topic);
+    // What a device on the topic reads: the payload alone, as from upstream commands.
+    draft.delivery = { topic, payload: Buffer.from(JSON.stringify(draft.payload)), qos: 1, retain: false };
+  }
   const actions = f.state === 'raised'
     ? rule.actions.map((a, i): ActionCommand => {
       const text = fillTemplate(a.publish.payload, ctx);
@@ -86,7 +90,9 @@ export function buildAlert(gatewayId: string, f: AlertFacts): AlertIntent {
         correlationId: f.correlationId, causationId: id,
       });
       setDevice(command, actionTopic);
-      return { draft: command, topic: actionTopic, payload: Buffer.from(text), qos: a.publish.qos, retain: a.publish.retain };
+      const payload = Buffer.from(text);
+      command.delivery = { topic: actionTopic, payload, qos: a.publish.qos, retain: a.publish.retain };
+      return { draft: command, topic: actionTopic, payload, qos: a.publish.qos, retain: a.publish.retain };
     })
     : [];
   return { rule, group: f.group, state: f.state, draft, topic, actions };

@@ -3,6 +3,7 @@
 // derived events and their actions' Commands, and the state that must outlive a restart —
 // rebuilt from the log, plus what absence rules knew of groups that went quiet.
 import type { Appender } from '../pipeline/appender.js';
+import type { CommandDelivery } from '../pipeline/command-delivery.js';
 import type { EventStore } from '../store/event-store.js';
 import { readEvents, type EventQuery } from '../store/log-reader.js';
 import { readRulesAbsence, writeRulesAbsence } from '../store/meta-records.js';
@@ -27,6 +28,8 @@ export interface RulesServiceOptions {
   bus: EventBus;
   appender: Appender;
   publish: (topic: string, payload: Buffer, opts: { qos: 0 | 1; retain: boolean }) => Promise<void>;
+  /** Where the Commands of rules go once stored (the outbox's publisher). */
+  commands: CommandDelivery;
   log: Logger;
 }
 
@@ -50,7 +53,7 @@ export class RulesService {
 
   constructor(private readonly opts: RulesServiceOptions) {
     this.outbox = new AlertOutbox({
-      appender: opts.appender, publish: opts.publish, log: opts.log,
+      appender: opts.appender, publish: opts.publish, commands: opts.commands, log: opts.log,
       onStored: (a) => this.count(a),
     });
     this.engine = this.newEngine();

@@ -68,6 +68,8 @@ export class EventStore {
   readonly correlations: Sublevel<string>;
   /** seq key → correlation id: the way back from an event to its chain entry, for deletes by seq. */
   readonly correlatedSeqs: Sublevel<string>;
+  /** seq key → JSON delivery: Commands stored and not yet published on the local broker (outbox.ts). */
+  readonly outbox: Sublevel<string>;
   /** ULID → CBOR RejectedRecord. */
   readonly rejected: Sublevel<Uint8Array>;
   /** seq key → JSON ClockSegment: the wall clock's offset and quality over the log. */
@@ -88,6 +90,7 @@ export class EventStore {
     this.urgent = this.db.sublevel<string, string>('urgent', {});
     this.correlations = this.db.sublevel<string, string>('corr', {});
     this.correlatedSeqs = this.db.sublevel<string, string>('corrseqs', {});
+    this.outbox = this.db.sublevel<string, string>('outbox', {});
     this.rejected = this.db.sublevel<string, Uint8Array>('rejected', bin);
     this.clock = this.db.sublevel<string, string>('clock', {});
     this.meta = this.db.sublevel<string, string>('meta', {});
@@ -148,7 +151,7 @@ export class EventStore {
     await this.db.close();
     await this.db.open();
     // Closing the handle closes its sublevels, and they do not reopen with it.
-    for (const sub of [this.log, this.ids, this.idGroups, this.streams, this.sources, this.pending, this.times, this.urgent, this.correlations, this.correlatedSeqs, this.rejected, this.clock, this.meta]) {
+    for (const sub of [this.log, this.ids, this.idGroups, this.streams, this.sources, this.pending, this.times, this.urgent, this.correlations, this.correlatedSeqs, this.outbox, this.rejected, this.clock, this.meta]) {
       await sub.open();
     }
   }

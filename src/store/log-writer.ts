@@ -5,10 +5,11 @@
 // prefixes are cached here, each record builds its key once, and everything goes into the
 // group's raw write batch (write-batch.ts).
 import { encodeValue } from '../events/codec.js';
-import type { EventDraft, Priority } from '../events/types.js';
+import type { EventDraft, LocalDelivery, Priority } from '../events/types.js';
 import { CorrelationIndex } from './correlation-index.js';
 import type { EventStore } from './event-store.js';
 import { IdIndex } from './id-index.js';
+import { putDelivery } from './outbox.js';
 import { pendingKey, seqKey, streamKey, timeKey } from './keys.js';
 import { lastTimeMark, readSourceStates, readStagedDrafts, type SourceState } from './pipeline-state.js';
 import type { WriteBatch } from './write-batch.js';
@@ -57,6 +58,7 @@ export class LogWriter {
   private readonly streamsPrefix: string;
   private readonly sourcesPrefix: string;
   private readonly timesPrefix: string;
+  private readonly outboxPrefix: string;
   private lastMark = -1;
 
   constructor(private readonly store: EventStore, dedupWindow: number) {
@@ -68,6 +70,7 @@ export class LogWriter {
     this.streamsPrefix = store.streams.prefix;
     this.sourcesPrefix = store.sources.prefix;
     this.timesPrefix = store.times.prefix;
+    this.outboxPrefix = store.outbox.prefix;
   }
 
   /** A reusable batch for commit groups (see write-batch.ts). */
@@ -88,15 +91,16 @@ export class LogWriter {
 
   /**
    * An event's CBOR bytes under its seq; high and critical events are indexed as urgent
-   * too, and an event with a correlation id under its chain (in the same batch, so an
-   * event is never durable without its entry).
+   * too, an event with a correlation id under its chain, and a Command to publish in the
+   * outbox (in the same batch, so an event is never durable without its entries).
    */
-  putEvent(batch: LogBatch, seq: number, bytes: Uint8Array, priority: Priority, correlationId: string | null): void {
+  putEvent(batch: LogBatch, seq: number, bytes: Uint8Array, priority: Priority, correlationId: string | null, delivery?: LocalDelivery): void {
     const key = seqKey(seq);
     batch.put(this.logPrefix + key, bytes);
     if (priority === 'high' || priority === 'critical') batch.put(this.urgentPrefix + key, '');
     // An empty id names no chain a reader could ask for.
     if (correlationId) this.correlations.put(batch, correlationId, key);
+    if (delivery) putDelivery(batch, this.outboxPrefix, key, delivery);
   }
 
   /** A sequenced draft waits in the reorder buffer for its predecessors. */

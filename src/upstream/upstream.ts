@@ -2,6 +2,7 @@
 // that drains the log over it, and the downlink that turns commands into events.
 import type { UpstreamConfig } from '../config/types.js';
 import type { Appender } from '../pipeline/appender.js';
+import type { CommandDelivery } from '../pipeline/command-delivery.js';
 import type { EventStore } from '../store/event-store.js';
 import type { EventBus } from '../pipeline/bus.js';
 import type { Logger } from '../util/log.js';
@@ -17,8 +18,8 @@ export interface UpstreamOptions {
   store: EventStore;
   bus: EventBus;
   appender: Appender;
-  /** Delivers a command to a local device (the broker's `cmd/<device>`). */
-  deliverLocal: (topic: string, payload: Buffer) => Promise<void>;
+  /** Delivers a stored command to a local device (the broker's `cmd/<device>`), through the outbox. */
+  commands: CommandDelivery;
   log: Logger;
 }
 
@@ -77,18 +78,15 @@ export class Upstream {
    * A command that cannot be stored is neither delivered nor acknowledged.
    */
   private async command(cmd: UpstreamCommand): Promise<void> {
-    const { appender, gatewayId, deliverLocal, log } = this.opts;
+    const { appender, gatewayId, commands, log } = this.opts;
     const draft = commandDraft(gatewayId, cmd, appender.clock.now(), (detail) => log.warn({ device: cmd.device }, `command: ${detail}`));
+    // The device gets the bytes the cloud sent (chain fields included).
+    draft.delivery = { topic: commandTopic(cmd.device), payload: cmd.payload, qos: 1, retain: false };
     if (!(await appender.append(draft))) {
       log.info({ device: cmd.device, id: draft.id }, 'duplicate command ignored');
       return;
     }
-    try {
-      await deliverLocal(commandTopic(cmd.device), cmd.payload);
-    } catch (err) {
-      // Stored: it is in the log for whoever looks, and redelivery would duplicate it.
-      log.error({ err, device: cmd.device }, 'command stored but not delivered to the local broker');
-    }
+    await commands.deliver(draft);
   }
 
   get counters(): ForwarderCounters & { reconnects: number } {

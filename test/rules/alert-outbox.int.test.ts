@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import type { EdgeEvent } from '../../src/events/types.js';
+import { CommandDelivery } from '../../src/pipeline/command-delivery.js';
 import { AlertOutbox } from '../../src/rules/alert-outbox.js';
 import type { AlertIntent } from '../../src/rules/alerts.js';
 import { RuleEngine } from '../../src/rules/engine.js';
@@ -41,11 +42,10 @@ it('stores an alert and its commands in one commit, publishes each once, and a r
   const groups: string[][] = [];
   rig.bus.on('groups', 'appended', (events) => groups.push(events.map((e) => e.id)));
   const published: { topic: string; body: string; qos: number; stored: string[] }[] = [];
-  const outbox = new AlertOutbox({
-    appender: rig.appender, log: memoryLogger('warn').log,
-    // What the log holds at each publish: never less than what is published.
-    publish: async (topic, payload, opts) => void published.push({ topic, body: payload.toString(), qos: opts.qos, stored: (await readAll(rig.store)).map((e) => e.id) }),
-  });
+  // What the log holds at each publish: never less than what is published.
+  const publish = async (topic: string, payload: Buffer, opts: { qos: 0 | 1 }): Promise<void> => void published.push({ topic, body: payload.toString(), qos: opts.qos, stored: (await readAll(rig.store)).map((e) => e.id) });
+  const { log } = memoryLogger('warn');
+  const outbox = new AlertOutbox({ appender: rig.appender, log, publish, commands: new CommandDelivery({ store: rig.store, publish, sync: true, log }) });
   await rig.appender.append({
     id: 'r-1', type: 'DeviceData', source: 's-1', timestamp: new Date(T0).toISOString(), payload: { value: 40 },
     metadata: { correlationId: 'corr-1', causationId: null, version: '1', priority: 'normal', ttl: null },

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { it } from 'node:test';
+import { CommandDelivery } from '../../src/pipeline/command-delivery.js';
 import { RulesService } from '../../src/rules/rules-service.js';
 import { draftOn, seqDraft } from '../helpers/drafts.js';
 import { memoryLogger } from '../helpers/logger.js';
@@ -45,9 +46,10 @@ it('counts every event once when readings arrive during the rebuild', async (t) 
   rig.bus.on('count', 'rulesEvaluated', (r) => (live += r.events));
   const { log, lines } = memoryLogger('info');
   const published: string[] = [];
+  const publish = async (topic: string): Promise<void> => void published.push(topic);
   const rules = new RulesService({
-    rulesDir, gatewayId: 'gw', store: rig.store, bus: rig.bus, appender: rig.appender, log,
-    publish: async (topic) => void published.push(topic),
+    rulesDir, gatewayId: 'gw', store: rig.store, bus: rig.bus, appender: rig.appender, log, publish,
+    commands: new CommandDelivery({ store: rig.store, publish, sync: true, log }),
   });
   await rules.start();
   // At once, while the rebuild reads the first 20,000: each chunk commits before the next.

@@ -1,8 +1,10 @@
 // Every device and sensor whose readings reached the log — over MQTT or from a serial device
 // — with its last value, unit and time and the recent values for a sparkline: what the
-// dashboard's sensor table and `status` show. Bounded: at most MAX_SENSORS sensors (the one
-// seen least recently makes room for a new one) and SPARK_POINTS values each. A reading costs
-// two map lookups and a store into a ring; nothing is allocated for a sensor already known.
+// dashboard's sensor table and `status` show. Bounded: at most MAX_SENSORS sensors and
+// SPARK_POINTS values each. A reading costs two map lookups and a store into a ring; nothing
+// is allocated for a sensor already known. A full table makes room by dropping the eighth of
+// its sensors seen least recently in one scan, not one per new sensor: a site with more
+// sensors than the bound, read round the table, would otherwise scan it at every reading.
 import type { EdgeEvent, JsonValue } from '../events/types.js';
 
 export const MAX_SENSORS = 256;
@@ -68,7 +70,7 @@ export class SensorTable {
     let entry = sensors?.get(sensor);
     if (entry === undefined) {
       if (this.size >= this.limit) {
-        this.evictOldest();
+        this.evictStale();
         sensors = this.byDevice.get(device);
       }
       if (sensors === undefined) this.byDevice.set(device, (sensors = new Map()));
@@ -86,18 +88,20 @@ export class SensorTable {
     if (entry.filled < SPARK_POINTS) entry.filled++;
   }
 
-  /** Runs only when a new sensor arrives on a full table: a scan of at most `limit` entries. */
-  private evictOldest(): void {
-    let oldest: Entry | null = null;
-    for (const sensors of this.byDevice.values()) {
-      for (const e of sensors.values()) if (oldest === null || e.seen < oldest.seen) oldest = e;
+  /** Runs when a new sensor arrives on a full table: one scan drops the least recently seen eighth. */
+  private evictStale(): void {
+    const all: Entry[] = [];
+    for (const sensors of this.byDevice.values()) for (const e of sensors.values()) all.push(e);
+    all.sort((a, b) => a.seen - b.seen);
+    const drop = Math.min(all.length, Math.max(1, this.limit >> 3));
+    for (let i = 0; i < drop; i++) {
+      const e = all[i];
+      const sensors = this.byDevice.get(e.device)!;
+      sensors.delete(e.sensor);
+      if (sensors.size === 0) this.byDevice.delete(e.device);
     }
-    if (oldest === null) return;
-    const sensors = this.byDevice.get(oldest.device)!;
-    sensors.delete(oldest.sensor);
-    if (sensors.size === 0) this.byDevice.delete(oldest.device);
-    this.size--;
-    this.evicted++;
+    this.size -= drop;
+    this.evicted += drop;
   }
 
   snapshot(): SensorTableSnapshot {

@@ -68,6 +68,23 @@ describe('SensorTable', () => {
     assert.equal(s.evicted, 3);
   });
 
+  it('a full table makes room an eighth at a time, the least recently seen first', () => {
+    const t = new SensorTable(16);
+    for (let i = 0; i < 16; i++) t.addEvents([reading(`sensors/d-${i}/x`, String(i))]);
+    t.addEvents([reading('sensors/d-0/x', '99')]);
+    t.addEvents([reading('sensors/new-1/x', '1')]);
+    let s = t.snapshot();
+    assert.equal(s.evicted, 2);
+    assert.deepEqual(s.rows.map((r) => r.device).filter((d) => d === 'd-1' || d === 'd-2'), [], 'the two seen least recently');
+    assert.ok(s.rows.some((r) => r.device === 'd-0'), 'seen again: kept');
+    assert.equal(s.rows.length, 15);
+    // The room made serves the next new sensor without dropping another.
+    t.addEvents([reading('sensors/new-2/x', '2')]);
+    s = t.snapshot();
+    assert.equal(s.evicted, 2);
+    assert.equal(s.rows.length, 16);
+  });
+
   it('shows a long text value cut short', () => {
     const t = new SensorTable();
     t.addEvents([reading('sensors/m-1/note', { value: 'x'.repeat(5_000) })]);

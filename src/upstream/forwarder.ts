@@ -23,6 +23,8 @@ import { OvertakeLane } from './overtake-lane.js';
 import { RefusalHandler } from './refusal-handler.js';
 import { Resender } from './resender.js';
 
+const OK: PublishOutcome = { ok: true };
+
 export type { ForwarderCounters, ForwarderOptions, PublishOutcome, UpstreamPort } from './forwarder-ports.js';
 
 export class Forwarder {
@@ -190,7 +192,7 @@ export class Forwarder {
   }
 
   private packer(): BatchPacker {
-    return new BatchPacker(this.opts.config, this.opts.gatewayId, this.opts.link.maxPacketSize, this.now(), this.timeOf);
+    return new BatchPacker(this.opts.config, this.opts.gatewayId, this.opts.link.maxPacketSize, this.now(), this.timeOf, this.opts.routing?.topicBytes);
   }
 
   /** One batch of `items` with the next batch number: for splits, resends and replays. */
@@ -198,9 +200,20 @@ export class Forwarder {
     return this.publishNumbered(++this.batchNumber, items);
   }
 
+  /**
+   * With routes, one publish per topic the batch's events go to, all under the batch's
+   * number; the batch is acknowledged only when every one is, and refused when any is.
+   */
   private publishNumbered(n: number, items: readonly BatchItem[]): Promise<PublishOutcome> {
-    const { config, gatewayId, link } = this.opts;
-    return link.publish(config.topic, encodeBatch(config.format, gatewayId, n, items, this.corrected), CONTENT_TYPES[config.format]);
+    const { config, gatewayId, link, routing } = this.opts;
+    const type = CONTENT_TYPES[config.format];
+    if (routing === undefined) return link.publish(config.topic, encodeBatch(config.format, gatewayId, n, items, this.corrected), type);
+    const groups = routing.groups(items, this.timeOf);
+    // Every event stays local or was thinned out: nothing to wait for.
+    if (groups.length === 0) return Promise.resolve(OK);
+    const sent = groups.map((g) => link.publish(g.topic, encodeBatch(config.format, gatewayId, n, g.items, this.corrected), type));
+    if (sent.length === 1) return sent[0];
+    return Promise.all(sent).then((outcomes) => outcomes.find((o) => !o.ok) ?? OK);
   }
 
   private send(batch: ForwardBatch): void {
@@ -252,6 +265,7 @@ export class Forwarder {
     if (through <= this.cursor) return;
     this.cursor = through;
     this.overtake.passed(through);
+    this.opts.routing?.passed(through);
     this.saver?.schedule();
     if (this.backlog === 0) {
       const waiters = this.idleWaiters;

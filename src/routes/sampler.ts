@@ -25,8 +25,8 @@ export class Sampler {
     }
     // An event without a readable time is not thinned: dropping it could lose it for good.
     if (!Number.isFinite(time)) return true;
-    if (prev !== undefined && time >= prev && time - prev < this.spec.intervalMs) return false;
-    if (prev !== undefined && time < prev) return false; // older than one already kept
+    // Older than the last kept (an urgent event was read ahead of it) counts as within its interval.
+    if (prev !== undefined && (time < prev || time - prev < this.spec.intervalMs)) return false;
     this.remember(key, time);
     return true;
   }

@@ -8,6 +8,8 @@
 // high and critical events ahead of it, and the refusal handler (refusal-handler.ts)
 // retries, bisects and dead-letters what upstream refuses. A link that drops bumps the
 // generation: whatever an older generation started is stale and changes nothing.
+// With routes (routes/upstream-routing.ts) a batch is one publish per topic, and it is
+// acknowledged only when all of them are: the one cursor holds for every route.
 import { decodeEvent } from '../events/codec.js';
 import type { EdgeEvent } from '../events/types.js';
 import { scanRange } from '../store/log-range.js';

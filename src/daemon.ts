@@ -24,6 +24,7 @@ import { Appender } from './pipeline/appender.js';
 import { CommandDelivery } from './pipeline/command-delivery.js';
 import { EventBus } from './pipeline/bus.js';
 import { ClockService } from './pipeline/clock-service.js';
+import { LocalRoutes } from './routes/local-routes.js';
 import { RulesService } from './rules/rules-service.js';
 import { openOrQuarantine, quarantineDraft } from './store/quarantine.js';
 import { DeadLetterCount } from './usecases/dead-letters.js';
@@ -179,11 +180,18 @@ export class Daemon {
       },
     });
 
+    // After the commit, like the rules: a local route never publishes what is not durable yet.
+    const localRoutes = new LocalRoutes({
+      routes: config.routes, gatewayId: config.gatewayId, bus, publish: publishLocal, log,
+      timeOf: (e) => appender.timeline.eventTime(e),
+    });
+    if (localRoutes.size) await lifecycle.start({ name: 'local routes', start: () => localRoutes.start(), stop: () => localRoutes.stop() });
+
     if (config.upstream) {
       // Loaded only when configured: the MQTT client alone costs ~20 MB of RSS (README, Memory).
       const { Upstream } = await import('./upstream/upstream.js');
       const upstream = new Upstream({
-        config: config.upstream, gatewayId: config.gatewayId, version, store, bus, appender, log,
+        config: config.upstream, routes: config.routes, gatewayId: config.gatewayId, version, store, bus, appender, log,
         commands,
       });
       await lifecycle.start({ name: 'upstream', start: async () => void (await upstream.start(), (g.upstream = upstream)), stop: () => upstream.stop() });

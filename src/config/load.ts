@@ -4,13 +4,15 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { parse as parseYamlScalar } from 'yaml';
 import type { TSchema } from '@sinclair/typebox';
-import { ConfigSchema, type RawConfig } from './schema.js';
-import type { Config } from './types.js';
+import { ConfigSchema, type RawConfig, type RawRoute } from './schema.js';
+import type { Config, RouteConfig } from './types.js';
 import { parseDuration, parseFreeSpace, parseSize } from './units.js';
 import { lineOf, parseYaml, SchemaError, validateAgainst, type ParsedYaml, type SchemaIssue } from './validate.js';
 import { isPasswordHash } from '../security/password.js';
 import type { SyncSetting } from '../time/sync.js';
 import { validTopicFilter } from '../security/topic-acl.js';
+import { compileRoute } from '../routes/route.js';
+import { RuleError } from '../rules/types.js';
 
 export const DEFAULT_CONFIG_FILE = 'edgebus.yaml';
 export const ENV_PREFIX = 'EDGEBUS_';
@@ -75,6 +77,23 @@ function applyEnv(data: Record<string, unknown>, env: NodeJS.ProcessEnv, sources
   }
 }
 
+const listOf = <T>(v: T | T[] | undefined): T[] | null => (v === undefined ? null : Array.isArray(v) ? [...new Set(v)] : [v]);
+
+/** A schema-valid route with exactly one destination (crossChecks) → RouteConfig. */
+function resolveRoute(r: RawRoute, i: number, gatewayId: string): RouteConfig {
+  const destination = r.upstream !== undefined ? 'upstream' : 'local';
+  const interval = r.sample?.interval;
+  return {
+    name: r.name ?? `routes.${i}`,
+    match: { types: listOf(r.match?.type), sensors: listOf(r.match?.sensor), sources: listOf(r.match?.source) },
+    where: r.where ?? null,
+    destination,
+    topic: (r.upstream ?? r.local ?? '').replaceAll('{gatewayId}', gatewayId),
+    priority: r.priority,
+    sample: r.sample === undefined ? null : interval !== undefined ? { intervalMs: parseDuration(interval) } : { every: r.sample.every ?? 1 },
+  };
+}
+
 function resolveConfig(raw: RawConfig, cwd: string): Config {
   const gatewayId = raw.gatewayId ?? hostname().replace(/[/#+\s]/g, '-');
   const up = raw.upstream;
@@ -119,6 +138,7 @@ function resolveConfig(raw: RawConfig, cwd: string): Config {
       inflight: up.inflight,
       retry: { ...up.retry, initialDelay: parseDuration(up.retry.initialDelay), maxDelay: parseDuration(up.retry.maxDelay) },
     },
+    routes: raw.routes.map((r, i) => resolveRoute(r, i, gatewayId)),
     http: { host: raw.http.host, port: raw.http.port, token: secret(raw.http.token, raw.http.tokenFile) },
     clock: { sync: raw.clock.sync as SyncSetting },
     schedules: raw.schedules,
@@ -152,6 +172,43 @@ function crossChecks(raw: RawConfig, file: string, parsed: ParsedYaml | null): S
         const why = validTopicFilter(filter);
         if (why !== null) issues.push({ ...at(list, j), key: `broker.users.${i}.${list}.${j}`, message: `${why}, got ${JSON.stringify(filter)}` });
       });
+    }
+  });
+  issues.push(...routeIssues(raw, file, parsed));
+  return issues;
+}
+
+/** What the route schema cannot say: one destination, a sample of one kind, conditions and templates that compile. */
+function routeIssues(raw: RawConfig, file: string, parsed: ParsedYaml | null): SchemaIssue[] {
+  const issues: SchemaIssue[] = [];
+  const names = new Map<string, number>();
+  raw.routes.forEach((r, i) => {
+    const issue = (path: (string | number)[], message: string): void => {
+      issues.push({ file, line: parsed && lineOf(parsed, ['routes', i, ...path], true), key: ['routes', i, ...path].join('.'), message });
+    };
+    if (r.name !== undefined) {
+      if (names.has(r.name)) issue(['name'], `duplicate route name ${JSON.stringify(r.name)} (also routes.${names.get(r.name)})`);
+      names.set(r.name, i);
+    }
+    const destinations = (['upstream', 'local'] as const).filter((k) => r[k] !== undefined);
+    if (destinations.length !== 1) {
+      issue(destinations.length ? ['local'] : [], `expected exactly one destination, upstream: TOPIC or local: TOPIC (got ${destinations.length ? 'both' : 'none'})`);
+      return;
+    }
+    if (r.upstream !== undefined && raw.upstream === undefined) issue(['upstream'], 'an upstream route needs the upstream section (upstream.url)');
+    if (r.sample !== undefined) {
+      const kinds = (['every', 'interval'] as const).filter((k) => r.sample![k] !== undefined);
+      if (kinds.length !== 1) {
+        issue(['sample'], `expected exactly one of every (every Nth event) or interval (at most one per interval), got ${kinds.length ? 'both' : 'none'}`);
+        return;
+      }
+      if (r.sample.interval !== undefined && !(parseDuration(r.sample.interval) > 0)) issue(['sample', 'interval'], `must be longer than 0 (got ${JSON.stringify(r.sample.interval)})`);
+    }
+    try {
+      compileRoute(resolveRoute(r, i, raw.gatewayId ?? 'gateway'), raw.gatewayId ?? 'gateway', ['routes', i]);
+    } catch (err) {
+      if (!(err instanceof RuleError)) throw err;
+      issues.push({ file, line: parsed && lineOf(parsed, err.path, true), key: err.path.join('.'), message: err.message });
     }
   });
   return issues;

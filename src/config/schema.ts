@@ -2,6 +2,7 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { EVENT_TYPES } from '../events/types.js';
 import { LOG_FORMATS, LOG_LEVELS } from '../util/log.js';
+import { MatchSchema } from '../rules/schema.js';
 
 
 const duration = (def: string, description: string) =>
@@ -63,6 +64,22 @@ const UpstreamSchema = Type.Object({
   retry: Type.Object(RetrySchema.properties, { ...strict, default: {} }),
 }, strict);
 
+const routeTopic = (description: string) => Type.Optional(Type.String({ minLength: 1, description }));
+
+/** Conditions and topic templates are checked inside by the route compiler (load.ts), with their own messages. */
+export const RouteSchema = Type.Object({
+  name: Type.Optional(Type.String({ minLength: 1 })),
+  match: Type.Optional(MatchSchema),
+  where: Type.Optional(Type.Unsafe<Record<string, unknown>>({ type: 'object', description: 'a condition as in rules' })),
+  upstream: routeTopic('upstream topic template, e.g. edgebus/{gatewayId}/{type}/{source}'),
+  local: routeTopic('local broker topic template'),
+  priority: Type.Integer({ default: 0 }),
+  sample: Type.Optional(Type.Object({
+    every: Type.Optional(Type.Integer({ minimum: 1, description: 'keep every Nth event per source and sensor' })),
+    interval: Type.Optional(Type.Unsafe<string | number>({ type: ['string', 'number'], format: 'duration', description: 'keep at most one event per interval per source and sensor' })),
+  }, strict)),
+}, strict);
+
 export const ConfigSchema = Type.Object({
   gatewayId: Type.Optional(Type.String({ minLength: 1, pattern: '^[^/#+\\s]+$', description: 'gateway id (no /, #, + or spaces)' })),
   dataDir: Type.String({ minLength: 1, default: './data' }),
@@ -106,6 +123,7 @@ export const ConfigSchema = Type.Object({
     reorderWindow: duration('2s', 'how long an out-of-order event waits'),
   }, { ...strict, default: {} }),
   upstream: Type.Optional(UpstreamSchema),
+  routes: Type.Array(RouteSchema, { default: [] }),
   http: Type.Object({
     host: Type.String({ default: '127.0.0.1' }),
     port: port(9100),
@@ -129,4 +147,5 @@ export type RawConfig = Static<typeof ConfigSchema>;
 export type RawUpstream = Static<typeof UpstreamSchema>;
 export type IngestMapping = Static<typeof IngestMappingSchema>;
 export type BrokerUser = Static<typeof BrokerUserSchema>;
+export type RawRoute = Static<typeof RouteSchema>;
 export type { TSchema };

@@ -1,4 +1,5 @@
 // The resolved configuration: defaults applied, durations in ms, sizes in bytes, paths absolute.
+import type { EventType } from '../events/types.js';
 import type { IngestMapping } from './schema.js';
 import type { SyncSetting } from '../time/sync.js';
 import type { BackoffPolicy } from '../util/backoff.js';
@@ -25,6 +26,22 @@ export interface UpstreamConfig {
   batch: { maxEvents: number; maxBytes: number; linger: number };
   inflight: number;
   retry: RetryPolicy;
+}
+
+/** How a route thins its events, per source and sensor: every Nth, or one per interval (ms). */
+export type SampleSpec = { every: number } | { intervalMs: number };
+
+/** One entry of `routes:` (see routes/), match and where as the rules write them. */
+export interface RouteConfig {
+  /** `name:` or `routes.<i>`, for logs. */
+  name: string;
+  match: { types: EventType[] | null; sensors: string[] | null; sources: string[] | null };
+  where: Record<string, unknown> | null;
+  destination: 'upstream' | 'local';
+  /** Topic template, `{gatewayId}` filled in. */
+  topic: string;
+  priority: number;
+  sample: SampleSpec | null;
 }
 
 /** A broker user with its hash read (from passwordHash or passwordFile); null: client certificate only. */
@@ -61,6 +78,8 @@ export interface Config {
     reorderWindow: number;
   };
   upstream?: UpstreamConfig;
+  /** Empty: every event takes the default route (upstream.topic). */
+  routes: RouteConfig[];
   http: { host: string; port: number; token?: string };
   clock: { sync: SyncSetting };
   schedules: { prune: string; heartbeat: string };

@@ -28,13 +28,14 @@ export class BatchPacker {
   /**
    * @param now the gateway clock
    * @param timeOf an event's time on the gateway clock: a ttl counts from it
+   * @param topicBytes the longest topic a batch may go out on (routes: see upstream-routing.ts)
    */
   constructor(config: Pick<UpstreamConfig, 'format' | 'topic' | 'batch'>, gatewayId: string, maxPacketSize: number | null,
-    private readonly now: number, private readonly timeOf: (e: EdgeEvent) => number) {
+    private readonly now: number, private readonly timeOf: (e: EdgeEvent) => number, topicBytes = Buffer.byteLength(config.topic)) {
     this.format = config.format;
     const envelope = envelopeBytes(gatewayId);
     // The PUBLISH around the batch: fixed header, topic, packet id, properties.
-    this.packetLimit = (maxPacketSize ?? Infinity) - envelope - Buffer.byteLength(config.topic) - 64;
+    this.packetLimit = (maxPacketSize ?? Infinity) - envelope - topicBytes - 64;
     this.bytes = Math.min(config.batch.maxBytes - envelope, this.packetLimit);
   }
 

@@ -7,6 +7,7 @@ import type { EventStore } from '../store/event-store.js';
 import type { Timeline } from '../time/timeline.js';
 import type { EventBus } from '../pipeline/bus.js';
 import type { PublishOutcome } from './link.js';
+import type { UpstreamRouting } from '../routes/upstream-routing.js';
 
 export type { PublishOutcome };
 
@@ -33,6 +34,8 @@ export interface ForwarderOptions {
   /** The clock's segments: event times for ttl and ages, corrected timestamps for the batches. */
   timeline?: Timeline;
   random?: () => number;
+  /** The config's routes; absent: every event goes to `config.topic`. */
+  routing?: UpstreamRouting;
 }
 
 export interface ForwarderCounters {

@@ -8,6 +8,8 @@
 // high and critical events ahead of it, and the refusal handler (refusal-handler.ts)
 // retries, bisects and dead-letters what upstream refuses. A link that drops bumps the
 // generation: whatever an older generation started is stale and changes nothing.
+// With routes (routes/upstream-routing.ts) a batch is one publish per topic, and it is
+// acknowledged only when all of them are: the one cursor holds for every route.
 import { decodeEvent } from '../events/codec.js';
 import type { EdgeEvent } from '../events/types.js';
 import { scanRange } from '../store/log-range.js';
@@ -22,6 +24,8 @@ import type { ForwarderCounters, ForwarderOptions, PublishOutcome } from './forw
 import { OvertakeLane } from './overtake-lane.js';
 import { RefusalHandler } from './refusal-handler.js';
 import { Resender } from './resender.js';
+
+const OK: PublishOutcome = { ok: true };
 
 export type { ForwarderCounters, ForwarderOptions, PublishOutcome, UpstreamPort } from './forwarder-ports.js';
 
@@ -190,7 +194,7 @@ export class Forwarder {
   }
 
   private packer(): BatchPacker {
-    return new BatchPacker(this.opts.config, this.opts.gatewayId, this.opts.link.maxPacketSize, this.now(), this.timeOf);
+    return new BatchPacker(this.opts.config, this.opts.gatewayId, this.opts.link.maxPacketSize, this.now(), this.timeOf, this.opts.routing?.topicBytes);
   }
 
   /** One batch of `items` with the next batch number: for splits, resends and replays. */
@@ -198,9 +202,20 @@ export class Forwarder {
     return this.publishNumbered(++this.batchNumber, items);
   }
 
+  /**
+   * With routes, one publish per topic the batch's events go to, all under the batch's
+   * number; the batch is acknowledged only when every one is, and refused when any is.
+   */
   private publishNumbered(n: number, items: readonly BatchItem[]): Promise<PublishOutcome> {
-    const { config, gatewayId, link } = this.opts;
-    return link.publish(config.topic, encodeBatch(config.format, gatewayId, n, items, this.corrected), CONTENT_TYPES[config.format]);
+    const { config, gatewayId, link, routing } = this.opts;
+    const type = CONTENT_TYPES[config.format];
+    if (routing === undefined) return link.publish(config.topic, encodeBatch(config.format, gatewayId, n, items, this.corrected), type);
+    const groups = routing.groups(items, this.timeOf);
+    // Every event stays local or was thinned out: nothing to wait for.
+    if (groups.length === 0) return Promise.resolve(OK);
+    const sent = groups.map((g) => link.publish(g.topic, encodeBatch(config.format, gatewayId, n, g.items, this.corrected), type));
+    if (sent.length === 1) return sent[0];
+    return Promise.all(sent).then((outcomes) => outcomes.find((o) => !o.ok) ?? OK);
   }
 
   private send(batch: ForwardBatch): void {
@@ -252,6 +267,7 @@ export class Forwarder {
     if (through <= this.cursor) return;
     this.cursor = through;
     this.overtake.passed(through);
+    this.opts.routing?.passed(through);
     this.saver?.schedule();
     if (this.backlog === 0) {
       const waiters = this.idleWaiters;

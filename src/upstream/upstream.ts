@@ -1,6 +1,7 @@
 // The upstream side of the gateway, assembled: the link to the cloud broker, the forwarder
 // that drains the log over it, and the downlink that turns commands into events.
-import type { UpstreamConfig } from '../config/types.js';
+import type { RouteConfig, UpstreamConfig } from '../config/types.js';
+import { UpstreamRouting } from '../routes/upstream-routing.js';
 import type { Appender } from '../pipeline/appender.js';
 import type { CommandDelivery } from '../pipeline/command-delivery.js';
 import type { EventStore } from '../store/event-store.js';
@@ -13,6 +14,8 @@ import { redactUrl } from '../util/redact.js';
 
 export interface UpstreamOptions {
   config: UpstreamConfig;
+  /** The config's routes (local ones too: an event a local route takes leaves the default topic). */
+  routes: readonly RouteConfig[];
   gatewayId: string;
   version: string;
   store: EventStore;
@@ -53,6 +56,7 @@ export class Upstream {
       store: opts.store, bus: opts.bus, link: this.link, config: opts.config, gatewayId: opts.gatewayId,
       lastSeq: () => opts.appender.committedSeq, log: opts.log,
       now: () => opts.appender.clock.now(), timeline: opts.appender.timeline,
+      routing: opts.routes.length ? new UpstreamRouting(opts.routes, opts.gatewayId, opts.config.topic) : undefined,
     });
   }
 

@@ -6,6 +6,8 @@ import type { EdgeEvent } from '../../src/events/types.js';
 import { waitFor } from './wait.js';
 
 export interface ReceivedBatch {
+  /** The topic it arrived on (routes send batches to several). */
+  topic: string;
   gatewayId: string;
   batch: number;
   events: EdgeEvent[];
@@ -26,10 +28,10 @@ export interface Collector {
 export async function startCollector(url: string, topic: string, opts: { protocolVersion?: 4 | 5 } = {}): Promise<Collector> {
   const client: MqttClient = await mqtt.connectAsync(url, { protocolVersion: opts.protocolVersion ?? 5, reconnectPeriod: 0, connectTimeout: 5_000 });
   const batches: ReceivedBatch[] = [];
-  client.on('message', (_t, payload, packet) => {
+  client.on('message', (topic, payload, packet) => {
     const contentType = packet.properties?.contentType;
-    const body = (contentType === 'application/json' || payload[0] === 0x7b ? JSON.parse(payload.toString()) : decode(payload)) as Omit<ReceivedBatch, 'contentType'>;
-    const batch = { ...body, contentType };
+    const body = (contentType === 'application/json' || payload[0] === 0x7b ? JSON.parse(payload.toString()) : decode(payload)) as Omit<ReceivedBatch, 'contentType' | 'topic'>;
+    const batch = { ...body, topic, contentType };
     batches.push(batch);
     collector.onBatch?.(batch);
   });

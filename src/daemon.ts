@@ -190,8 +190,10 @@ export class Daemon {
     if (config.upstream) {
       // Loaded only when configured: the MQTT client alone costs ~20 MB of RSS (README, Memory).
       const { Upstream } = await import('./upstream/upstream.js');
+      const routing = config.routes.length === 0 ? undefined
+        : new (await import('./routes/upstream-routing.js')).UpstreamRouting(config.routes, config.gatewayId, config.upstream.topic);
       const upstream = new Upstream({
-        config: config.upstream, routes: config.routes, gatewayId: config.gatewayId, version, store, bus, appender, log,
+        config: config.upstream, routing, gatewayId: config.gatewayId, version, store, bus, appender, log,
         commands,
       });
       await lifecycle.start({ name: 'upstream', start: async () => void (await upstream.start(), (g.upstream = upstream)), stop: () => upstream.stop() });

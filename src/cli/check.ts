@@ -1,5 +1,6 @@
 // `edgebus check` (SPEC §1): validate the config, then every rule file and every device
 // profile; each problem is one `file:line: message` line on stderr.
+import { routeCompiles } from '../routes/config-check.js';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/types.js';
 import { formatIssue, SchemaError, type SchemaIssue } from '../config/validate.js';
@@ -29,7 +30,7 @@ const CHECKS: readonly ((config: Config) => CheckResult)[] = [checkRules, checkD
 export function runCheck(opts: { config?: string }, io: Io): number {
   let config: Config;
   try {
-    const loaded = loadConfig({ file: opts.config });
+    const loaded = loadConfig({ file: opts.config, routeCheck: routeCompiles });
     for (const w of loaded.warnings) io.err(`warning: ${w}\n`);
     io.out(`${loaded.file ?? 'built-in defaults'}: ok\n`);
     config = loaded.config;

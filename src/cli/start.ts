@@ -1,5 +1,6 @@
 // `edgebus start`: run the daemon in the foreground until SIGTERM/SIGINT.
 import { Daemon } from '../daemon.js';
+import { routeCompiles } from '../routes/config-check.js';
 import { loadConfig } from '../config/load.js';
 import { createLogger, type Logger } from '../util/log.js';
 import { SdNotify } from '../util/sd-notify.js';
@@ -18,7 +19,7 @@ export async function runStart(opts: { config?: string }): Promise<number> {
   // The switches of `auto` are logged once there is a logger (they come a second apart at the soonest).
   let heapLog: Logger | null = null;
   const heapControl = applyHeapMode(heap, (setting, u) => heapLog?.debug({ heap: setting, eventLoopUtilisation: Number(u.toFixed(2)) }, 'heap: switched'));
-  const { config, file, warnings } = loadConfig({ file: opts.config });
+  const { config, file, warnings } = loadConfig({ file: opts.config, routeCheck: routeCompiles });
   const log = createLogger(config.log);
   heapLog = log;
   for (const w of warnings) log.warn(w);

@@ -2,7 +2,7 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { EVENT_TYPES } from '../events/types.js';
 import { LOG_FORMATS, LOG_LEVELS } from '../util/log.js';
-import { MatchSchema } from '../rules/schema.js';
+import { MatchSchema } from './match-schema.js';
 
 
 const duration = (def: string, description: string) =>

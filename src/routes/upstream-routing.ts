@@ -10,21 +10,14 @@
 import type { RouteConfig } from '../config/types.js';
 import type { EdgeEvent } from '../events/types.js';
 import type { BatchItem } from '../upstream/batch-encoding.js';
+import type { BatchRouting, TopicGroup } from '../upstream/forwarder-ports.js';
 import { byPriority, compileRoute, type CompiledRoute } from './route.js';
 import { topicAllowance } from './topic-template.js';
-
-export interface TopicGroup {
-  topic: string;
-  /** In seq order: a topic's events leave in log order. */
-  items: BatchItem[];
-  /** The highest priority among the routes that put events in it. */
-  priority: number;
-}
 
 /** The default route's place among the routes' priorities. */
 const DEFAULT_PRIORITY = 0;
 
-export class UpstreamRouting {
+export class UpstreamRouting implements BatchRouting {
   /** Every route, upstream and local, highest priority first: a local match also keeps an event off the default topic. */
   private readonly routes: CompiledRoute[];
   /** Per sampled upstream route: seq → kept, for seqs above the cursor. */

@@ -3,31 +3,15 @@
 // checked to be mappings here; conditions.ts / aggregates.ts check their insides when the
 // loader compiles them, so their errors can name the operator or aggregate at fault.
 // Checks between keys (which timing keys go together) live in the loader's compileRule.
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { EVENT_TYPES, PRIORITIES } from '../events/types.js';
+import { Type, type Static } from '@sinclair/typebox';
+import { PRIORITIES } from '../events/types.js';
+import { MatchSchema, oneOf, oneOrMany, strict } from '../config/match-schema.js';
 import { EMIT_TYPES } from './types.js';
-
-const strict = { additionalProperties: false } as const;
 
 /** Same convention as the config: a string like `60s` (checked by the `duration` format) or ms. */
 const duration = (description: string, def?: string) =>
   Type.Unsafe<string | number>({ type: ['string', 'number'], format: 'duration', minimum: 0, description, ...(def === undefined ? {} : { default: def }) });
 
-/** A string enum as one `enum` keyword, so a bad value gives one error listing the choices. */
-const oneOf = <const T extends readonly string[]>(values: T, def?: T[number]) =>
-  Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...(def === undefined ? {} : { default: def }) });
-
-/**
- * `x` or `[x, …]`. if/then/else rather than anyOf: only the branch that applies reports,
- * so `type: DeviceDta` gives one "expected one of …" and not also "expected array".
- */
-const oneOrMany = <T extends TSchema>(item: T, description: string) =>
-  Type.Unsafe<Static<T> | Static<T>[]>({
-    if: { type: 'array' },
-    then: { type: 'array', items: item, minItems: 1 },
-    else: item,
-    description,
-  });
 
 /** Deep-checked by the compiler, which knows the operators and aggregates. */
 const mapping = (description: string) => Type.Unsafe<Record<string, unknown>>({ type: 'object', description });
@@ -35,11 +19,6 @@ const mapping = (description: string) => Type.Unsafe<Record<string, unknown>>({ 
 const Template = (description: string, def?: string) =>
   Type.String({ minLength: 1, description, ...(def === undefined ? {} : { default: def }) });
 
-export const MatchSchema = Type.Object({
-  type: Type.Optional(oneOrMany(oneOf(EVENT_TYPES), 'event type(s)')),
-  sensor: Type.Optional(oneOrMany(Type.String({ minLength: 1 }), 'sensor type(s)')),
-  source: Type.Optional(oneOrMany(Type.String({ minLength: 1 }), 'source pattern(s); * matches any run of characters')),
-}, strict);
 
 /** Exactly one key: the compiler says so, with a clearer message than min/maxProperties give. */
 export const WindowSchema = Type.Object({
@@ -112,6 +91,6 @@ export const RuleSchema = Type.Object({
 /** A rules file that is a YAML list: validated as a whole so paths (and lines) carry the index. */
 export const RuleListSchema = Type.Array(RuleSchema);
 
-export type RawMatch = Static<typeof MatchSchema>;
+export type { RawMatch } from '../config/match-schema.js';
 export type RawRule = Static<typeof RuleSchema>;
 export type RawSequenceStep = Static<typeof SequenceStepSchema>;

@@ -6,8 +6,9 @@ import type { UpstreamConfig } from '../config/types.js';
 import type { EventStore } from '../store/event-store.js';
 import type { Timeline } from '../time/timeline.js';
 import type { EventBus } from '../pipeline/bus.js';
+import type { EdgeEvent } from '../events/types.js';
+import type { BatchItem } from './batch-encoding.js';
 import type { PublishOutcome } from './link.js';
-import type { UpstreamRouting } from '../routes/upstream-routing.js';
 
 export type { PublishOutcome };
 
@@ -34,8 +35,27 @@ export interface ForwarderOptions {
   /** The clock's segments: event times for ttl and ages, corrected timestamps for the batches. */
   timeline?: Timeline;
   random?: () => number;
-  /** The config's routes; absent: every event goes to `config.topic`. */
-  routing?: UpstreamRouting;
+  /** The config's routes (routes/upstream-routing.ts); absent: every event goes to `config.topic`. */
+  routing?: BatchRouting;
+}
+
+/** One publish of a routed batch: a topic and its events. */
+export interface TopicGroup {
+  topic: string;
+  /** In seq order: a topic's events leave in log order. */
+  items: BatchItem[];
+  /** The highest priority among the routes that put events in it. */
+  priority: number;
+}
+
+/** Which topics a batch goes out on: the routes, seen from the forwarder. */
+export interface BatchRouting {
+  /** Bytes budgeted for the topic of one publish (the packer's packet size limit). */
+  readonly topicBytes: number;
+  /** The batch's events by topic, in publish order; empty when every event stays local or was thinned out. */
+  groups(items: readonly BatchItem[], timeOf: (e: EdgeEvent) => number): TopicGroup[];
+  /** The cursor passed `through`: decisions kept for a resend can go. */
+  passed(through: number): void;
 }
 
 export interface ForwarderCounters {

@@ -1,7 +1,6 @@
 // The upstream side of the gateway, assembled: the link to the cloud broker, the forwarder
 // that drains the log over it, and the downlink that turns commands into events.
-import type { RouteConfig, UpstreamConfig } from '../config/types.js';
-import { UpstreamRouting } from '../routes/upstream-routing.js';
+import type { UpstreamConfig } from '../config/types.js';
 import type { Appender } from '../pipeline/appender.js';
 import type { CommandDelivery } from '../pipeline/command-delivery.js';
 import type { EventStore } from '../store/event-store.js';
@@ -9,13 +8,14 @@ import type { EventBus } from '../pipeline/bus.js';
 import type { Logger } from '../util/log.js';
 import { commandDraft, commandTopic } from './commands.js';
 import { Forwarder, type ForwarderCounters } from './forwarder.js';
+import type { BatchRouting } from './forwarder-ports.js';
 import { UpstreamLink, type UpstreamCommand } from './link.js';
 import { redactUrl } from '../util/redact.js';
 
 export interface UpstreamOptions {
   config: UpstreamConfig;
-  /** The config's routes (local ones too: an event a local route takes leaves the default topic). */
-  routes: readonly RouteConfig[];
+  /** The config's routes (routes/upstream-routing.ts; local ones too: an event a local route takes leaves the default topic); absent: all to `config.topic`. */
+  routing?: BatchRouting;
   gatewayId: string;
   version: string;
   store: EventStore;
@@ -56,7 +56,7 @@ export class Upstream {
       store: opts.store, bus: opts.bus, link: this.link, config: opts.config, gatewayId: opts.gatewayId,
       lastSeq: () => opts.appender.committedSeq, log: opts.log,
       now: () => opts.appender.clock.now(), timeline: opts.appender.timeline,
-      routing: opts.routes.length ? new UpstreamRouting(opts.routes, opts.gatewayId, opts.config.topic) : undefined,
+      routing: opts.routing,
     });
   }
 

@@ -18,6 +18,8 @@ const LAYERS: readonly (readonly string[])[] = [
   ['pipeline'],
   ['ingest'],
   ['devices', 'rules', 'upstream', 'jobs', 'http'],
+  // Routes take the rules' conditions and feed the forwarder (through its BatchRouting port).
+  ['routes'],
   ['usecases'],
   ['daemon'],
   ['cli'],

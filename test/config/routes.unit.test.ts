@@ -6,6 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { loadConfig } from '../../src/config/load.js';
+import { routeCompiles } from '../../src/routes/config-check.js';
 import { SchemaError } from '../../src/config/validate.js';
 import { runCli } from '../helpers/daemon.js';
 import { tempDirFor } from '../helpers/tmp.js';
@@ -21,7 +22,7 @@ function write(t: TestContext, lines: string[]): string {
 function errorsFor(t: TestContext, lines: string[]): { errors: string[]; file: string } {
   const file = write(t, lines);
   try {
-    loadConfig({ file, env: {} });
+    loadConfig({ file, env: {}, routeCheck: routeCompiles });
   } catch (err) {
     assert.ok(err instanceof SchemaError, `expected a SchemaError, got ${String(err)}`);
     return { errors: err.message.split('\n'), file };

@@ -171,9 +171,10 @@ function applyEnvelope(obj: Record<string, unknown>, draft: EventDraft): void {
   for (const key of ['correlationId', 'causationId'] as const) {
     const v = obj[key];
     if (v === undefined || v === null) continue;
-    // Bounded as ids are: a chain id becomes part of a correlation-index key.
-    if (typeof v !== 'string' || v.length === 0 || v.length > MAX_ID_LENGTH) {
-      reject('invalid-payload', `${key} must be a non-empty string of at most ${MAX_ID_LENGTH} characters, got ${typeof v === 'string' ? `${v.length} characters` : shown(v)}`);
+    // Bounded as ids are: a chain id becomes part of a correlation-index key (an empty one
+    // names no chain and is not indexed).
+    if (typeof v !== 'string' || v.length > MAX_ID_LENGTH) {
+      reject('invalid-payload', `${key} must be a string of at most ${MAX_ID_LENGTH} characters, got ${typeof v === 'string' ? `${v.length} characters` : shown(v)}`);
     }
     own()[key] = v;
   }

@@ -199,10 +199,10 @@ describe('wrong types in every envelope field', () => {
     // Before the fix only readings checked accuracy: a status dropped a bad one silently.
     { name: 'accuracy a string on a status', topic: STATUS, payload: '{"state":"online","accuracy":"0.5"}', expect: { reason: 'invalid-payload', detail: /accuracy must be a number/ } },
     { name: 'unit a number', payload: '{"value":1,"unit":5}', expect: { reason: 'invalid-payload', detail: /unit must be a string, got 5/ } },
-    { name: 'correlationId an object', payload: '{"value":1,"correlationId":{"a":1}}', expect: { reason: 'invalid-payload', detail: /correlationId must be a non-empty string/ } },
+    { name: 'correlationId an object', payload: '{"value":1,"correlationId":{"a":1}}', expect: { reason: 'invalid-payload', detail: /correlationId must be a string of at most 256 characters, got \{"a":1\}/ } },
     // A chain id is part of a correlation-index key: bounded as ids are.
-    { name: 'correlationId of 257 characters', payload: `{"value":1,"correlationId":"${'c'.repeat(257)}"}`, expect: { reason: 'invalid-payload', detail: /correlationId must be a non-empty string of at most 256 characters, got 257 characters/ } },
-    { name: 'causationId empty', payload: '{"value":1,"causationId":""}', expect: { reason: 'invalid-payload', detail: /causationId must be a non-empty string of at most 256 characters, got 0 characters/ } },
+    { name: 'correlationId of 257 characters', payload: `{"value":1,"correlationId":"${'c'.repeat(257)}"}`, expect: { reason: 'invalid-payload', detail: /correlationId must be a string of at most 256 characters, got 257 characters/ } },
+    { name: 'causationId of 257 characters', payload: `{"value":1,"causationId":"${'c'.repeat(257)}"}`, expect: { reason: 'invalid-payload', detail: /causationId must be a string of at most 256 characters, got 257 characters/ } },
     { name: 'network an array', payload: '{"value":1,"network":[1]}', expect: { reason: 'invalid-payload', detail: /network must be an object of scalar values/ } },
     { name: 'state a number', topic: STATUS, payload: '{"state":1}', expect: { reason: 'invalid-status', detail: /state must be a string/ } },
   ]);

@@ -45,6 +45,9 @@ export interface DaemonAddresses {
 
 const OWNER = 'daemon';
 
+/** How long the start waits for the serial devices' first open before sending leftover commands. */
+const FIRST_OPEN_CAP_MS = 5_000;
+
 export class Daemon {
   readonly bus = new EventBus();
   private readonly health = new HealthState();
@@ -201,9 +204,16 @@ export class Daemon {
 
     const devices = new DevicesService({ devicesDir: config.devicesDir, aedes: local.aedes, appender, log, now: () => clock.now(), publishLocal });
     await lifecycle.start({ name: 'devices', start: async () => void (await devices.start(), (g.devices = devices)), stop: () => devices.stop() });
-    // The devices subscribe to their command topics as they start: what a crash left stored
-    // and unpublished goes out now, ahead of anything new.
-    await lifecycle.start({ name: 'commands', start: async () => void (await commands.redeliverPending()), stop: () => commands.idle() });
+    // What a crash left stored and unpublished goes out once the serial devices have tried
+    // their ports (a command to a port not open yet is not written), ahead of anything new.
+    await lifecycle.start({
+      name: 'commands',
+      start: async () => {
+        await devices.firstOpenAttempts(FIRST_OPEN_CAP_MS);
+        await commands.redeliverPending();
+      },
+      stop: () => commands.idle(),
+    });
 
     let brokerAddress: AddressInfo | null = null;
     // Stopped first: new connections are refused while the rest shuts down.

@@ -39,6 +39,9 @@ export class DeviceLink {
   private path: string | null = null;
   private lastReason: string | null = null;
   private loop: Promise<void> = Promise.resolve();
+  private settleFirst: () => void = () => {};
+  /** Settles once the first attempt to open has ended, open or not (or the link stopped). */
+  readonly firstAttempt: Promise<void> = new Promise((resolve) => (this.settleFirst = resolve));
 
   constructor(private readonly opts: DeviceLinkOptions) {
     this.backoff = new Backoff(opts.backoff ?? REOPEN_BACKOFF);
@@ -94,6 +97,7 @@ export class DeviceLink {
 
   /** Each change once: a port that stays missing is not reported on every retry. */
   private tell(state: 'online' | 'offline', reason: string | null): void {
+    this.settleFirst();
     if (this.said === state) return;
     this.said = state;
     if (state === 'offline') this.opts.log.warn({ device: this.opts.id, reason }, `device ${this.opts.id} offline: ${reason}`);
@@ -102,6 +106,7 @@ export class DeviceLink {
 
   async stop(): Promise<void> {
     this.state = 'stopped';
+    this.settleFirst();
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     await this.conn?.close();

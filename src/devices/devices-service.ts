@@ -55,6 +55,21 @@ export class DevicesService {
   }
 
   /**
+   * Settles once every device has tried its port once (open or not), or after `capMs`: a
+   * command published before a port is open is not written, so stored commands a crash left
+   * unpublished wait for this (daemon.ts).
+   */
+  async firstOpenAttempts(capMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const cap = new Promise<void>((resolve) => (timer = setTimeout(resolve, capMs)));
+    try {
+      await Promise.race([Promise.all([...this.devices.values()].map((d) => d.firstAttempt())), cap]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
    * The adapters are imported on first use: serialport and modbus-serial cost ~17 MB of RSS
    * each, which a gateway without device profiles (or without Modbus ones) need not pay.
    */

@@ -30,6 +30,11 @@ export abstract class PortDevice {
     this.link.start();
   }
 
+  /** Settles once the first attempt to open the port has ended, whichever way. */
+  firstAttempt(): Promise<void> {
+    return this.link.firstAttempt;
+  }
+
   status(): DeviceStatusInfo {
     const { state, path, reason } = this.link.current;
     return { id: this.profile.id, format: this.profile.format, state, path, reason, lastReading: this.events.lastReading, ...this.events.counters };

@@ -2,7 +2,8 @@
 // and every command its actions send carries the incident's correlation id and the id of
 // the event that directly caused it, and has an id made of what decided it, so the same log
 // replayed makes the same ids and the id index stores each once.
-import type { EdgeEvent, EventType, JsonObject, JsonValue } from '../events/types.js';
+import { commandPayloadOf } from '../events/command-payload.js';
+import type { EdgeEvent, EventType, JsonObject } from '../events/types.js';
 import type { AlertState } from './alerts.js';
 import type { CompiledRule } from './types.js';
 
@@ -47,17 +48,7 @@ export function deviceOfTopic(topic: string): string | null {
   return DEVICE_TOPIC.exec(topic)?.[1] ?? null;
 }
 
-/**
- * A command's payload as an event payload, the way upstream commands are stored: a JSON
- * object as is; any other text under `value` (parsed when it is JSON, as text otherwise).
- */
+/** A rule action's payload text as its Command's payload, as upstream commands are kept. */
 export function commandPayload(text: string): JsonObject {
-  let parsed: JsonValue | undefined;
-  try {
-    parsed = JSON.parse(text) as JsonValue;
-  } catch {
-    parsed = undefined;
-  }
-  if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed;
-  return { value: parsed === undefined ? text : parsed };
+  return commandPayloadOf(Buffer.from(text)).payload;
 }

@@ -1,7 +1,8 @@
 // Downlink (SPEC §4): a message on the upstream command topic becomes a `Command` event,
 // stored like any other before it is delivered, so the log says what the gateway was told.
+import { commandPayloadOf } from '../events/command-payload.js';
 import { isoTime } from '../events/iso-time.js';
-import { defaultMetadata, type EventDraft, type JsonObject, type JsonValue } from '../events/types.js';
+import { defaultMetadata, type EventDraft, type JsonValue } from '../events/types.js';
 
 /** Publisher ids longer than this are not trusted as ids (same bound as ingest). */
 const MAX_ID_LENGTH = 256;
@@ -24,24 +25,13 @@ const CHAIN_KEYS = ['correlationId', 'causationId'] as const;
  * shape stays in the payload, where it can be seen, and `warn` says why it was not taken.
  */
 export function commandDraft(gatewayId: string, msg: CommandMessage, now: number, warn: (detail: string) => void = () => {}): EventDraft {
-  let payload: JsonObject;
+  const { payload, isObject } = commandPayloadOf(msg.payload);
   let id: string | null = null;
-  const text = new TextDecoder('utf-8', { fatal: false }).decode(msg.payload);
-  const isUtf8 = Buffer.from(text, 'utf8').equals(msg.payload);
-  let parsed: JsonValue | undefined;
-  if (isUtf8) {
-    try {
-      parsed = JSON.parse(text) as JsonValue;
-    } catch {
-      parsed = undefined;
-    }
-  }
   const metadata = defaultMetadata('normal');
-  if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) {
-    payload = parsed;
-    if (isIdLike(parsed.id)) id = parsed.id;
+  if (isObject) {
+    if (isIdLike(payload.id)) id = payload.id;
     for (const key of CHAIN_KEYS) {
-      const v = parsed[key];
+      const v = payload[key];
       if (v === undefined) continue;
       if (v === null) {
         // Says "no chain", as leaving it out does.
@@ -55,10 +45,6 @@ export function commandDraft(gatewayId: string, msg: CommandMessage, now: number
       metadata[key] = v;
       delete payload[key];
     }
-  } else if (isUtf8) {
-    payload = { value: parsed === undefined ? text : parsed };
-  } else {
-    payload = { raw: msg.payload.toString('base64') };
   }
   return {
     id,

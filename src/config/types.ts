@@ -48,7 +48,7 @@ export interface RouteConfig {
 export interface BrokerUserConfig {
   username: string;
   passwordHash: string | null;
-  /** Topic filters ({username} allowed); undefined: any topic. */
+  /** Topic filters ({username} allowed); undefined: every topic. */
   publish?: string[];
   subscribe?: string[];
 }

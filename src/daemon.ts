@@ -165,6 +165,11 @@ export class Daemon {
     const publishLocal = (topic: string, payload: Buffer, opts?: { qos: 0 | 1; retain: boolean }) => local.publishLocal(topic, payload, opts);
     // Commands from rules and from upstream, published once stored; a crash's leftovers after the devices start.
     const commands = new CommandDelivery({ store, publish: publishLocal, sync: config.store.durability === 'fsync', log });
+    // What a crash left stored and unpublished goes out ahead of anything new, once the serial
+    // devices have tried their ports (a command to a port not open is not written); the start
+    // does not wait for it.
+    let devicesTried: () => void = () => {};
+    void commands.redeliverLeftovers(appender.committedSeq, new Promise<void>((resolve) => (devicesTried = resolve)));
     // Open, not listening: it stops after the rules, so their last alerts reach connected clients.
     await lifecycle.start({ name: 'broker', start: async () => void (await local.open(), (g.broker = local)), stop: () => local.stop() });
 
@@ -204,15 +209,13 @@ export class Daemon {
 
     const devices = new DevicesService({ devicesDir: config.devicesDir, aedes: local.aedes, appender, log, now: () => clock.now(), publishLocal });
     await lifecycle.start({ name: 'devices', start: async () => void (await devices.start(), (g.devices = devices)), stop: () => devices.stop() });
-    // What a crash left stored and unpublished goes out once the serial devices have tried
-    // their ports (a command to a port not open yet is not written), ahead of anything new.
     await lifecycle.start({
       name: 'commands',
-      start: async () => {
-        await devices.firstOpenAttempts(FIRST_OPEN_CAP_MS);
-        await commands.redeliverPending();
+      start: async () => void devices.firstOpenAttempts(FIRST_OPEN_CAP_MS).then(devicesTried),
+      stop: () => {
+        devicesTried();
+        return commands.idle();
       },
-      stop: () => commands.idle(),
     });
 
     let brokerAddress: AddressInfo | null = null;

@@ -34,15 +34,29 @@ export class CommandDelivery {
     return this.enqueue(seq, delivery, command.id);
   }
 
-  /** At start, once the devices listen: what a crash left in the outbox, oldest first. */
-  async redeliverPending(): Promise<number> {
-    let n = 0;
-    for await (const p of pendingDeliveries(this.opts.store)) {
-      n++;
-      await this.enqueue(p.seq, p.delivery, null);
-    }
-    if (n > 0) this.opts.log.warn({ commands: n }, `${n} stored command(s) not yet published before the last stop: publishing them now`);
-    return n;
+  /**
+   * What a crash left in the outbox — the entries through `through`, the last seq stored
+   * before this start — published oldest first once `ready` settles (the serial devices have
+   * tried their ports). Called at once at start: a Command stored meanwhile waits behind
+   * them, and is not among them (its own deliver() publishes it).
+   */
+  redeliverLeftovers(through: number, ready: Promise<void>): Promise<number> {
+    const run = this.chain.then(async () => {
+      await ready;
+      let n = 0;
+      try {
+        for await (const p of pendingDeliveries(this.opts.store, through)) {
+          n++;
+          await this.publishOne(p.seq, p.delivery, null);
+        }
+      } catch (err) {
+        this.opts.log.error({ err }, 'the outbox could not be read: its commands wait for the next start');
+      }
+      if (n > 0) this.opts.log.warn({ commands: n }, `${n} stored command(s) not yet published before the last stop: publishing them now`);
+      return n;
+    });
+    this.chain = run.then(() => undefined);
+    return run;
   }
 
   /** Resolves when every publish asked for so far is done. */

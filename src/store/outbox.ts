@@ -25,9 +25,9 @@ export interface PendingDelivery {
   delivery: LocalDelivery;
 }
 
-/** What is still to be published, in log order. Few entries: only what a crash interrupted. */
-export async function* pendingDeliveries(store: EventStore): AsyncGenerator<PendingDelivery> {
-  for await (const [key, value] of store.outbox.iterator()) {
+/** What is still to be published through `through`, in log order. Few entries: only what a crash interrupted. */
+export async function* pendingDeliveries(store: EventStore, through: number): AsyncGenerator<PendingDelivery> {
+  for await (const [key, value] of store.outbox.iterator({ lte: seqKey(through) })) {
     const s = JSON.parse(value) as StoredDelivery;
     yield { seq: parseSeqKey(key), delivery: { topic: s.topic, payload: Buffer.from(s.payload, 'base64'), qos: s.qos, retain: s.retain } };
   }

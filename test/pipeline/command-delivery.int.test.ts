@@ -42,7 +42,7 @@ describe('command outbox', () => {
 
     rig = await openRig(dir, clock);
     const after = recorder();
-    assert.equal(await delivery(rig, after.publish).redeliverPending(), 2);
+    assert.equal(await delivery(rig, after.publish).redeliverLeftovers(Number.MAX_SAFE_INTEGER, Promise.resolve()), 2);
     assert.deepEqual(after.sent, ['cmd/fan-1 on', 'cmd/fan-2 off']);
     assert.equal(await countPendingDeliveries(rig.store), 0);
     await rig.close();
@@ -50,7 +50,7 @@ describe('command outbox', () => {
     rig = await openRig(dir, clock);
     t.after(() => rig.close());
     const again = recorder();
-    assert.equal(await delivery(rig, again.publish).redeliverPending(), 0);
+    assert.equal(await delivery(rig, again.publish).redeliverLeftovers(Number.MAX_SAFE_INTEGER, Promise.resolve()), 0);
     assert.deepEqual(again.sent, []);
     assert.deepEqual((await readAll(rig.store)).map((e) => e.id), ['c-1', 'c-2'], 'the log is untouched');
   });
@@ -72,6 +72,31 @@ describe('command outbox', () => {
     assert.equal(await countPendingDeliveries(rig.store), 0);
   });
 
+  it('a Command stored after the start waits behind the leftovers and is published once', async (t) => {
+    const dir = tempDirFor(t);
+    const clock = { now: T0 };
+    let rig = await openRig(dir, clock);
+    await rig.appender.append(command('c-1', 'fan-1', 'left over'));
+    await rig.close();
+
+    rig = await openRig(dir, clock);
+    t.after(() => rig.close());
+    const r = recorder();
+    const commands = delivery(rig, r.publish);
+    let ready: () => void = () => {};
+    const leftovers = commands.redeliverLeftovers(rig.appender.committedSeq, new Promise<void>((resolve) => (ready = resolve)));
+    // Stored and asked for while the devices are still opening: its outbox entry is there too.
+    const fresh = command('c-2', 'fan-1', 'new');
+    await rig.appender.append(fresh);
+    const sent = commands.deliver(fresh);
+    assert.deepEqual(r.sent, [], 'nothing before the devices tried their ports');
+    ready();
+    assert.equal(await leftovers, 1, 'only what was stored before the start');
+    await sent;
+    assert.deepEqual(r.sent, ['cmd/fan-1 left over', 'cmd/fan-1 new']);
+    assert.equal(await countPendingDeliveries(rig.store), 0);
+  });
+
   it('keeps an entry whose publish failed, for the next start', async (t) => {
     const dir = tempDirFor(t);
     const clock = { now: T0 };
@@ -87,7 +112,7 @@ describe('command outbox', () => {
     rig = await openRig(dir, clock);
     t.after(() => rig.close());
     const r = recorder();
-    assert.equal(await delivery(rig, r.publish).redeliverPending(), 1);
+    assert.equal(await delivery(rig, r.publish).redeliverLeftovers(Number.MAX_SAFE_INTEGER, Promise.resolve()), 1);
     assert.deepEqual(r.sent, ['cmd/fan-1 on']);
   });
 });

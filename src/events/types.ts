@@ -80,6 +80,12 @@ export interface EventDraft extends Omit<EdgeEvent, 'seq' | 'id'> {
   deviceSeq: number | null;
   /** True when `id` came from the publisher: it must be checked against the id index. */
   explicitId: boolean;
+  /**
+   * The id is made from what caused the event (a rule's emission): it is a duplicate for as
+   * long as the event it names is in the log, not only within the dedup window, so a replay
+   * or rebuild of old events never stores their alerts twice.
+   */
+  idForLife?: boolean;
   /** Receive time on the gateway clock (see time/clock.ts), ms. */
   receivedAt: number;
   /**

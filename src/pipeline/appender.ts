@@ -250,7 +250,7 @@ export class Appender {
   }
 
   private addEvent(group: CommitGroup, draft: EventDraft, now: number): void {
-    if (draft.explicitId && this.log.seenId(draft.id!, now)) return this.duplicate(group, draft);
+    if (draft.explicitId && this.log.seenId(draft.id!, now, draft.idForLife === true)) return this.duplicate(group, draft);
     const ops = this.ops;
     ops.length = 0;
     if (this.sequencer.offer(draft, now, ops) === 'duplicate') return this.duplicate(group, draft);

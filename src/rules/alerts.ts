@@ -129,6 +129,7 @@ function gatewayDraft(gatewayId: string, p: GatewayDraftParts): EventDraft {
     metadata: { correlationId: p.correlationId, causationId: p.causationId, version: '1', priority: p.priority, ttl: null },
     deviceSeq: null,
     explicitId: true,
+    idForLife: true,
     receivedAt: p.receivedAt,
   };
 }

@@ -21,10 +21,13 @@ export class IdIndex {
     this.groupsPrefix = store.idGroups.prefix;
   }
 
-  /** True if `id` was appended within the dedup window (before `now`). */
-  seen(id: string, now: number): boolean {
+  /**
+   * True if `id` was appended within the dedup window (before `now`); with `forLife`, if its
+   * entry is there at all: entries last as long as their events.
+   */
+  seen(id: string, now: number, forLife = false): boolean {
     const at = this.recent.get(id) ?? this.storedAt(id);
-    return at !== undefined && now - at <= this.dedupWindow;
+    return at !== undefined && (forLife || now - at <= this.dedupWindow);
   }
 
   private storedAt(id: string): number | undefined {

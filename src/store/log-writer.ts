@@ -113,9 +113,9 @@ export class LogWriter {
     batch.del(this.pendingPrefix + pendingKey(source, epoch, deviceSeq));
   }
 
-  /** True if the publisher's `id` was appended within the dedup window (before `now`). */
-  seenId(id: string, now: number): boolean {
-    return this.idIndex.seen(id, now);
+  /** True if `id` was appended within the dedup window (before `now`), or at all while its event is in the log (`forLife`). */
+  seenId(id: string, now: number, forLife: boolean): boolean {
+    return this.idIndex.seen(id, now, forLife);
   }
 
   /** Records a publisher's id of an appended event. */

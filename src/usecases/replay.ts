@@ -13,7 +13,7 @@ export async function replay(g: Gateway, fromText: string, to: string, progress:
     const rules = g.rules;
     if (rules === null) throw new Error('the rules are not running yet');
     const through = appender.committedSeq;
-    const start = await replayStart(store, from, through, appender.timeline);
+    const start = await replayStart(store, from, { checkpoint: through, timeline: appender.timeline });
     if (start > through) return 0;
     log.info({ from: fromText, fromSeq: start, toSeq: through }, 'replaying stored events through the rules');
     return rules.replay(start, through, progress);
@@ -21,7 +21,7 @@ export async function replay(g: Gateway, fromText: string, to: string, progress:
   const up = g.upstream;
   if (up === null) throw new ReplayArgumentError('--to upstream: no upstream is configured');
   const through = up.forwarder.acknowledgedThrough;
-  const start = await replayStart(store, from, through, appender.timeline);
+  const start = await replayStart(store, from, { checkpoint: through, timeline: appender.timeline });
   if (start > through) return 0;
   log.info({ from: fromText, fromSeq: start, toSeq: through }, 'replaying stored events upstream');
   return up.forwarder.resender.replay(start, through, progress);

@@ -83,7 +83,8 @@ export async function requestJson<T>(config: Config, method: 'GET' | 'PUT' | 'DE
   } catch (err) {
     throw new RuntimeFailure(`the daemon's API at ${url} did not answer: ${(err as Error).message}`);
   }
-  const answer = (await res.json()) as T & { error?: string };
+  // Anything but JSON (a proxy's error page) leaves only the status to report.
+  const answer = (await res.json().catch(() => ({}))) as T & { error?: string };
   if (res.status === 400 || res.status === 404) throw new UsageError(answer.error ?? `${path}: HTTP ${res.status}`);
   if (!res.ok) throw new RuntimeFailure(`${path}: HTTP ${res.status} ${answer.error ?? ''}`);
   return answer;

@@ -74,9 +74,7 @@ describe('edgebus checkpoint', () => {
 
   async function api<T>(method: string, path: string, body?: object, headers: Record<string, string> = auth): Promise<T & { status: number }> {
     const res = await fetch(`${d!.httpUrl}${path}`, { method, headers: { ...headers, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
-    const text = await res.text();
-    const parsed = (text.startsWith('{') && !text.includes('\n{') ? JSON.parse(text) : {}) as T;
-    return { ...parsed, status: res.status };
+    return { ...((await res.json()) as T), status: res.status };
   }
 
   /** The last stored seq once `count` readings of cp-1 are in the log. */

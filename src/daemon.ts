@@ -32,6 +32,7 @@ import { purgeDeadLetters, retryDeadLetters } from './usecases/dlq-retry.js';
 import type { Gateway } from './usecases/gateway.js';
 import { HealthState } from './usecases/health.js';
 import { replay } from './usecases/replay.js';
+import { listCheckpoints, putCheckpoint, removeCheckpoint } from './usecases/checkpoints.js';
 import { appendHeartbeat, gatewayStatus } from './usecases/status.js';
 import { Lifecycle } from './util/lifecycle.js';
 import type { Logger } from './util/log.js';
@@ -148,7 +149,12 @@ export class Daemon {
       actions: {
         dlqRetry: (ids) => retryDeadLetters(g, ids),
         dlqPurge: (ids) => purgeDeadLetters(g, ids),
-        replay: (from, to, progress) => replay(g, from, to, progress),
+        replay: (from, to, progress, warn) => replay(g, from, to, progress, warn),
+        checkpoints: {
+          list: () => listCheckpoints(g),
+          set: (name, at) => putCheckpoint(g, name, at),
+          remove: (name) => removeCheckpoint(g, name),
+        },
       },
     });
     let httpAddress: AddressInfo | null = null;

@@ -4,6 +4,7 @@ import { loadConfig } from '../config/load.js';
 import { SchemaError } from '../config/validate.js';
 import { EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, processIo, RuntimeFailure, UsageError, type Io } from './args.js';
 import { runCheck } from './check.js';
+import { runCheckpoint } from './checkpoint.js';
 import { runDlq } from './dlq.js';
 import { runEvents } from './events.js';
 import { runPasswd } from './passwd.js';
@@ -29,8 +30,14 @@ const USAGE = `usage: edgebus <verb> [--config FILE]
                               list rejected payloads and events upstream refused
   dlq retry [ID…]             send entries (all without ids) through the daemon again
   dlq purge [ID…]             drop entries (all without ids)
-  replay --from checkpoint|seq:N|time:ISO|id:EVENT_ID|all [--to upstream|rules]
-                              re-send stored events (needs the running daemon)
+  replay --from checkpoint|checkpoint:NAME|seq:N|time:ISO|id:EVENT_ID|all
+         [--to upstream|rules]
+                              re-send stored events (needs the running daemon);
+                              checkpoint:NAME starts after that checkpoint
+  checkpoint set NAME [--at now|seq:N|time:ISO]
+                              name a point in the log (default: its last event)
+  checkpoint list [--json]    named checkpoints and the forwarder's cursor (upstream)
+  checkpoint rm NAME          forget a named checkpoint
   rules test FILE [--since 24h] [--json]
                               what one rule file would have emitted over stored events
   passwd                      read a password (stdin, or a prompt on a TTY) and print its scrypt hash for broker.users
@@ -51,6 +58,7 @@ const OPTIONS = {
   follow: { type: 'boolean', short: 'f' },
   from: { type: 'string' },
   to: { type: 'string' },
+  at: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -92,6 +100,9 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
         return await runRules(loadConfig({ file: v.config }).config, rest[0], rest.slice(1), { since: v.since, json: v.json }, io);
       case 'replay':
         await runReplay(loadConfig({ file: v.config }).config, { from: v.from, to: v.to }, io);
+        return EXIT_OK;
+      case 'checkpoint':
+        await runCheckpoint(loadConfig({ file: v.config }).config, rest[0], rest.slice(1), { at: v.at, json: v.json }, io);
         return EXIT_OK;
       case 'passwd':
         if (rest.length) throw new UsageError(`passwd takes no arguments\n\n${USAGE}`);

@@ -1,4 +1,4 @@
-// `edgebus replay --from checkpoint|seq:N|time:ISO|id:EVENT_ID|all --to upstream|rules`:
+// `edgebus replay --from checkpoint[:NAME]|seq:N|time:ISO|id:EVENT_ID|all --to upstream|rules`:
 // re-sends stored events (recovery), through the running daemon, with a progress bar on a TTY.
 import type { Config } from '../config/types.js';
 import { REPLAY_FROM_FORMS } from '../store/replay-from.js';
@@ -15,7 +15,8 @@ export async function runReplay(config: Config, opts: { from?: string; to?: stri
   let sent = 0;
   let done = false;
   for await (const line of postLines(config, '/api/replay', { from: opts.from, to })) {
-    const msg = JSON.parse(line) as { sent?: number; done?: boolean; error?: string; badRequest?: boolean };
+    const msg = JSON.parse(line) as { sent?: number; done?: boolean; error?: string; badRequest?: boolean; warning?: string };
+    if (msg.warning !== undefined) io.err(`edgebus: warning: ${msg.warning}\n`);
     if (msg.error !== undefined) {
       bar.done();
       throw msg.badRequest ? new UsageError(`replay: ${msg.error}`) : new RuntimeFailure(`replay stopped after ${sent} events: ${msg.error}`);

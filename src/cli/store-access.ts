@@ -72,6 +72,24 @@ export async function postJson<T>(config: Config, path: string, body: object): P
   return answer;
 }
 
+/** A JSON request of any method to the running daemon's API; 400 and 404 are the caller's mistakes. */
+export async function requestJson<T>(config: Config, method: 'GET' | 'PUT' | 'DELETE', path: string, body?: object): Promise<T> {
+  const url = apiUrl(config, path);
+  const headers: Record<string, string> = config.http.token ? { authorization: `Bearer ${config.http.token}` } : {};
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  let res: Response;
+  try {
+    res = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
+  } catch (err) {
+    throw new RuntimeFailure(`the daemon's API at ${url} did not answer: ${(err as Error).message}`);
+  }
+  // Anything but JSON (a proxy's error page) leaves only the status to report.
+  const answer = (await res.json().catch(() => ({}))) as T & { error?: string };
+  if (res.status === 400 || res.status === 404) throw new UsageError(answer.error ?? `${path}: HTTP ${res.status}`);
+  if (!res.ok) throw new RuntimeFailure(`${path}: HTTP ${res.status} ${answer.error ?? ''}`);
+  return answer;
+}
+
 /** GET a short answer (not a stream) from the running daemon's API, as text. */
 export async function getText(config: Config, path: string): Promise<string> {
   const res = await request(config, path, null, 10_000);

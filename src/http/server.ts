@@ -6,6 +6,7 @@ import { timingSafeEqual, createHash } from 'node:crypto';
 import { readEvents, UnknownEventIdError } from '../store/log-reader.js';
 import { FILTER_NAMES, FilterError, parseEventFilters, type EventFilterText } from '../store/event-filters.js';
 import { listRejected } from '../store/rejected.js';
+import { CheckpointArgumentError, type CheckpointView } from '../store/checkpoints.js';
 import type { EventStore } from '../store/event-store.js';
 import type { Timeline } from '../time/timeline.js';
 import type { Metrics } from './metrics.js';
@@ -20,7 +21,13 @@ export interface HttpActions {
   dlqRetry(ids: string[] | null): Promise<object[]>;
   dlqPurge(ids: string[] | null): Promise<number>;
   /** Resolves with the number of events sent; throws ReplayArgumentError on a bad request. */
-  replay(from: string, to: string, progress: (sent: number) => void): Promise<number>;
+  replay(from: string, to: string, progress: (sent: number) => void, warn: (message: string) => void): Promise<number>;
+  /** Named checkpoints and the forwarder's cursors; bad requests throw CheckpointArgumentError. */
+  checkpoints: {
+    list(): Promise<CheckpointView[]>;
+    set(name: string, at: string): Promise<CheckpointView>;
+    remove(name: string): Promise<void>;
+  };
 }
 
 /** A request the caller got wrong: answered 400 with the message. */
@@ -105,6 +112,7 @@ export class HttpApi {
       return send(res, health === 'ok' ? 200 : 503, reason === null ? { status: health } : { status: health, reason });
     }
     if (!this.authorized(req, url)) return send(res, 401, { error: 'missing or wrong bearer token' });
+    if (url.pathname === '/api/checkpoints' || url.pathname.startsWith('/api/checkpoints/')) return this.checkpoints(url.pathname, req, res);
     if (req.method === 'POST') return this.post(url.pathname, req, res);
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: 'method not allowed' });
     switch (url.pathname) {
@@ -157,7 +165,8 @@ export class HttpApi {
           res.writeHead(200, { 'content-type': 'application/x-ndjson' });
           let sent = 0;
           try {
-            sent = await actions.replay(body.from, body.to, (n) => res.write(JSON.stringify({ sent: n }) + '\n'));
+            sent = await actions.replay(body.from, body.to, (n) => res.write(JSON.stringify({ sent: n }) + '\n'),
+              (message) => res.write(JSON.stringify({ warning: message }) + '\n'));
             res.end(JSON.stringify({ done: true, sent }) + '\n');
           } catch (err) {
             res.end(JSON.stringify({ error: (err as Error).message, badRequest: err instanceof BadRequestError || (err as Error).name === 'ReplayArgumentError' }) + '\n');
@@ -169,6 +178,40 @@ export class HttpApi {
       }
     } catch (err) {
       if (err instanceof BadRequestError || (err as Error).name === 'ReplayArgumentError') return send(res, 400, { error: (err as Error).message });
+      throw err;
+    }
+  }
+
+  /** `GET /api/checkpoints`; `PUT` (or `POST`) `/api/checkpoints/NAME` `{"at": …}`; `DELETE /api/checkpoints/NAME`. */
+  private async checkpoints(path: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const { checkpoints } = this.opts.actions;
+    try {
+      if (path === '/api/checkpoints') {
+        if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, { error: 'method not allowed' });
+        return send(res, 200, { checkpoints: await checkpoints.list() });
+      }
+      let name: string;
+      try {
+        name = decodeURIComponent(path.slice('/api/checkpoints/'.length));
+      } catch {
+        throw new BadRequestError('the checkpoint name is not valid percent-encoding');
+      }
+      switch (req.method) {
+        case 'PUT':
+        case 'POST': {
+          const body = await readJson(req);
+          if (body.at !== undefined && typeof body.at !== 'string') throw new BadRequestError('expected {"at": "now|seq:N|time:ISO"}');
+          return send(res, 200, { checkpoint: await checkpoints.set(name, body.at ?? 'now') });
+        }
+        case 'DELETE':
+          await checkpoints.remove(name);
+          return send(res, 200, { removed: name });
+        default:
+          return send(res, 405, { error: 'method not allowed' });
+      }
+    } catch (err) {
+      if (err instanceof CheckpointArgumentError) return send(res, err.notFound ? 404 : 400, { error: err.message });
+      if (err instanceof BadRequestError) return send(res, 400, { error: err.message });
       throw err;
     }
   }

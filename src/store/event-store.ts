@@ -76,6 +76,8 @@ export class EventStore {
   readonly clock: Sublevel<string>;
   /** schema version, cursors, prune marks. */
   readonly meta: Sublevel<string>;
+  /** checkpoint name → JSON CheckpointRecord: the user's named points in the log (checkpoints.ts). */
+  readonly checkpoints: Sublevel<string>;
 
   private constructor(readonly dir: string) {
     this.db = new ClassicLevel<string, string>(dir, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
@@ -94,6 +96,7 @@ export class EventStore {
     this.rejected = this.db.sublevel<string, Uint8Array>('rejected', bin);
     this.clock = this.db.sublevel<string, string>('clock', {});
     this.meta = this.db.sublevel<string, string>('meta', {});
+    this.checkpoints = this.db.sublevel<string, string>('checkpoints', {});
   }
 
   static async open(dir: string): Promise<EventStore> {
@@ -151,7 +154,7 @@ export class EventStore {
     await this.db.close();
     await this.db.open();
     // Closing the handle closes its sublevels, and they do not reopen with it.
-    for (const sub of [this.log, this.ids, this.idGroups, this.streams, this.sources, this.pending, this.times, this.urgent, this.correlations, this.correlatedSeqs, this.outbox, this.rejected, this.clock, this.meta]) {
+    for (const sub of [this.log, this.ids, this.idGroups, this.streams, this.sources, this.pending, this.times, this.urgent, this.correlations, this.correlatedSeqs, this.outbox, this.rejected, this.clock, this.meta, this.checkpoints]) {
       await sub.open();
     }
   }

@@ -2,6 +2,7 @@
 // the log; where it ends is the target's business (upstream: what it has acknowledged;
 // rules: the log's end).
 import { Timeline } from '../time/timeline.js';
+import { knownNames, readCheckpoint, readCheckpoints, type CursorCheckpoint } from './checkpoints.js';
 import type { EventStore } from './event-store.js';
 import { parseSeqKey, timeKey } from './keys.js';
 import { seqOfId } from './log-reader.js';
@@ -15,12 +16,13 @@ export class ReplayArgumentError extends Error {
 
 export type ReplayFrom =
   | { kind: 'checkpoint' }
+  | { kind: 'named'; name: string }
   | { kind: 'all' }
   | { kind: 'seq'; seq: number }
   | { kind: 'time'; ms: number }
   | { kind: 'id'; id: string };
 
-export const REPLAY_FROM_FORMS = 'checkpoint, all, seq:N, time:ISO or id:EVENT_ID';
+export const REPLAY_FROM_FORMS = 'checkpoint, checkpoint:NAME, all, seq:N, time:ISO or id:EVENT_ID';
 
 export function parseReplayFrom(text: string): ReplayFrom {
   if (text === 'checkpoint' || text === 'all') return { kind: text };
@@ -38,6 +40,9 @@ export function parseReplayFrom(text: string): ReplayFrom {
       if (!Number.isFinite(ms)) throw new ReplayArgumentError(`--from time:ISO: expected an ISO 8601 time, got ${JSON.stringify(rest)}`);
       return { kind: 'time', ms };
     }
+    case 'checkpoint':
+      if (rest === '') throw new ReplayArgumentError('--from checkpoint:NAME: the checkpoint name is missing');
+      return { kind: 'named', name: rest };
     case 'id':
       if (rest === '') throw new ReplayArgumentError('--from id:EVENT_ID: the event id is missing');
       return { kind: 'id', id: rest };
@@ -46,29 +51,68 @@ export function parseReplayFrom(text: string): ReplayFrom {
   }
 }
 
+/** What a replay's start depends on beyond the log. */
+export interface ReplayContext {
+  /** Where the target stands: bare `checkpoint` starts after it. */
+  checkpoint: number;
+  /** The clock's segments: a `time:` is a wall-clock time, found through corrected times. */
+  timeline?: Timeline;
+  /** The forwarder's cursors, which `checkpoint:upstream` and `checkpoint:upstream:<route>` name. */
+  cursors?: readonly CursorCheckpoint[];
+  /** Told when the start is not where the user asked (a checkpoint older than the log). */
+  warn?: (message: string) => void;
+}
+
 /**
  * The first seq a replay covers. `checkpoint` is where the target stands: the replay is then
- * empty. A `time:` is a wall-clock time, found through the corrected times of `timeline`.
+ * empty. A named checkpoint marks the last event handled: the replay starts after it.
  */
-export async function replayStart(store: EventStore, from: ReplayFrom, checkpoint: number, timeline: Timeline = new Timeline()): Promise<number> {
+export async function replayStart(store: EventStore, from: ReplayFrom, ctx: ReplayContext): Promise<number> {
   switch (from.kind) {
     case 'checkpoint':
-      return checkpoint + 1;
+      return ctx.checkpoint + 1;
+    case 'named':
+      return namedStart(store, from.name, ctx);
     case 'all':
       return Math.max(1, await store.firstSeq());
     case 'seq':
       return from.seq;
-    case 'time': {
-      // The receive-time marks: the first commit received at or after that time.
-      const g = timeline.gatewayTimeOf(from.ms);
-      if (g === Infinity) return (await store.lastSeq()) + 1;
-      const marks = await store.times.values({ gte: timeKey(Math.max(0, g)), limit: 1 }).all();
-      return marks.length ? parseSeqKey(marks[0]) : (await store.lastSeq()) + 1;
-    }
+    case 'time':
+      return firstSeqReceivedAt(store, from.ms, ctx.timeline ?? new Timeline());
     case 'id': {
       const seq = await seqOfId(store, from.id);
       if (seq === null) throw new ReplayArgumentError(`--from id:${from.id}: no stored event has that id`);
       return seq;
     }
   }
+}
+
+/**
+ * The first seq of the commits received at or after wall-clock `ms` (through the corrected
+ * times of `timeline`); the seq after the log's last when none was.
+ */
+export async function firstSeqReceivedAt(store: EventStore, ms: number, timeline: Timeline): Promise<number> {
+  const g = timeline.gatewayTimeOf(ms);
+  if (g === Infinity) return (await store.lastSeq()) + 1;
+  const marks = await store.times.values({ gte: timeKey(Math.max(0, g)), limit: 1 }).all();
+  return marks.length ? parseSeqKey(marks[0]) : (await store.lastSeq()) + 1;
+}
+
+/**
+ * After a named checkpoint. Retention may have pruned the events right after it: the replay
+ * then starts at the first event held, and says so.
+ */
+async function namedStart(store: EventStore, name: string, ctx: ReplayContext): Promise<number> {
+  const cursors = ctx.cursors ?? [];
+  const seq = cursors.find((c) => c.name === name)?.seq ?? (await readCheckpoint(store, name))?.seq;
+  if (seq === undefined) {
+    const named = (await readCheckpoints(store)).keys();
+    throw new ReplayArgumentError(`--from checkpoint:${name}: no such checkpoint (known: ${knownNames(cursors, named)})`);
+  }
+  const first = await store.firstSeq();
+  if (first > seq + 1) {
+    ctx.warn?.(`checkpoint ${name} is at seq ${seq}, but the log now starts at seq ${first} (seqs ${seq + 1} to ${first - 1} were pruned): replaying from seq ${first}`);
+    return first;
+  }
+  return seq + 1;
 }

@@ -15,7 +15,7 @@ const STORE = join(SRC, 'store') + sep;
 
 /** EventStore members that are the store's layout: its sublevels, the LevelDB handle, raw batches. */
 const LAYOUT_MEMBERS: ReadonlySet<string> = new Set([
-  'log', 'ids', 'idGroups', 'streams', 'sources', 'pending', 'times', 'urgent', 'correlations', 'correlatedSeqs', 'outbox', 'rejected', 'clock', 'meta',
+  'log', 'ids', 'idGroups', 'streams', 'sources', 'pending', 'times', 'urgent', 'correlations', 'correlatedSeqs', 'outbox', 'rejected', 'clock', 'meta', 'checkpoints',
   'db', 'prefix', 'newWriteBatch', 'batch',
 ]);
 

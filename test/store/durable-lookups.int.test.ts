@@ -31,7 +31,7 @@ test('every kind of id resolves while its event is held, past the dedup window, 
 
   for (const [i, id] of [...old, ...young].entries()) {
     assert.equal(await seqOfId(rig.store, id), i + 1, `${id} past the dedup window`);
-    assert.equal(await replayStart(rig.store, { kind: 'id', id }, 0), i + 1);
+    assert.equal(await replayStart(rig.store, { kind: 'id', id }, { checkpoint: 0 }), i + 1);
   }
 
   // The old three leave the log (forwarded, and older than an hour of retention).
@@ -41,7 +41,7 @@ test('every kind of id resolves while its event is held, past the dedup window, 
   assert.equal(await rig.store.ids.get('pub-old'), undefined);
   for (const id of old) {
     assert.equal(await seqOfId(rig.store, id), null, `${id} is gone with its event`);
-    await assert.rejects(replayStart(rig.store, { kind: 'id', id }, 0), ReplayArgumentError);
+    await assert.rejects(replayStart(rig.store, { kind: 'id', id }, { checkpoint: 0 }), ReplayArgumentError);
   }
   for (const [i, id] of young.entries()) assert.equal(await seqOfId(rig.store, id), i + 4, `${id} still held`);
 });

@@ -82,7 +82,7 @@ describe('edgebus events / dlq list', () => {
       }
     }
     assert.deepEqual(events[0], {
-      id: 'ev-a:0:1', type: 'DeviceData', source: 'ev-a', timestamp: events[0].timestamp, seq: 1,
+      id: 'ev-a:0:1', type: 'DeviceData', source: 'ev-a', timestamp: events[0].timestamp, seq: 1, version: 1,
       payload: { value: 21, unit: 'C' },
       sensor: { type: 'temperature', value: 21, unit: 'C', accuracy: null, timestamp: events[0].timestamp },
       device: { id: 'ev-a' },

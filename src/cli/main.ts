@@ -17,9 +17,10 @@ const USAGE = `usage: edgebus <verb> [--config FILE]
   start                       run the daemon until SIGTERM/SIGINT
   check                       validate the configuration
   events [--since 10m|ISO] [--until ISO] [--source ID] [--type T]
-         [--from-seq N] [--from-id ID] [--correlation ID] [--limit N]
-         [--corrected] [--json] [--follow]
-                              print stored events in log order (--correlation: the
+         [--from-seq N] [--from-version N] [--from-id ID] [--correlation ID]
+         [--limit N] [--corrected] [--json] [--follow]
+                              print stored events in log order (--from-version: with
+                              --source, from that version of its stream; --correlation: the
                               chain, --corrected: with timestamps corrected for
                               later steps of the clock; --follow, -f: then each new
                               one as it is committed, until Ctrl-C; needs the
@@ -43,6 +44,7 @@ const OPTIONS = {
   source: { type: 'string' },
   type: { type: 'string' },
   'from-seq': { type: 'string' },
+  'from-version': { type: 'string' },
   'from-id': { type: 'string' },
   correlation: { type: 'string' },
   limit: { type: 'string' },
@@ -77,7 +79,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       case 'events':
         await runEvents(loadConfig({ file: v.config }).config, {
           since: v.since, until: v.until, source: v.source, type: v.type,
-          fromSeq: v['from-seq'], fromId: v['from-id'], correlation: v.correlation, limit: v.limit, json: v.json, corrected: v.corrected ? 'true' : undefined,
+          fromSeq: v['from-seq'], fromVersion: v['from-version'], fromId: v['from-id'], correlation: v.correlation, limit: v.limit, json: v.json, corrected: v.corrected ? 'true' : undefined,
           follow: v.follow,
         }, io);
         return EXIT_OK;

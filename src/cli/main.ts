@@ -11,6 +11,7 @@ import { runReplay } from './replay.js';
 import { runRules } from './rules.js';
 import { runStart } from './start.js';
 import { runStatus } from './status.js';
+import { runStreams } from './streams.js';
 
 const USAGE = `usage: edgebus <verb> [--config FILE]
 
@@ -26,6 +27,8 @@ const USAGE = `usage: edgebus <verb> [--config FILE]
                               one as it is committed, until Ctrl-C; needs the
                               running daemon)
   status [--json]             the running daemon's state
+  streams [--json]            one row per source: epoch, first/last seq and count of
+                              its events held, last seen, gaps and resets recorded
   dlq list [--limit N] [--json]
                               list rejected payloads and events upstream refused
   dlq retry [ID…]             send entries (all without ids) through the daemon again
@@ -86,6 +89,10 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       case 'status':
         if (rest.length) throw new UsageError(`status takes no arguments\n\n${USAGE}`);
         await runStatus(loadConfig({ file: v.config }).config, { json: v.json }, io);
+        return EXIT_OK;
+      case 'streams':
+        if (rest.length) throw new UsageError(`streams takes no arguments\n\n${USAGE}`);
+        await runStreams(loadConfig({ file: v.config }).config, { json: v.json }, io);
         return EXIT_OK;
       case 'dlq':
         await runDlq(loadConfig({ file: v.config }).config, rest[0], rest.slice(1), { json: v.json, limit: v.limit }, io);

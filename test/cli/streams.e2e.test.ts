@@ -16,6 +16,7 @@ import { killDaemon, runCli, spawnDaemon, writeConfig, type ChildDaemon } from '
 import { connect, endAll, listen, publish, type MqttClient } from '../helpers/mqtt.js';
 import { freePort } from '../helpers/ports.js';
 import { hotRule } from '../helpers/rules.js';
+import { follow } from '../helpers/sse.js';
 import { tempDir } from '../helpers/tmp.js';
 import { startUpstreamBroker, type UpstreamBroker } from '../helpers/upstream-broker.js';
 import { waitFor } from '../helpers/wait.js';
@@ -108,6 +109,14 @@ describe('streams', () => {
     assert.deepEqual(fromApi, live.filter((e) => e.source === 'st-a').slice(3));
     assert.deepEqual(await getEvents(d!.httpUrl, { source: 'st-b', fromVersion: 2, limit: 1 }), [live.find((e) => e.source === 'st-b' && e.version === 2)]);
     assert.deepEqual(await getEvents(d!.httpUrl, { source: 'st-b', fromVersion: 4 }), []);
+    // The live stream takes it too, and its events carry their versions.
+    const stream = await follow(d!.httpUrl, { source: 'st-a', fromVersion: 4 });
+    try {
+      await waitFor(() => stream.events.length >= 2, { message: 'the followed stream' });
+      assert.deepEqual(stream.events.map((e) => [e.version, e.id]), [[4, 'st-a:1:1'], [5, 'st-a:1:2']]);
+    } finally {
+      stream.close();
+    }
   });
 
   test('--from-version without a source, or not a version, is a usage error', async () => {

@@ -10,10 +10,14 @@ export interface StreamsOptions {
   json?: boolean;
 }
 
-const COLUMNS: [string, number][] = [['SOURCE', 20], ['EPOCH', 5], ['FIRST SEQ', 10], ['LAST SEQ', 10], ['COUNT', 8], ['LAST SEEN', 24], ['GAPS', 5], ['RESETS', 6]];
+/** Name, width, and whether the column is text (left-aligned) rather than a number. */
+const COLUMNS: [string, number, boolean][] = [
+  ['SOURCE', 20, true], ['EPOCH', 5, false], ['FIRST SEQ', 10, false], ['LAST SEQ', 10, false],
+  ['COUNT', 8, false], ['LAST SEEN', 24, true], ['GAPS', 5, false], ['RESETS', 6, false],
+];
 
 function row(cells: string[]): string {
-  return cells.map((c, i) => (i === 0 || i === 5 ? c.padEnd(COLUMNS[i][1]) : c.padStart(COLUMNS[i][1]))).join('  ').trimEnd();
+  return cells.map((c, i) => (COLUMNS[i][2] ? c.padEnd(COLUMNS[i][1]) : c.padStart(COLUMNS[i][1]))).join('  ').trimEnd();
 }
 
 const text = (v: number | string | null): string => (v === null ? '-' : String(v));

@@ -22,12 +22,12 @@ function filterParams(opts: EventsOptions): URLSearchParams {
   return params;
 }
 
-/** With --corrected, the time column shows the corrected time, marked `~` when it differs. */
+/** With --corrected, the time column shows the corrected time, marked `~` when it differs. VERSION: the event's place in its source's stream. */
 function tableRow(e: CorrectedEvent): string {
   const payload = JSON.stringify(e.payload);
   const corrected = e.correctedTimestamp;
   const time = corrected === undefined ? e.timestamp : corrected === e.timestamp ? `${corrected} ` : `${corrected}~`;
-  return [String(e.seq).padStart(8), time.padEnd(corrected === undefined ? 24 : 25), e.type.padEnd(13), e.source.padEnd(16), e.id.padEnd(28), payload.length > 80 ? payload.slice(0, 77) + '...' : payload].join('  ');
+  return [String(e.seq).padStart(8), time.padEnd(corrected === undefined ? 24 : 25), e.type.padEnd(13), e.source.padEnd(16), String(e.version ?? '-').padStart(7), e.id.padEnd(28), payload.length > 80 ? payload.slice(0, 77) + '...' : payload].join('  ');
 }
 
 export async function runEvents(config: Config, opts: EventsOptions, io: Io): Promise<void> {
@@ -42,7 +42,7 @@ export async function runEvents(config: Config, opts: EventsOptions, io: Io): Pr
   const bar = opts.follow ? { tick() {}, done() {} } : progress('events');
   let headed = opts.json === true;
   const header = () => {
-    if (!headed) io.out(['     SEQ', (query.corrected ? 'TIMESTAMP (CORRECTED)' : 'TIMESTAMP').padEnd(query.corrected ? 25 : 24), 'TYPE'.padEnd(13), 'SOURCE'.padEnd(16), 'ID'.padEnd(28), 'PAYLOAD'].join('  ') + '\n');
+    if (!headed) io.out(['     SEQ', (query.corrected ? 'TIMESTAMP (CORRECTED)' : 'TIMESTAMP').padEnd(query.corrected ? 25 : 24), 'TYPE'.padEnd(13), 'SOURCE'.padEnd(16), 'VERSION', 'ID'.padEnd(28), 'PAYLOAD'].join('  ') + '\n');
     headed = true;
   };
   const print = (e: CorrectedEvent) => {

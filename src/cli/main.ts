@@ -12,20 +12,24 @@ import { runReplay } from './replay.js';
 import { runRules } from './rules.js';
 import { runStart } from './start.js';
 import { runStatus } from './status.js';
+import { runStreams } from './streams.js';
 
 const USAGE = `usage: edgebus <verb> [--config FILE]
 
   start                       run the daemon until SIGTERM/SIGINT
   check                       validate the configuration
   events [--since 10m|ISO] [--until ISO] [--source ID] [--type T]
-         [--from-seq N] [--from-id ID] [--correlation ID] [--limit N]
-         [--corrected] [--json] [--follow]
-                              print stored events in log order (--correlation: the
+         [--from-seq N] [--from-version N] [--from-id ID] [--correlation ID]
+         [--limit N] [--corrected] [--json] [--follow]
+                              print stored events in log order (--from-version: with
+                              --source, from that version of its stream; --correlation: the
                               chain, --corrected: with timestamps corrected for
                               later steps of the clock; --follow, -f: then each new
                               one as it is committed, until Ctrl-C; needs the
                               running daemon)
   status [--json]             the running daemon's state
+  streams [--json]            one row per source: epoch, first/last seq and count of
+                              its events held, last seen, gaps and resets recorded
   dlq list [--limit N] [--json]
                               list rejected payloads and events upstream refused
   dlq retry [ID…]             send entries (all without ids) through the daemon again
@@ -50,6 +54,7 @@ const OPTIONS = {
   source: { type: 'string' },
   type: { type: 'string' },
   'from-seq': { type: 'string' },
+  'from-version': { type: 'string' },
   'from-id': { type: 'string' },
   correlation: { type: 'string' },
   limit: { type: 'string' },
@@ -85,13 +90,17 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       case 'events':
         await runEvents(loadConfig({ file: v.config }).config, {
           since: v.since, until: v.until, source: v.source, type: v.type,
-          fromSeq: v['from-seq'], fromId: v['from-id'], correlation: v.correlation, limit: v.limit, json: v.json, corrected: v.corrected ? 'true' : undefined,
+          fromSeq: v['from-seq'], fromVersion: v['from-version'], fromId: v['from-id'], correlation: v.correlation, limit: v.limit, json: v.json, corrected: v.corrected ? 'true' : undefined,
           follow: v.follow,
         }, io);
         return EXIT_OK;
       case 'status':
         if (rest.length) throw new UsageError(`status takes no arguments\n\n${USAGE}`);
         await runStatus(loadConfig({ file: v.config }).config, { json: v.json }, io);
+        return EXIT_OK;
+      case 'streams':
+        if (rest.length) throw new UsageError(`streams takes no arguments\n\n${USAGE}`);
+        await runStreams(loadConfig({ file: v.config }).config, { json: v.json }, io);
         return EXIT_OK;
       case 'dlq':
         await runDlq(loadConfig({ file: v.config }).config, rest[0], rest.slice(1), { json: v.json, limit: v.limit }, io);

@@ -166,7 +166,7 @@ export class CborWriter {
    * the sensor's timestamp, usually the event's own, is copied from where it was written.
    */
   event(e: EdgeEvent): void {
-    let n = 7;
+    let n = e.version !== undefined ? 8 : 7;
     if (e.sensor !== undefined) n++;
     if (e.device !== undefined) n++;
     if (e.location !== undefined) n++;
@@ -180,6 +180,7 @@ export class CborWriter {
     this.text(e.timestamp);
     const tsEnd = this.pos;
     this.raw(K.seq); this.number(e.seq);
+    if (e.version !== undefined) { this.raw(K.version); this.number(e.version); }
     this.raw(K.payload); this.map(e.payload);
     if (e.sensor !== undefined) {
       const s = e.sensor;

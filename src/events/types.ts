@@ -54,6 +54,13 @@ export interface EdgeEvent {
   source: string;
   timestamp: string;
   seq: number;
+  /**
+   * The event's place in its source's stream: 1 for the source's first event (not
+   * `metadata.version`, the payload's schema version). Written at append. Optional in the
+   * type because events stored by a release before streams lack it: the store's readers
+   * fill it (see store/stream-versions.ts), the forwarder sends such events as stored.
+   */
+  version?: number;
   payload: JsonObject;
   sensor?: SensorReading;
   device?: DeviceRef;
@@ -74,7 +81,7 @@ export interface LocalDelivery {
   retain: boolean;
 }
 
-export interface EventDraft extends Omit<EdgeEvent, 'seq' | 'id'> {
+export interface EventDraft extends Omit<EdgeEvent, 'seq' | 'id' | 'version'> {
   id: string | null;
   /** The publisher's own counter, used for ordering and duplicate detection. */
   deviceSeq: number | null;
@@ -107,9 +114,9 @@ export function defaultMetadata(priority: Priority = 'normal'): EventMetadata {
 }
 
 /** The event of a draft that has been appended: the contract's fields only. */
-export function eventOf(d: EventDraft & { seq: number; id: string }): EdgeEvent {
+export function eventOf(d: EventDraft & { seq: number; id: string; version: number }): EdgeEvent {
   // The stored field order (see CborWriter.event), so JSON and CBOR read alike.
-  const e = { id: d.id, type: d.type, source: d.source, timestamp: d.timestamp, seq: d.seq, payload: d.payload } as EdgeEvent;
+  const e = { id: d.id, type: d.type, source: d.source, timestamp: d.timestamp, seq: d.seq, version: d.version, payload: d.payload } as EdgeEvent;
   if (d.sensor !== undefined) e.sensor = d.sensor;
   if (d.device !== undefined) e.device = d.device;
   if (d.location !== undefined) e.location = d.location;

@@ -8,7 +8,8 @@ import { FILTER_NAMES, FilterError, parseEventFilters, type EventFilterText } fr
 import { listRejected } from '../store/rejected.js';
 import { CheckpointArgumentError, type CheckpointView } from '../store/checkpoints.js';
 import type { EventStore } from '../store/event-store.js';
-import type { Timeline } from '../time/timeline.js';
+import { listStreams } from '../store/stream-list.js';
+import { Timeline } from '../time/timeline.js';
 import type { Metrics } from './metrics.js';
 import { DASHBOARD_CSP, DASHBOARD_HTML } from './dashboard-page.js';
 import type { Logger } from '../util/log.js';
@@ -136,6 +137,8 @@ export class HttpApi {
         return send(res, 200, await this.opts.status());
       case '/api/events':
         return this.events(url, req, res);
+      case '/api/streams':
+        return ndjson(res, await listStreams(this.opts.store, this.opts.timeline ?? new Timeline()));
       case '/api/clock':
         if (!this.opts.clock) return send(res, 404, { error: 'no clock' });
         return send(res, 200, this.opts.clock());

@@ -289,8 +289,10 @@ export class Appender {
    */
   private putEvent(group: CommitGroup, d: EventDraft): void {
     const seq = ++this.lastSeq;
-    const event = d as EventDraft & { seq: number };
+    const event = d as EventDraft & { seq: number; version: number };
     event.seq = seq;
+    // Its place in its source's stream, in the stored bytes: forwarded as they are.
+    event.version = this.sequencer.nextVersion(d.source, d.receivedAt);
     // Gateway-made ids carry the gateway clock: they sort in log order whatever the wall clock does.
     event.id ??= ulid(d.receivedAt);
     this.clockRecord.stamp(d);
@@ -298,7 +300,7 @@ export class Appender {
     this.writer.reset();
     this.writer.event(event as EdgeEvent);
     this.log.putEvent(group.batch, seq, this.writer.since(0), d.metadata.priority, d.metadata.correlationId, d.delivery);
-    group.addToSegment(d.source, this.sequencer.nextVersion(d.source, d.receivedAt), seq);
+    group.addToSegment(d.source, event.version, seq);
     if (d.explicitId) {
       this.log.putId(group.batch, event.id, seq, d.receivedAt);
       group.ids.push(event.id);

@@ -166,6 +166,7 @@ export class Sequencer {
     while (buf && buf.size > 0) this.releaseGap(source, st, buf, out);
     const previousEpoch = st.epoch;
     out.push({ op: 'notice', notice: { kind: 'sequence-reset', source, epoch: previousEpoch + 1, previousEpoch, lastSeq: (st.next ?? 1) - 1, reason } });
+    st.resetsRecorded = (st.resetsRecorded ?? 0) + 1;
     st.epoch = previousEpoch + 1;
     st.next = seq;
     st.gaps = [];
@@ -178,6 +179,7 @@ export class Sequencer {
     const next = st.next ?? first;
     if (first > next) {
       out.push({ op: 'notice', notice: { kind: 'sequence-gap', source, epoch: st.epoch, missing: [next, first - 1] } });
+      st.gapsRecorded = (st.gapsRecorded ?? 0) + 1;
       st.gaps.push([next, first - 1]);
       if (st.gaps.length > MAX_REMEMBERED_GAPS) st.gaps.shift();
     }

@@ -90,5 +90,5 @@ export class AlertOutbox {
 
 /** What goes on an emission's local topic: the event as JSON (a Command's goes through its delivery). */
 function localBody(draft: EventDraft): Buffer {
-  return Buffer.from(JSON.stringify(eventOf(draft as EventDraft & { seq: number; id: string })));
+  return Buffer.from(JSON.stringify(eventOf(draft as EventDraft & { seq: number; id: string; version: number })));
 }

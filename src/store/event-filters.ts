@@ -10,6 +10,8 @@ export interface EventFilterText {
   source?: string;
   type?: string;
   fromSeq?: string;
+  /** with `source`: from this stream version on (1 = the source's first event) */
+  fromVersion?: string;
   fromId?: string;
   /** a correlation id: the chain it names */
   correlation?: string;
@@ -18,7 +20,7 @@ export interface EventFilterText {
   corrected?: string;
 }
 
-export const FILTER_NAMES: readonly (keyof EventFilterText)[] = ['since', 'until', 'source', 'type', 'fromSeq', 'fromId', 'correlation', 'limit', 'corrected'];
+export const FILTER_NAMES: readonly (keyof EventFilterText)[] = ['since', 'until', 'source', 'type', 'fromSeq', 'fromVersion', 'fromId', 'correlation', 'limit', 'corrected'];
 
 export class FilterError extends Error {
   constructor(message: string) {
@@ -51,6 +53,12 @@ export function parseEventFilters(f: EventFilterText, now = Date.now()): EventQu
     q.type = f.type;
   }
   if (f.fromSeq !== undefined) q.fromSeq = positiveInt('from-seq', f.fromSeq);
+  if (f.fromVersion !== undefined) {
+    const n = Number(f.fromVersion);
+    if (!Number.isSafeInteger(n) || n < 1 || f.fromVersion.trim() === '') throw new FilterError(`--from-version: expected a stream version (an integer from 1), got ${JSON.stringify(f.fromVersion)}`);
+    if (f.source === undefined) throw new FilterError('--from-version needs --source: a stream version counts one source\'s events');
+    q.fromVersion = n;
+  }
   if (f.fromId !== undefined) q.fromId = f.fromId;
   if (f.correlation !== undefined) {
     if (f.correlation === '') throw new FilterError('--correlation: expected a correlation id or event id, got an empty string');

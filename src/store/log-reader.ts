@@ -9,6 +9,7 @@ import { Timeline } from '../time/timeline.js';
 import { chainSeqKeys, firstChainSeq } from './correlation-index.js';
 import type { EventStore } from './event-store.js';
 import { parseSeqKey, SEP, SEP_END, seqKey, streamKey, timeKey } from './keys.js';
+import { segmentForSeq, StreamVersionFill } from './stream-versions.js';
 import { mayBeOfType, typeNeedle } from './type-prefilter.js';
 
 export interface EventQuery {
@@ -150,7 +151,13 @@ function matches(e: EdgeEvent, q: EventQuery, timeline: Timeline): boolean {
  */
 async function* seqsOfSource(store: EventStore, source: string, fromVersion: number, fromSeq: number): AsyncGenerator<string[]> {
   const holding = await store.streams.keys({ lte: streamKey(source, fromVersion), gte: source + SEP, reverse: true, limit: 1 }).all();
-  const it = store.streams.iterator({ gte: holding.length ? holding[0] : streamKey(source, fromVersion), lt: source + SEP_END });
+  let start = holding.length ? holding[0] : streamKey(source, fromVersion);
+  // A read from a seq (a followed stream's next page) seeks to it, not through the stream up to it.
+  if (fromSeq > 1) {
+    const bySeq = await segmentForSeq(store, source, fromSeq);
+    if (bySeq !== null && bySeq.key > start) start = bySeq.key;
+  }
+  const it = store.streams.iterator({ gte: start, lt: source + SEP_END });
   try {
     for (;;) {
       const segments = await it.nextv(CHUNK);
@@ -236,11 +243,16 @@ export async function* readEvents(store: EventStore, q: EventQuery = {}, timelin
     })()
     : valuesFrom(store, start, q.toSeq);
   const needle = q.type !== undefined ? typeNeedle(q.type) : null;
+  // Events an older release stored lack their stream version: filled from the streams.
+  const versions = new StreamVersionFill(store);
   for await (const values of chunks) {
     for (const bytes of values) {
       if (needle !== null && !mayBeOfType(bytes, needle)) continue;
-      const event = decodeEvent(bytes);
+      let event = decodeEvent(bytes);
       if (!matches(event, q, timeline)) continue;
+      if (event.version === undefined) event = await versions.fill(event);
+      // A chain read goes by its index, not the stream: the version is checked here.
+      if (q.fromVersion !== undefined && event.version !== undefined && event.version < q.fromVersion) continue;
       yield q.corrected ? withCorrectedTime(event, timeline) : event;
       if (--left <= 0) return;
     }

@@ -17,6 +17,13 @@ export interface SourceState {
   lastSeenAt: number;
   /** Gaps released without their events: a late arrival inside one is still appended. */
   gaps: [number, number][];
+  /**
+   * `sequence-gap` and `sequence-reset` SystemEvents recorded for this source, counted in
+   * the commit that appends them (the streams listing reads them, never the log). Absent
+   * in states a release before streams wrote: read as 0 (see stream-counters.ts).
+   */
+  gapsRecorded?: number;
+  resetsRecorded?: number;
 }
 
 /** The newest receive-time mark (gateway clock), -1 when the log has none. */

@@ -82,7 +82,7 @@ describe('edgebus events / dlq list', () => {
       }
     }
     assert.deepEqual(events[0], {
-      id: 'ev-a:0:1', type: 'DeviceData', source: 'ev-a', timestamp: events[0].timestamp, seq: 1,
+      id: 'ev-a:0:1', type: 'DeviceData', source: 'ev-a', timestamp: events[0].timestamp, seq: 1, version: 1,
       payload: { value: 21, unit: 'C' },
       sensor: { type: 'temperature', value: 21, unit: 'C', accuracy: null, timestamp: events[0].timestamp },
       device: { id: 'ev-a' },
@@ -100,9 +100,9 @@ describe('edgebus events / dlq list', () => {
     assert.deepEqual(seqs('limit'), [1, 2]);
     assert.deepEqual(seqs('since'), [1, 2, 3, 4, 5], 'the event stamped two hours ago is left out');
     const table = live.table.trimEnd().split('\n');
-    assert.match(table[0], /SEQ\s+TIMESTAMP\s+TYPE\s+SOURCE\s+ID\s+PAYLOAD/);
+    assert.match(table[0], /SEQ\s+TIMESTAMP\s+TYPE\s+SOURCE\s+VERSION\s+ID\s+PAYLOAD/);
     assert.equal(table.length, 7);
-    assert.match(table[1], /^\s+1\s+\S+\s+DeviceData\s+ev-a\s+ev-a:0:1/);
+    assert.match(table[1], /^\s+1\s+\S+\s+DeviceData\s+ev-a\s+1\s+ev-a:0:1/);
   });
 
   test('while the daemon runs: dlq list --json shows the rejected payload', () => {

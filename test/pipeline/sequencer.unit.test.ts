@@ -227,6 +227,36 @@ describe('Sequencer epochs', () => {
   });
 });
 
+describe('Sequencer counters of recorded gaps and resets', () => {
+  const counters = (h: ReturnType<typeof harness>, source: string) => [h.seq.state(source).gapsRecorded ?? 0, h.seq.state(source).resetsRecorded ?? 0];
+
+  test('each gap and reset notice counts against the source it is about, in the state the appender writes', () => {
+    const h = harness();
+    h.offer('s', 1);
+    h.offer('s', 3);
+    h.offer('s', 6);
+    h.offer('t', 1);
+    h.seq.takeDirty();
+    h.release(T0 + WINDOW);
+    assert.deepEqual(counters(h, 's'), [2, 0]);
+    assert.ok(h.seq.takeDirty().includes('s'), 'the state holding them is written with the notices');
+    h.offer('s', 1);
+    h.offer('s', 5);
+    // The reset releases the staged 5 of the old epoch first: one gap more.
+    h.offer('s', 1);
+    assert.deepEqual(counters(h, 's'), [3, 2]);
+    assert.deepEqual(counters(h, 't'), [0, 0]);
+  });
+
+  test('a state loaded without counters (an older release) counts on from 0', () => {
+    const seq = new Sequencer({ reorderWindow: WINDOW, dedupWindow: DEDUP });
+    seq.load([['s', { epoch: 0, next: 4, version: 3, lastSeenAt: T0, gaps: [] }]], []);
+    seq.offer(seqDraft('s', 1, T0), T0, []);
+    assert.equal(seq.state('s').resetsRecorded, 1);
+    assert.equal(seq.state('s').gapsRecorded, undefined);
+  });
+});
+
 describe('Sequencer load', () => {
   test('load() restores source states and staged drafts', () => {
     const staged = seqDraft('s', 10, T0);

@@ -51,6 +51,7 @@ describe('appending', () => {
       source: 'greenhouse-1',
       timestamp: iso(T0 - 1_000),
       seq: 1,
+      version: 1,
       payload: { value: 21.5, unit: 'C' },
       sensor: { type: 'temperature', value: 21.5, unit: 'C', accuracy: null, timestamp: iso(T0 - 1_000) },
       device: { id: 'greenhouse-1' },

@@ -49,3 +49,24 @@ describe('a CBOR batch', () => {
     assert.deepEqual(bytes.map((b) => Buffer.from(b)), copies.map((b) => Buffer.from(b)));
   });
 });
+
+describe('stream versions in a batch', () => {
+  const versioned = (seq: number, version: number): EdgeEvent => {
+    const { payload, ...head } = reading(seq);
+    // The writer's field order: version right after seq.
+    return { ...head, version, payload } as EdgeEvent;
+  };
+
+  it('go upstream as stored, in CBOR and in JSON; an event stored before versions goes without one', () => {
+    const events = [versioned(7, 3), versioned(8, 4), reading(9)];
+    const items = events.map((e) => StoredItem.of(stored(e)));
+    assert.deepEqual(decodeValue<EdgeEvent>(stored(events[0])).version, 3, 'the writer writes it');
+    assert.deepEqual(Object.keys(decodeValue<EdgeEvent>(stored(events[0]))).slice(4, 7), ['seq', 'version', 'payload']);
+    for (const format of ['cbor', 'json'] as const) {
+      const bytes = encodeBatch(format, 'gw-1', 1, items, corrected);
+      const batch = format === 'cbor' ? decodeValue<{ events: EdgeEvent[] }>(bytes) : JSON.parse(bytes.toString()) as { events: EdgeEvent[] };
+      assert.deepEqual(batch.events.map((e) => e.version), [3, 4, undefined], format);
+      assert.ok(!('version' in batch.events[2]), `${format}: no field made up for the older event`);
+    }
+  });
+});

@@ -18,12 +18,13 @@ const USAGE = `usage: edgebus <verb> [--config FILE]
   check                       validate the configuration
   events [--since 10m|ISO] [--until ISO] [--source ID] [--type T]
          [--from-seq N] [--from-id ID] [--correlation ID] [--limit N]
-         [--corrected] [--json] [--follow]
+         [--corrected] [--json] [--follow] [--as as-stored|latest]
                               print stored events in log order (--correlation: the
                               chain, --corrected: with timestamps corrected for
                               later steps of the clock; --follow, -f: then each new
                               one as it is committed, until Ctrl-C; needs the
-                              running daemon)
+                              running daemon; --as latest: upcast to the latest
+                              version of their schema)
   status [--json]             the running daemon's state
   dlq list [--limit N] [--json]
                               list rejected payloads and events upstream refused
@@ -49,6 +50,7 @@ const OPTIONS = {
   json: { type: 'boolean' },
   corrected: { type: 'boolean' },
   follow: { type: 'boolean', short: 'f' },
+  as: { type: 'string' },
   from: { type: 'string' },
   to: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -78,7 +80,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
         await runEvents(loadConfig({ file: v.config }).config, {
           since: v.since, until: v.until, source: v.source, type: v.type,
           fromSeq: v['from-seq'], fromId: v['from-id'], correlation: v.correlation, limit: v.limit, json: v.json, corrected: v.corrected ? 'true' : undefined,
-          follow: v.follow,
+          follow: v.follow, as: v.as,
         }, io);
         return EXIT_OK;
       case 'status':

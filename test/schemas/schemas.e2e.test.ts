@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { EdgeEvent } from '../../src/events/types.js';
-import { getDlq, getEvents, getMetrics, metricValue, parseNdjson } from '../helpers/api.js';
+import { getDlq, getEvents, getMetrics, getStatus, metricValue, parseNdjson } from '../helpers/api.js';
 import { startCollector, type Collector } from '../helpers/collector.js';
 import { runCli, startDaemon, writeConfig, type ConfigYaml, type RunningDaemon } from '../helpers/daemon.js';
 import { connect, publish, type MqttClient } from '../helpers/mqtt.js';
@@ -18,6 +18,8 @@ import { startUpstreamBroker, type UpstreamBroker } from '../helpers/upstream-br
 import { waitFor } from '../helpers/wait.js';
 
 const CLOUD_TOPIC = 'cloud/test-gw/events';
+/** A route that overrides the upstream's `eventVersion: latest` with as-stored. */
+const RAW_TOPIC = 'cloud/test-gw/raw';
 const TOPIC = 'sensors/gh-1/temperature';
 
 /** Written against v3 (Fahrenheit): a v1 reading of 30 (°C, 86 °F) must fire it. */
@@ -42,6 +44,7 @@ describe('schemas end to end', () => {
   const tmp = tempDir();
   let up: UpstreamBroker;
   let cloud: Collector;
+  let raw: Collector;
   let d: RunningDaemon | null = null;
   let device: MqttClient;
   let overrides: ConfigYaml;
@@ -50,12 +53,17 @@ describe('schemas end to end', () => {
   before(async () => {
     up = await startUpstreamBroker();
     cloud = await startCollector(up.url, CLOUD_TOPIC);
+    raw = await startCollector(up.url, RAW_TOPIC);
     writeSchemas(tmp.dir);
     mkdirSync(join(tmp.dir, 'rules'));
     writeFileSync(join(tmp.dir, 'rules', 'hot-f.yaml'), HOT_F);
     overrides = {
       schemasDir: join(tmp.dir, 'schemas'),
       upstream: { url: up.url, topic: 'cloud/{gatewayId}/events', eventVersion: 'latest', batch: { linger: '20ms' } },
+      routes: [
+        { name: 'v3', match: { type: 'DeviceData', sensor: 'temperature' }, upstream: 'cloud/{gatewayId}/events' },
+        { name: 'raw', match: { type: 'DeviceData', sensor: 'temperature' }, upstream: 'cloud/{gatewayId}/raw', eventVersion: 'as-stored' },
+      ],
     };
     configFile = writeConfig(tmp.dir, overrides);
     d = await startDaemon(tmp.dir, overrides);
@@ -69,6 +77,7 @@ describe('schemas end to end', () => {
     await device?.endAsync();
     await d?.stop();
     await cloud?.close();
+    await raw?.close();
     await up?.stop();
     tmp.cleanup();
   });
@@ -109,6 +118,9 @@ describe('schemas end to end', () => {
     const got = new Map(cloud.events().map((e) => [e.seq, e]));
     assert.deepEqual(seqs.map((s) => got.get(s)!.payload), READINGS.map((r) => r.v3));
     assert.deepEqual(seqs.map((s) => got.get(s)!.metadata.version), ['3', '3', '3']);
+    await raw.waitForSeqs(seqs);
+    const asStored = new Map(raw.events().map((e) => [e.seq, e]));
+    assert.deepEqual(seqs.map((s) => asStored.get(s)!.payload), READINGS.map((r) => r.stored), 'a route\'s eventVersion overrides the upstream\'s');
   });
 
   it('a live rule written against v3 fires on the v1 reading', async () => {
@@ -118,6 +130,19 @@ describe('schemas end to end', () => {
     }, { message: 'the hot-f alert' });
     assert.equal(alerts.length, 1, 'only the v1 reading (86 °F) is over 80 °F');
     assert.equal(alerts[0].payload.message, 'gh-1 at 86 F');
+  });
+
+  it('replay --to rules runs the past through a new rule in v3 shapes', async () => {
+    // Not fired live: the rule comes after the readings.
+    writeFileSync(join(tmp.dir, 'rules', 'warm-f.yaml'), HOT_F.replace('hot-f', 'warm-f').replace('gt: 80', 'gt: 60, lt: 80'));
+    await waitFor(async () => ((await getStatus(d!.httpUrl)) as { rules: { loaded: number } }).rules.loaded === 2, { message: 'the new rule loaded' });
+    const replay = await runCli(['replay', '--from', 'all', '--to', 'rules', '--config', configFile], { cwd: tmp.dir });
+    assert.equal(replay.code, 0, replay.stderr);
+    const warm = await waitFor(async () => {
+      const found = (await getEvents(d!.httpUrl, { type: 'Alert' })).filter((e) => e.payload.rule === 'warm-f');
+      return found.length ? found : null;
+    }, { message: 'a warm-f alert for the v2 reading' });
+    assert.deepEqual(warm.map((e) => e.payload.message), ['gh-1 at 68 F'], 'only the v2 reading (20 °C, 68 °F) is between 60 and 80 °F');
   });
 
   it('on the stopped daemon\'s store: events as stored and --as latest, a backtest in v3, the DLQ entry', async () => {

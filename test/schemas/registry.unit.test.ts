@@ -4,6 +4,8 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
+import { FrameEventMaker } from '../../src/devices/frame-events.js';
+import type { DeviceProfile } from '../../src/devices/types.js';
 import { encodeValue as encodeEvent } from '../../src/events/codec.js';
 import { eventOf, type EdgeEvent } from '../../src/events/types.js';
 import { normalize, type Normalized } from '../../src/ingest/normalize.js';
@@ -72,6 +74,21 @@ describe('schema registry: the ingest check', () => {
     assert.equal(stored(ingest(r, 'sensors/gh-1/humidity', '55')).metadata.version, '1');
     assert.equal(stored(ingest(r, 'sensors/gh-1/humidity', { value: 55, version: 4 })).metadata.version, '4');
     assert.equal(stored(ingest(r, 'devices/gh-1/status', 'online')).metadata.version, '1');
+  });
+});
+
+describe('schema registry: serial readings', () => {
+  it('are checked against the latest version as MQTT readings are, a frame kept or refused whole', (t) => {
+    const r = registryFor(t);
+    const maker = new FrameEventMaker({ id: 'probe-1', publish: 'sensors/{device}/{sensor}' } as DeviceProfile, r);
+    const ok = maker.readings({ readings: [{ sensor: 'humidity', value: 40, unit: '%' }] }, T0);
+    assert.ok(ok.ok);
+    const bad = maker.readings({ readings: [{ sensor: 'humidity', value: 40, unit: '%' }, { sensor: 'temperature', value: 21.5, unit: 'C' }] }, T0);
+    assert.equal(bad.ok, false);
+    if (bad.ok) return;
+    assert.equal(bad.rejection.reason, 'schema-violation');
+    assert.equal(bad.rejection.schema?.version, '3');
+    assert.match(bad.rejection.detail, /^temperature: temperature\.yaml version 3: /);
   });
 });
 

@@ -289,7 +289,8 @@ function checkSchema(schemas: PayloadSchemas, draft: EventDraft): void {
   if (verdict === null) return;
   if (typeof verdict !== 'string') throw new Rejected(verdict);
   if (draft.metadata.version === verdict) return;
-  draft.metadata = Object.isFrozen(draft.metadata) ? { ...draft.metadata, version: verdict } : Object.assign(draft.metadata, { version: verdict });
+  if (Object.isFrozen(draft.metadata)) draft.metadata = { ...draft.metadata, version: verdict };
+  else draft.metadata.version = verdict;
 }
 
 function utf8(payload: Buffer): string {

@@ -35,13 +35,13 @@ interface Compiled {
   chains: readonly (readonly UpcastLink[])[];
 }
 
-interface TypeSchemas {
-  any: Compiled | null;
-  sensors: Map<string, Compiled>;
-}
-
 export class SchemaRegistry implements PayloadSchemas {
-  private readonly byType = new Map<EventType, TypeSchemas>();
+  /** Type-wide schemas. */
+  private readonly byType = new Map<EventType, Compiled>();
+  /** DeviceData schemas by sensor type (a sensor belongs to DeviceData only). */
+  private readonly bySensor = new Map<string, Compiled>();
+  /** The type-wide DeviceData schema, for readings of a sensor without one of its own. */
+  private readonly anyReading: Compiled | null;
   /**
    * The CBOR text of every sensor type (or event type, for a type-wide schema) with more than
    * one version: a stored event whose bytes hold none of them needs no upcast, so the
@@ -51,8 +51,6 @@ export class SchemaRegistry implements PayloadSchemas {
 
   constructor(readonly schemas: readonly PayloadSchema[]) {
     for (const schema of schemas) {
-      let t = this.byType.get(schema.type);
-      if (t === undefined) this.byType.set(schema.type, (t = { any: null, sensors: new Map() }));
       const versions = schema.versions;
       const links = versions.map((v) => v.upcast);
       const compiled: Compiled = {
@@ -61,20 +59,21 @@ export class SchemaRegistry implements PayloadSchemas {
         latest: versions[versions.length - 1],
         chains: versions.map((_, i) => links.slice(i + 1).map((l, j) => l ?? { version: versions[i + 1 + j].label, steps: [] })),
       };
-      if (schema.sensor === null) t.any = compiled;
-      else t.sensors.set(schema.sensor, compiled);
+      if (schema.sensor === null) this.byType.set(schema.type, compiled);
+      else this.bySensor.set(schema.sensor, compiled);
       if (versions.length > 1) this.needles.push(Buffer.from(cborText(schema.sensor ?? schema.type)));
     }
+    this.anyReading = this.byType.get('DeviceData') ?? null;
   }
 
   get size(): number {
     return this.schemas.length;
   }
 
+  /** One map lookup: ingest asks this of every payload once any schema is loaded. */
   private find(type: EventType, sensor: string | null): Compiled | null {
-    const t = this.byType.get(type);
-    if (t === undefined) return null;
-    return (sensor === null ? undefined : t.sensors.get(sensor)) ?? t.any;
+    if (type !== 'DeviceData' || sensor === null) return this.byType.get(type) ?? null;
+    return this.bySensor.get(sensor) ?? this.anyReading;
   }
 
   /** The schema a payload of this type and sensor is checked against; null when none. */

@@ -7,7 +7,7 @@ import { describe, it, type TestContext } from 'node:test';
 import { FrameEventMaker } from '../../src/devices/frame-events.js';
 import type { DeviceProfile } from '../../src/devices/types.js';
 import { encodeValue as encodeEvent } from '../../src/events/codec.js';
-import { eventOf, type EdgeEvent } from '../../src/events/types.js';
+import { defaultMetadata, eventOf, type EdgeEvent } from '../../src/events/types.js';
 import { normalize, type Normalized } from '../../src/ingest/normalize.js';
 import { loadSchemasDir } from '../../src/schemas/loader.js';
 import type { SchemaRegistry } from '../../src/schemas/registry.js';
@@ -116,6 +116,30 @@ describe('schema registry: reads in the latest version', () => {
     assert.equal(r.latest(v3), v3);
     const other = stored(ingest(r, 'sensors/gh-1/humidity', '55'));
     assert.equal(r.latest(other), other);
+  });
+
+  it('renames nested fields, sets templated values when a condition holds, removes fields', (t) => {
+    const r = registryFor(t, {
+      'orders.yaml': [
+        'type: BusinessEvent',
+        'versions:',
+        '  - { version: 1, schema: true }',
+        '  - version: 2',
+        '    schema: { type: object, required: [order] }',
+        '    upcast:',
+        '      - rename: { from: order.no, to: order.id }',
+        '      - set: { field: channel, value: "{source}/{payload.shop}" }',
+        '        when: { payload.shop: { exists: true } }',
+        '      - remove: { field: legacy }',
+        '',
+      ].join('\n'),
+    });
+    const order = (seq: number, payload: EdgeEvent['payload']): EdgeEvent => ({
+      id: `o-${seq}`, type: 'BusinessEvent', source: 'shop-1', timestamp: new Date(T0).toISOString(), seq, payload, metadata: defaultMetadata(),
+    });
+    assert.deepEqual(r.latest(order(1, { order: { no: 7, qty: 2 }, shop: 'north', legacy: true })).payload, { order: { qty: 2, id: 7 }, shop: 'north', channel: 'shop-1/north' });
+    assert.deepEqual(r.latest(order(2, { order: { id: 8 } })).payload, { order: { id: 8 } }, 'no shop: the set step does not run; nothing to rename');
+    assert.equal(r.latest(order(3, { order: {} })).metadata.version, '2');
   });
 
   it('tells from the stored bytes which events may need an upcast', (t) => {

@@ -12,7 +12,7 @@ import { getDlq, getEvents, getMetrics, getStatus, metricValue, parseNdjson } fr
 import { startCollector, type Collector } from '../helpers/collector.js';
 import { runCli, startDaemon, writeConfig, type ConfigYaml, type RunningDaemon } from '../helpers/daemon.js';
 import { connect, publish, type MqttClient } from '../helpers/mqtt.js';
-import { writeSchemas } from '../helpers/schemas.js';
+import { TEMPERATURE_SCHEMA, writeSchemas } from '../helpers/schemas.js';
 import { tempDir } from '../helpers/tmp.js';
 import { startUpstreamBroker, type UpstreamBroker } from '../helpers/upstream-broker.js';
 import { waitFor } from '../helpers/wait.js';
@@ -188,6 +188,12 @@ describe('schema files in edgebus check and at the start', () => {
           '',
         ].join('\n'),
       });
+      const good = writeConfig(tmp.dir, { schemasDir: join(tmp.dir, 'good') });
+      mkdirSync(join(tmp.dir, 'good'));
+      writeFileSync(join(tmp.dir, 'good', 'temperature.yaml'), TEMPERATURE_SCHEMA);
+      const ok = await runCli(['check', '--config', good], { cwd: tmp.dir });
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.match(ok.stdout, /1 schema in .*good: ok/);
       const config = writeConfig(tmp.dir, { schemasDir: schemas });
       const check = await runCli(['check', '--config', config], { cwd: tmp.dir });
       assert.equal(check.code, 1);

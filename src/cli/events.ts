@@ -34,6 +34,13 @@ function tableRow(e: CorrectedEvent): string {
   return [String(e.seq).padStart(8), time.padEnd(corrected === undefined ? 24 : 25), e.type.padEnd(13), e.source.padEnd(16), e.id.padEnd(28), payload.length > 80 ? payload.slice(0, 77) + '...' : payload].join('  ');
 }
 
+/** Events in their latest version, by the schemas of `schemasDir` (a broken file is the user's to fix). */
+function latestOf(config: Config): (e: CorrectedEvent) => CorrectedEvent {
+  const { registry, issues } = loadSchemasDir(config.schemasDir);
+  if (issues.length) throw new UsageError(issues.map(formatIssue).join('\n'));
+  return (e) => registry.latest(e);
+}
+
 export async function runEvents(config: Config, opts: EventsOptions, io: Io): Promise<void> {
   const as = opts.as ?? 'as-stored';
   if (as !== 'as-stored' && as !== 'latest') throw new UsageError(`--as: expected as-stored or latest, got ${JSON.stringify(as)}`);
@@ -63,14 +70,9 @@ export async function runEvents(config: Config, opts: EventsOptions, io: Io): Pr
     return;
   }
   const params = filterParams(opts);
-  let shape = (e: CorrectedEvent): CorrectedEvent => e;
-  if (as === 'latest') {
-    params.set('as', 'latest');
-    const { registry, issues } = loadSchemasDir(config.schemasDir);
-    if (issues.length) throw new UsageError(issues.map(formatIssue).join('\n'));
-    shape = (e) => registry.latest(e);
-  }
+  if (as === 'latest') params.set('as', 'latest');
   await withStore(config, async (store) => {
+    const shape = as === 'latest' ? latestOf(config) : (e: CorrectedEvent) => e;
     try {
       const { timeline } = await readClockLog(store);
       for await (const e of readEvents(store, query, timeline)) print(shape(e));

@@ -32,7 +32,7 @@ export async function runRules(config: Config, action: string | undefined, args:
     for (const issue of schemas.issues) io.err(formatIssue(issue) + '\n');
     return 1;
   }
-  const latest = schemas.registry;
+  const { registry } = schemas;
   const since = opts.since ?? '24h';
   const query = parseEventFilters({ since });
   const alerts: AlertIntent[] = [];
@@ -57,7 +57,7 @@ export async function runRules(config: Config, action: string | undefined, args:
     gatewayNow = gatewayNowOf(log);
     let chunk: EdgeEvent[] = [];
     for await (const e of readEvents(store, query, timeline)) {
-      chunk.push(latest.latest(e));
+      chunk.push(registry.latest(e));
       if (chunk.length === CHUNK) feed(chunk.splice(0));
     }
     feed(chunk);

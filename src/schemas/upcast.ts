@@ -63,13 +63,22 @@ function removeAt(payload: JsonObject, path: readonly string[]): void {
 /** A template value: filled from the event when it holds a `{placeholder}`, else the value as written. */
 function valueMaker(value: unknown): (e: EdgeEvent) => JsonValue {
   const constant = (value ?? null) as JsonValue;
-  if (!JSON.stringify(constant).includes('{')) return () => structuredClone(constant);
+  if (!hasPlaceholder(constant)) return () => structuredClone(constant);
   return (e) => fillPayload(constant, templateContext(e));
 }
 
+function hasPlaceholder(v: JsonValue): boolean {
+  if (typeof v === 'string') return /\{[^{}]+\}/.test(v);
+  if (typeof v !== 'object' || v === null) return false;
+  return (Array.isArray(v) ? v : Object.values(v)).some(hasPlaceholder);
+}
+
+/** No aggregates, and no prototype: `{constructor}` must not name Object's. */
+const NO_AGGREGATES: Readonly<Record<string, number | null>> = Object.freeze(Object.create(null) as Record<string, number | null>);
+
 function templateContext(e: EdgeEvent): TemplateContext {
   // An upcast belongs to no rule: only the event's own paths name something.
-  return { rule: '', group: '', state: '', severity: '', correlationId: e.metadata.correlationId, aggregates: {}, event: e };
+  return { rule: '', group: '', state: '', severity: '', correlationId: e.metadata.correlationId, aggregates: NO_AGGREGATES, event: e };
 }
 
 /** Rounded to 12 significant digits: 21.5 * 1.8 + 32 is 70.7, not 70.70000000000002. */

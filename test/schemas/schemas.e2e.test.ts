@@ -104,6 +104,9 @@ describe('schemas end to end', () => {
     const res = await fetch(`${d!.httpUrl}/api/events?as=newest`);
     assert.equal(res.status, 400);
     assert.match(await res.text(), /as: expected as-stored or latest/);
+    const follow = await fetch(`${d!.httpUrl}/api/events?as=latest&follow=1`);
+    assert.equal(follow.status, 400, 'the live stream is as stored');
+    await follow.body?.cancel();
   });
 
   it('edgebus events --as latest through the running daemon', async () => {

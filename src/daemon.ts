@@ -26,6 +26,8 @@ import { EventBus } from './pipeline/bus.js';
 import { ClockService } from './pipeline/clock-service.js';
 import { LocalRoutes } from './routes/local-routes.js';
 import { RulesService } from './rules/rules-service.js';
+import { loadSchemas } from './schemas/loader.js';
+import type { EdgeEvent } from './events/types.js';
 import { openOrQuarantine, quarantineDraft } from './store/quarantine.js';
 import { DeadLetterCount } from './usecases/dead-letters.js';
 import { purgeDeadLetters, retryDeadLetters } from './usecases/dlq-retry.js';
@@ -70,6 +72,10 @@ export class Daemon {
   async start(): Promise<DaemonAddresses> {
     const { config, log, bus, lifecycle } = this;
     this.health.attach(bus, log, OWNER);
+    // Before anything opens: a schema file with a mistake stops the start as a bad config does.
+    const schemas = loadSchemas(config.schemasDir, log);
+    // The ports take nothing when there are no schemas: ingest then does no schema work at all.
+    const latest = schemas.size ? <T extends EdgeEvent>(e: T): T => schemas.latest(e) : undefined;
 
     // A corrupt or unreadable store is moved aside and a fresh one opened (SPEC §8).
     const opened = await openOrQuarantine(config.dataDir, log);
@@ -123,7 +129,7 @@ export class Daemon {
       router: new TopicRouter(config.ingest),
       ingestRate: new IngestRate(60, () => clock.now()).attachedTo(bus, OWNER),
       summary: new Summary({ bus, now: () => clock.now() }, OWNER),
-      broker: null, rules: null, devices: null, upstream: null,
+      broker: null, rules: null, devices: null, upstream: null, schemas,
     };
     this.gateway = g;
 
@@ -144,7 +150,7 @@ export class Daemon {
       metrics: this.metrics(g),
       health: () => this.health.current, healthReason: () => this.health.reason,
       status: () => gatewayStatus(g), history: () => history.snapshot(),
-      timeline: appender.timeline, follow: streams,
+      timeline: appender.timeline, follow: streams, latest,
       clock: () => ({ now: clock.now(), wall: clock.wall(), offset: clock.offset, quality: clock.quality, segments: appender.timeline.segments }),
       actions: {
         dlqRetry: (ids) => retryDeadLetters(g, ids),
@@ -167,6 +173,7 @@ export class Daemon {
     const local = (broker = new Broker({
       host: config.broker.host, port: config.broker.port, maxPayload: config.broker.maxPayload,
       router: g.router, appender, access, tls: config.broker.tls, now: () => clock.now(),
+      schemas: schemas.size ? schemas : null,
     }));
     const publishLocal = (topic: string, payload: Buffer, opts?: { qos: 0 | 1; retain: boolean }) => local.publishLocal(topic, payload, opts);
     // Commands from rules and from upstream, published once stored; a crash's leftovers after the devices start.
@@ -183,7 +190,7 @@ export class Daemon {
     // Their state is rebuilt from the log in the background (a large recent store would
     // otherwise hold the start for seconds); readings appended meanwhile wait their turn,
     // so each meets the windows it would have met without the restart.
-    const rules = new RulesService({ rulesDir: config.rulesDir, gatewayId: config.gatewayId, store, bus, appender, log, publish: publishLocal, commands });
+    const rules = new RulesService({ rulesDir: config.rulesDir, gatewayId: config.gatewayId, store, bus, appender, log, publish: publishLocal, commands, latest });
     await lifecycle.start({
       name: 'rules',
       start: async () => void (await rules.start(), (g.rules = rules)),
@@ -208,12 +215,15 @@ export class Daemon {
         : new (await import('./routes/upstream-routing.js')).UpstreamRouting(config.routes, config.gatewayId, config.upstream.topic);
       const upstream = new Upstream({
         config: config.upstream, routing, gatewayId: config.gatewayId, version, store, bus, appender, log,
-        commands,
+        commands, latest: latest && { mayNeedUpcast: (bytes) => schemas.mayNeedUpcast(bytes), event: latest },
       });
       await lifecycle.start({ name: 'upstream', start: async () => void (await upstream.start(), (g.upstream = upstream)), stop: () => upstream.stop() });
     }
 
-    const devices = new DevicesService({ devicesDir: config.devicesDir, aedes: local.aedes, appender, log, now: () => clock.now(), publishLocal });
+    const devices = new DevicesService({
+      devicesDir: config.devicesDir, aedes: local.aedes, appender, log, now: () => clock.now(), publishLocal,
+      schemas: schemas.size ? schemas : null,
+    });
     await lifecycle.start({ name: 'devices', start: async () => void (await devices.start(), (g.devices = devices)), stop: () => devices.stop() });
     await lifecycle.start({
       name: 'commands',

@@ -6,6 +6,7 @@ import type { Config } from '../config/types.js';
 import { formatIssue, SchemaError, type SchemaIssue } from '../config/validate.js';
 import { loadDevicesDir } from '../devices/loader.js';
 import { loadRulesDir } from '../rules/loader.js';
+import { loadSchemasDir } from '../schemas/loader.js';
 import { EXIT_OK, EXIT_USAGE, type Io } from './args.js';
 
 interface CheckResult {
@@ -24,8 +25,13 @@ function checkDevices(config: Config): CheckResult {
   return { summary: `${profiles.length} device${profiles.length === 1 ? '' : 's'} in ${config.devicesDir}`, issues };
 }
 
+function checkSchemas(config: Config): CheckResult {
+  const { registry, issues } = loadSchemasDir(config.schemasDir);
+  return { summary: `${registry.size} schema${registry.size === 1 ? '' : 's'} in ${config.schemasDir}`, issues };
+}
+
 /** What is checked after the config, in order; each prints its summary when it has no issues. */
-const CHECKS: readonly ((config: Config) => CheckResult)[] = [checkRules, checkDevices];
+const CHECKS: readonly ((config: Config) => CheckResult)[] = [checkRules, checkDevices, checkSchemas];
 
 export function runCheck(opts: { config?: string }, io: Io): number {
   let config: Config;

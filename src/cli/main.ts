@@ -20,13 +20,14 @@ const USAGE = `usage: edgebus <verb> [--config FILE]
   check                       validate the configuration
   events [--since 10m|ISO] [--until ISO] [--source ID] [--type T]
          [--from-seq N] [--from-version N] [--from-id ID] [--correlation ID]
-         [--limit N] [--corrected] [--json] [--follow]
+         [--limit N] [--corrected] [--json] [--follow] [--as as-stored|latest]
                               print stored events in log order (--from-version: with
                               --source, from that version of its stream; --correlation: the
                               chain, --corrected: with timestamps corrected for
                               later steps of the clock; --follow, -f: then each new
                               one as it is committed, until Ctrl-C; needs the
-                              running daemon)
+                              running daemon; --as latest: upcast to the latest
+                              version of their schema)
   status [--json]             the running daemon's state
   streams [--json]            one row per source: epoch, first/last seq and count of
                               its events held, last seen, gaps and resets recorded
@@ -61,6 +62,7 @@ const OPTIONS = {
   json: { type: 'boolean' },
   corrected: { type: 'boolean' },
   follow: { type: 'boolean', short: 'f' },
+  as: { type: 'string' },
   from: { type: 'string' },
   to: { type: 'string' },
   at: { type: 'string' },
@@ -91,7 +93,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
         await runEvents(loadConfig({ file: v.config }).config, {
           since: v.since, until: v.until, source: v.source, type: v.type,
           fromSeq: v['from-seq'], fromVersion: v['from-version'], fromId: v['from-id'], correlation: v.correlation, limit: v.limit, json: v.json, corrected: v.corrected ? 'true' : undefined,
-          follow: v.follow,
+          follow: v.follow, as: v.as,
         }, io);
         return EXIT_OK;
       case 'status':

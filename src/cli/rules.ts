@@ -10,6 +10,7 @@ import { parseEventFilters } from '../store/event-filters.js';
 import type { AlertIntent } from '../rules/alerts.js';
 import { RuleEngine } from '../rules/engine.js';
 import { loadRuleFile } from '../rules/loader.js';
+import { loadSchemasDir } from '../schemas/loader.js';
 import { UsageError, type Io } from './args.js';
 import { progress } from './progress.js';
 import { fetchLines, getText, withStore } from './store-access.js';
@@ -25,6 +26,13 @@ export async function runRules(config: Config, action: string | undefined, args:
     for (const issue of issues) io.err(formatIssue(issue) + '\n');
     return 1;
   }
+  // Events in their latest version, as the daemon's rules see them (README "Schemas").
+  const schemas = loadSchemasDir(config.schemasDir);
+  if (schemas.issues.length) {
+    for (const issue of schemas.issues) io.err(formatIssue(issue) + '\n');
+    return 1;
+  }
+  const { registry } = schemas;
   const since = opts.since ?? '24h';
   const query = parseEventFilters({ since });
   const alerts: AlertIntent[] = [];
@@ -49,7 +57,7 @@ export async function runRules(config: Config, action: string | undefined, args:
     gatewayNow = gatewayNowOf(log);
     let chunk: EdgeEvent[] = [];
     for await (const e of readEvents(store, query, timeline)) {
-      chunk.push(e);
+      chunk.push(registry.latest(e));
       if (chunk.length === CHUNK) feed(chunk.splice(0));
     }
     feed(chunk);
@@ -58,7 +66,7 @@ export async function runRules(config: Config, action: string | undefined, args:
     timeline.reset(clock.segments);
     gatewayNow = clock.now;
     let chunk: EdgeEvent[] = [];
-    for await (const line of fetchLines(config, `/api/events?since=${encodeURIComponent(since)}&limit=100000000`)) {
+    for await (const line of fetchLines(config, `/api/events?since=${encodeURIComponent(since)}&limit=100000000&as=latest`)) {
       chunk.push(JSON.parse(line) as EdgeEvent);
       if (chunk.length === CHUNK) feed(chunk.splice(0));
     }

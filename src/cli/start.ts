@@ -2,6 +2,7 @@
 import { Daemon } from '../daemon.js';
 import { routeCompiles } from '../routes/config-check.js';
 import { loadConfig } from '../config/load.js';
+import { SchemaError } from '../config/validate.js';
 import { createLogger, type Logger } from '../util/log.js';
 import { SdNotify } from '../util/sd-notify.js';
 import { EXIT_OK, EXIT_RUNTIME, UsageError } from './args.js';
@@ -55,8 +56,10 @@ export async function runStart(opts: { config?: string }): Promise<number> {
     notify?.ready(`edgebus ready: broker mqtt://${broker.address}:${broker.port}, http http://${http.address}:${http.port}, data ${config.dataDir}, upstream ${config.upstream?.url ?? 'none (store-only)'}`).catch(notifyFailed);
     notify?.startWatchdog(notifyFailed);
   } catch (err) {
-    log.fatal({ err }, 'start failed');
     await daemon.stop().catch(() => {});
+    // A schema file with a mistake is the user's to fix, as a bad config is (main prints it).
+    if (err instanceof SchemaError) throw err;
+    log.fatal({ err }, 'start failed');
     return EXIT_RUNTIME;
   }
   // Runs until a signal handler exits the process.

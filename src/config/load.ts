@@ -103,6 +103,7 @@ function resolveRoute(r: RawRoute, i: number, gatewayId: string): RouteConfig {
     topic: (r.upstream ?? r.local ?? '').replaceAll('{gatewayId}', gatewayId),
     priority: r.priority,
     sample: r.sample === undefined ? null : interval !== undefined ? { intervalMs: parseDuration(interval) } : { every: r.sample.every ?? 1 },
+    eventVersion: r.eventVersion ?? null,
   };
 }
 
@@ -116,6 +117,7 @@ function resolveConfig(raw: RawConfig, cwd: string): Config {
     dataDir: resolve(cwd, raw.dataDir),
     rulesDir: resolve(cwd, raw.rulesDir),
     devicesDir: resolve(cwd, raw.devicesDir),
+    schemasDir: resolve(cwd, raw.schemasDir),
     broker: {
       ...raw.broker,
       maxPayload: parseSize(raw.broker.maxPayload),
@@ -149,6 +151,7 @@ function resolveConfig(raw: RawConfig, cwd: string): Config {
       batch: { maxEvents: up.batch.maxEvents, maxBytes: parseSize(up.batch.maxBytes), linger: parseDuration(up.batch.linger) },
       inflight: up.inflight,
       retry: { ...up.retry, initialDelay: parseDuration(up.retry.initialDelay), maxDelay: parseDuration(up.retry.maxDelay) },
+      eventVersion: up.eventVersion,
     },
     routes: raw.routes.map((r, i) => resolveRoute(r, i, gatewayId)),
     http: { host: raw.http.host, port: raw.http.port, token: secret(raw.http.token, raw.http.tokenFile) },
@@ -208,6 +211,7 @@ function routeIssues(raw: RawConfig, file: string, parsed: ParsedYaml | null, ro
       return;
     }
     if (r.upstream !== undefined && raw.upstream === undefined) issue(['upstream'], 'an upstream route needs the upstream section (upstream.url)');
+    if (r.local !== undefined && r.eventVersion !== undefined) issue(['eventVersion'], 'eventVersion applies to upstream routes only (a local route publishes events as stored)');
     if (r.sample !== undefined) {
       const kinds = (['every', 'interval'] as const).filter((k) => r.sample![k] !== undefined);
       if (kinds.length !== 1) {

@@ -16,6 +16,9 @@ const strict = { additionalProperties: false } as const;
 const oneOf = <const T extends readonly string[]>(values: T, def?: T[number]) =>
   Type.Unsafe<T[number]>({ type: 'string', enum: [...values], ...(def === undefined ? {} : { default: def }) });
 
+/** Which shape of an event a read returns: as published, or upcast to its schema's latest version. */
+export const EVENT_VERSIONS = ['as-stored', 'latest'] as const;
+
 const TopicFilters = Type.Array(Type.String({ minLength: 1 }));
 
 export const BrokerUserSchema = Type.Object({
@@ -62,6 +65,7 @@ const UpstreamSchema = Type.Object({
   }, { ...strict, default: {} }),
   inflight: Type.Integer({ minimum: 1, maximum: 64, default: 4 }),
   retry: Type.Object(RetrySchema.properties, { ...strict, default: {} }),
+  eventVersion: oneOf(EVENT_VERSIONS, 'as-stored'),
 }, strict);
 
 const routeTopic = (description: string) => Type.Optional(Type.String({ minLength: 1, description }));
@@ -74,6 +78,7 @@ export const RouteSchema = Type.Object({
   upstream: routeTopic('upstream topic template, e.g. edgebus/{gatewayId}/{type}/{source}'),
   local: routeTopic('local broker topic template'),
   priority: Type.Integer({ default: 0 }),
+  eventVersion: Type.Optional(oneOf(EVENT_VERSIONS)),
   sample: Type.Optional(Type.Object({
     every: Type.Optional(Type.Integer({ minimum: 1, description: 'keep every Nth event per source and sensor' })),
     interval: Type.Optional(Type.Unsafe<string | number>({ type: ['string', 'number'], format: 'duration', description: 'keep at most one event per interval per source and sensor' })),
@@ -85,6 +90,7 @@ export const ConfigSchema = Type.Object({
   dataDir: Type.String({ minLength: 1, default: './data' }),
   rulesDir: Type.String({ minLength: 1, default: './rules' }),
   devicesDir: Type.String({ minLength: 1, default: './devices' }),
+  schemasDir: Type.String({ minLength: 1, default: './schemas', description: 'versioned payload schemas (YAML)' }),
   broker: Type.Object({
     host: Type.String({ default: '0.0.0.0' }),
     port: port(1883),

@@ -26,7 +26,12 @@ export interface UpstreamConfig {
   batch: { maxEvents: number; maxBytes: number; linger: number };
   inflight: number;
   retry: RetryPolicy;
+  /** The shape events are sent in: as stored (absent), or upcast to their schema's latest version. */
+  eventVersion?: EventVersion;
 }
+
+/** See config/schema.ts EVENT_VERSIONS. */
+export type EventVersion = 'as-stored' | 'latest';
 
 /** How a route thins its events, per source and sensor: every Nth, or one per interval (ms). */
 export type SampleSpec = { every: number } | { intervalMs: number };
@@ -42,6 +47,8 @@ export interface RouteConfig {
   topic: string;
   priority: number;
   sample: SampleSpec | null;
+  /** Overrides `upstream.eventVersion` for this route's events; absent or null: the upstream's. */
+  eventVersion?: EventVersion | null;
 }
 
 /** A broker user with its hash read (from passwordHash or passwordFile); null: client certificate only. */
@@ -58,6 +65,7 @@ export interface Config {
   dataDir: string;
   rulesDir: string;
   devicesDir: string;
+  schemasDir: string;
   broker: {
     host: string;
     port: number;

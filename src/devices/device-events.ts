@@ -4,6 +4,7 @@
 import { makeRejected, type Rejection } from '../store/rejected.js';
 import type { Appender } from '../pipeline/appender.js';
 import type { Logger } from '../util/log.js';
+import type { PayloadSchemas } from '../ingest/payload-schemas.js';
 import { FrameEventMaker } from './frame-events.js';
 import type { DecodedFrame, DeviceProfile } from './types.js';
 
@@ -13,6 +14,8 @@ export interface DeviceSinks {
   log: Logger;
   /** The gateway clock: a reading's receive time. Default: the wall clock. */
   now?: () => number;
+  /** Payload schemas readings are checked against, as MQTT readings are; absent: none. */
+  schemas?: PayloadSchemas | null;
 }
 
 export interface DeviceCounters {
@@ -42,7 +45,7 @@ export class DeviceEvents {
   private readonly topic: string;
 
   constructor(private readonly profile: DeviceProfile, private readonly sinks: DeviceSinks) {
-    this.maker = new FrameEventMaker(profile);
+    this.maker = new FrameEventMaker(profile, sinks.schemas ?? null);
     this.now = sinks.now ?? Date.now;
     this.topic = `serial/${profile.id}`;
   }

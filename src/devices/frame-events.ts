@@ -5,6 +5,7 @@
 import { defaultMetadata, type EventDraft } from '../events/types.js';
 import { isoTime } from '../events/iso-time.js';
 import { normalize } from '../ingest/normalize.js';
+import type { PayloadSchemas } from '../ingest/payload-schemas.js';
 import type { TopicMatch } from '../ingest/topics.js';
 import type { Rejection } from '../store/rejected.js';
 import type { DecodedFrame, DeviceProfile } from './types.js';
@@ -26,8 +27,11 @@ export class FrameEventMaker {
   private readonly device: Readonly<{ id: string }>;
   private readonly matches = new Map<string, TopicMatch>();
 
-  constructor(private readonly profile: DeviceProfile) {
+  private readonly normalizeOpts: { scanner: false; schemas: PayloadSchemas | null };
+
+  constructor(private readonly profile: DeviceProfile, schemas: PayloadSchemas | null = null) {
     this.device = Object.freeze({ id: profile.id });
+    this.normalizeOpts = { scanner: false, schemas };
   }
 
   private match(sensor: string): TopicMatch {
@@ -45,8 +49,8 @@ export class FrameEventMaker {
       if (frame.timestamp !== undefined) body.ts = isoTime(frame.timestamp);
       if (frame.location !== undefined) body.location = frame.location;
       const payload = Buffer.from(JSON.stringify(body));
-      const result = normalize(this.match(r.sensor), payload, now, { scanner: false });
-      if (!result.ok) return { ok: false, rejection: { reason: result.rejection.reason, detail: `${r.sensor}: ${result.rejection.detail}` } };
+      const result = normalize(this.match(r.sensor), payload, now, this.normalizeOpts);
+      if (!result.ok) return { ok: false, rejection: { ...result.rejection, detail: `${r.sensor}: ${result.rejection.detail}` } };
       readings.push({ draft: result.draft, topic: fillPublishTopic(this.profile.publish, this.profile.id, r.sensor), payload });
     }
     return { ok: true, readings };

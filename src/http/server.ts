@@ -10,6 +10,7 @@ import { CheckpointArgumentError, type CheckpointView } from '../store/checkpoin
 import type { EventStore } from '../store/event-store.js';
 import { listStreams } from '../store/stream-list.js';
 import { Timeline } from '../time/timeline.js';
+import type { EdgeEvent } from '../events/types.js';
 import type { Metrics } from './metrics.js';
 import { DASHBOARD_CSP, DASHBOARD_HTML } from './dashboard-page.js';
 import type { Logger } from '../util/log.js';
@@ -53,6 +54,8 @@ export interface HttpOptions {
   actions: HttpActions;
   /** `GET /api/events?follow=1` (server-sent events); absent: follow is refused. */
   follow?: EventStreams;
+  /** An event in its schema's latest version (`/api/events?as=latest`); absent: no schemas, events as stored. */
+  latest?: <T extends EdgeEvent>(e: T) => T;
   log: Logger;
 }
 
@@ -225,8 +228,12 @@ export class HttpApi {
       const v = url.searchParams.get(name);
       if (v !== null) text[name] = v;
     }
+    const as = url.searchParams.get('as') ?? 'as-stored';
+    if (as !== 'as-stored' && as !== 'latest') return send(res, 400, { error: `as: expected as-stored or latest, got ${JSON.stringify(as)}` });
+    const shape = as === 'latest' ? this.opts.latest : undefined;
     const follow = url.searchParams.get('follow');
     if (follow !== null && follow !== '0' && follow !== 'false') {
+      if (as === 'latest') return send(res, 400, { error: 'as=latest is for stored events: follow streams them as stored' });
       if (follow !== '1' && follow !== 'true') return send(res, 400, { error: `follow: expected 1 or true, got ${JSON.stringify(follow)}` });
       if (!this.opts.follow) return send(res, 404, { error: 'no live stream here' });
       return this.opts.follow.serve(text, req, res);
@@ -237,13 +244,13 @@ export class HttpApi {
       // Pull the first event before the status line, so a bad filter is a 400.
       const first = await iter.next();
       res.writeHead(200, { 'content-type': 'application/x-ndjson' });
-      if (!first.done) res.write(JSON.stringify(first.value) + '\n');
+      if (!first.done) res.write(JSON.stringify(shape ? shape(first.value) : first.value) + '\n');
     } catch (err) {
       if (err instanceof FilterError || err instanceof UnknownEventIdError) return send(res, 400, { error: err.message });
       throw err;
     }
     for await (const event of iter) {
-      if (!res.write(JSON.stringify(event) + '\n')) await new Promise((r) => res.once('drain', r));
+      if (!res.write(JSON.stringify(shape ? shape(event) : event) + '\n')) await new Promise((r) => res.once('drain', r));
     }
     res.end();
   }

@@ -13,6 +13,7 @@ import { makeRejected } from '../store/rejected.js';
 import type { Appender } from '../pipeline/appender.js';
 import { BrokerAccess } from './broker-access.js';
 import { singleBrokerPersistence } from './broker-persistence.js';
+import type { PayloadSchemas } from './payload-schemas.js';
 import { normalize } from './normalize.js';
 import { RedeliveryMemory } from './redelivery.js';
 import type { TopicRouter } from './topics.js';
@@ -31,6 +32,8 @@ export interface BrokerOptions {
   tls?: { port: number; cert: string; key: string; ca?: string };
   /** The gateway clock: a reading's receive time. Default: the wall clock. */
   now?: () => number;
+  /** Payload schemas to check readings against; absent: none (see payload-schemas.ts). */
+  schemas?: PayloadSchemas | null;
 }
 
 export class Broker {
@@ -43,9 +46,12 @@ export class Broker {
   private readonly redelivered: RedeliveryMemory;
   private listenerClosed: Promise<void> | null = null;
   private readonly sockets = new Set<Socket>();
+  /** normalize's options, made once: not an object per publish. */
+  private readonly normalizeOpts: { schemas: PayloadSchemas } | undefined;
 
   constructor(private readonly opts: BrokerOptions) {
     this.now = opts.now ?? Date.now;
+    this.normalizeOpts = opts.schemas ? { schemas: opts.schemas } : undefined;
     this.redelivered = new RedeliveryMemory({ now: this.now });
     const access = opts.access;
     this.aedes = new Aedes({
@@ -99,7 +105,7 @@ export class Broker {
     }
     let result: ReturnType<typeof normalize>;
     try {
-      result = normalize(match, payload, now);
+      result = normalize(match, payload, now, this.normalizeOpts);
     } catch (err) {
       // A bug, not the device's fault: keep the bytes with the error rather than crash.
       result = { ok: false, rejection: { reason: 'invalid-payload', detail: `internal error: ${(err as Error).message}` } };

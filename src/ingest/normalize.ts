@@ -7,6 +7,7 @@ import { defaultMetadata, isPriority, type EventDraft, type JsonObject, type Jso
 import type { Rejection } from '../store/rejected.js';
 import { isoTime } from '../events/iso-time.js';
 import { KEY, scanReading, type ScannedReading } from './reading-scanner.js';
+import type { PayloadSchemas } from './payload-schemas.js';
 import type { TopicMatch } from './topics.js';
 
 const MAX_ID_LENGTH = 256;
@@ -26,7 +27,16 @@ const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
  */
 export const MAX_DEPTH = 32;
 /** Keys that describe the event rather than the reading: they leave the payload. */
-const ENVELOPE = new Set(['id', 'ts', 'seq', 'priority', 'ttl', 'correlationId', 'causationId', 'location', 'network', 'accuracy']);
+const ENVELOPE = new Set(['id', 'ts', 'seq', 'priority', 'ttl', 'correlationId', 'causationId', 'location', 'network', 'accuracy', 'version']);
+/** A payload's schema version: a positive integer, given as a number or a string of digits. */
+const VERSION = /^[1-9]\d{0,8}$/;
+
+/**
+ * The envelope's `version` of the payload being normalized, null when it gave none. Module
+ * state rather than a draft field: normalize is synchronous and the draft keeps only
+ * `metadata.version`, which cannot tell a declared "1" from the default one.
+ */
+let declaredVersion: string | null = null;
 
 const NORMAL_METADATA = Object.freeze(defaultMetadata('normal'));
 /** Every accepted draft gets its own payload; this one only stands in until then. */
@@ -157,6 +167,13 @@ function applyEnvelope(obj: Record<string, unknown>, draft: EventDraft): void {
     if (!isPriority(obj.priority)) reject('invalid-payload', `priority must be low, normal, high or critical, got ${shown(obj.priority)}`);
     own().priority = obj.priority;
   }
+  if (obj.version !== undefined && obj.version !== null) {
+    const v = obj.version;
+    const text = typeof v === 'number' ? String(v) : v;
+    if (typeof text !== 'string' || !VERSION.test(text)) reject('invalid-payload', `version must be a positive integer (a number or a string of digits), got ${shown(v)}`);
+    declaredVersion = text;
+    own().version = text;
+  }
   if (obj.ttl !== undefined && obj.ttl !== null) {
     const ttl = obj.ttl;
     let seconds: number;
@@ -227,8 +244,9 @@ function parseJsonObject(text: string): Record<string, unknown> {
  * clock, a draft without the publisher's `ts` carries that reading as its timestamp.
  * @param opts.scanner false forces the general path for readings (the tests prove the
  * two paths give the same event).
+ * @param opts.schemas the payload schemas (see payload-schemas.ts); absent: none are checked.
  */
-export function normalize(match: TopicMatch, payload: Buffer, receivedAt: number, opts?: { scanner?: boolean }): Normalized {
+export function normalize(match: TopicMatch, payload: Buffer, receivedAt: number, opts?: { scanner?: boolean; schemas?: PayloadSchemas | null }): Normalized {
   const draft: EventDraft = {
     id: null,
     type: match.type,
@@ -241,6 +259,7 @@ export function normalize(match: TopicMatch, payload: Buffer, receivedAt: number
     receivedAt,
     publisherTime: null,
   };
+  declaredVersion = null;
   try {
     // A UTF-8 byte order mark before the text is ignored, as RFC 8259 §8.1 allows.
     if (payload[0] === 0xef && payload[1] === 0xbb && payload[2] === 0xbf) payload = payload.subarray(3);
@@ -255,11 +274,23 @@ export function normalize(match: TopicMatch, payload: Buffer, receivedAt: number
       case 'DeviceStatus': normalizeStatus(match, utf8(payload), draft); break;
       default: normalizeObject(utf8(payload), draft);
     }
+    const schemas = opts?.schemas;
+    if (schemas) checkSchema(schemas, draft);
   } catch (err) {
     if (err instanceof Rejected) return { ok: false, rejection: err.rejection };
     throw err;
   }
   return { ok: true, draft };
+}
+
+/** The payload against its schema; the draft takes the version it passed as. */
+function checkSchema(schemas: PayloadSchemas, draft: EventDraft): void {
+  const verdict = schemas.check(draft.type, draft.sensor?.type ?? null, declaredVersion, draft.payload);
+  if (verdict === null) return;
+  if (typeof verdict !== 'string') throw new Rejected(verdict);
+  if (draft.metadata.version === verdict) return;
+  if (Object.isFrozen(draft.metadata)) draft.metadata = { ...draft.metadata, version: verdict };
+  else draft.metadata.version = verdict;
 }
 
 function utf8(payload: Buffer): string {

@@ -26,7 +26,7 @@ export const KEY = { value: 1, unit: 2, seq: 4, ts: 8, id: 16, accuracy: 32 } as
 const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
 
 /** Envelope keys the general path validates; a payload with one of them goes there. */
-const GENERAL_ONLY = new Set(['priority', 'ttl', 'correlationId', 'causationId', 'location', 'network', '__proto__']);
+const GENERAL_ONLY = new Set(['priority', 'ttl', 'correlationId', 'causationId', 'location', 'network', 'version', '__proto__']);
 
 const out: ScannedReading = { present: 0, payload: {}, value: null, unit: null, seq: 0, ts: 0, id: '', accuracy: null };
 

@@ -1,6 +1,6 @@
 // One route of the config (`routes:`), compiled: which events it takes (the rules' `match`
 // and `where`), the topic each goes to, and the sampler that thins them.
-import type { RouteConfig } from '../config/types.js';
+import type { EventVersion, RouteConfig } from '../config/types.js';
 import type { EdgeEvent } from '../events/types.js';
 import { compileCondition, type RulePath } from '../rules/conditions.js';
 import { matcher } from '../rules/rule-index.js';
@@ -17,6 +17,8 @@ export interface CompiledRoute {
   topic: TopicOf;
   /** null: every matching event goes. */
   sampler: Sampler | null;
+  /** The shape its upstream events leave in; null: the upstream's `eventVersion`. */
+  eventVersion: EventVersion | null;
 }
 
 /** Throws a RuleError whose path starts with `at` (`['routes', i]`). */
@@ -30,6 +32,7 @@ export function compileRoute(route: RouteConfig, gatewayId: string, at: RulePath
     matches: where === null ? byMatch : (e: EdgeEvent) => byMatch(e) && where(e),
     topic: compileTopicTemplate(route.topic, gatewayId, [...at, route.destination]),
     sampler: route.sample === null ? null : new Sampler(route.sample),
+    eventVersion: route.eventVersion ?? null,
   };
 }
 

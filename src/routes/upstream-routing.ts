@@ -7,7 +7,7 @@
 //
 // A sampled route must decide the same way when a batch is sent again (a refusal, an
 // outage): its decisions are kept by seq until the cursor passes them.
-import type { RouteConfig } from '../config/types.js';
+import type { EventVersion, RouteConfig } from '../config/types.js';
 import type { EdgeEvent } from '../events/types.js';
 import type { BatchItem } from '../upstream/batch-encoding.js';
 import type { BatchRouting, TopicGroup } from '../upstream/forwarder-ports.js';
@@ -39,10 +39,14 @@ export class UpstreamRouting implements BatchRouting {
    */
   groups(items: readonly BatchItem[], timeOf: (e: EdgeEvent) => number): TopicGroup[] {
     const byTopic = new Map<string, TopicGroup>();
-    const add = (topic: string, priority: number, item: BatchItem): void => {
-      let g = byTopic.get(topic);
-      if (g === undefined) byTopic.set(topic, (g = { topic, items: [], priority }));
-      else if (priority > g.priority) g.priority = priority;
+    const add = (topic: string, priority: number, item: BatchItem, eventVersion?: EventVersion): void => {
+      // Routes to one topic that ask for different shapes publish there once per shape.
+      const key = eventVersion === undefined ? topic : `${eventVersion}\u0000${topic}`;
+      let g = byTopic.get(key);
+      if (g === undefined) {
+        byTopic.set(key, (g = { topic, items: [], priority }));
+        if (eventVersion !== undefined) g.eventVersion = eventVersion;
+      } else if (priority > g.priority) g.priority = priority;
       // Two routes naming the same topic still put the event there once.
       if (g.items[g.items.length - 1] !== item) g.items.push(item);
     };
@@ -54,7 +58,7 @@ export class UpstreamRouting implements BatchRouting {
         matched = true;
         if (r.destination !== 'upstream') continue;
         if (r.sampler !== null && !this.kept(r, e, item.head.seq, timeOf)) continue;
-        add(r.topic(e), r.priority, item);
+        add(r.topic(e), r.priority, item, r.eventVersion ?? undefined);
       }
       if (!matched) add(this.defaultTopic, DEFAULT_PRIORITY, item);
     }

@@ -31,6 +31,11 @@ export interface RulesServiceOptions {
   /** Where the Commands of rules go once stored (the outbox's publisher). */
   commands: CommandDelivery;
   log: Logger;
+  /**
+   * An event in its schema's latest version (src/schemas). Rules see every event so, live,
+   * rebuilt and replayed alike, and are written against the latest shape; absent: as stored.
+   */
+  latest?: (e: EdgeEvent) => EdgeEvent;
 }
 
 export interface RulesStatus {
@@ -115,7 +120,7 @@ export class RulesService {
   private evaluate(events: readonly EdgeEvent[]): void {
     const started = performance.now();
     try {
-      this.engine.process(events);
+      this.engine.process(inLatest(events, this.opts.latest));
     } catch (err) {
       // A bug in a rule's evaluation must not stop the pipeline that called us.
       this.opts.log.error({ err }, 'rule evaluation failed');
@@ -142,7 +147,7 @@ export class RulesService {
     let through = 0;
     for (let toSeq = appender.committedSeq; toSeq > through && !this.stopped; toSeq = appender.committedSeq) {
       const range: EventQuery = through === 0 ? { ...horizon, toSeq } : { fromSeq: through + 1, toSeq };
-      n = await replayInChunks(this.engine, readEvents(this.opts.store, range, appender.timeline), n, () => this.stopped);
+      n = await replayInChunks(this.engine, readEvents(this.opts.store, range, appender.timeline), n, () => this.stopped, undefined, this.opts.latest);
       // Stopping mid-replay: what is left would only be thrown away.
       if (this.stopped) return n;
       through = toSeq;
@@ -155,7 +160,7 @@ export class RulesService {
   async replay(fromSeq: number, toSeq: number, progress: (n: number) => void): Promise<number> {
     const engine = this.newEngine();
     engine.setRules(this.engine.rules);
-    const n = await replayInChunks(engine, readEvents(this.opts.store, { fromSeq, toSeq }), 0, () => false, progress);
+    const n = await replayInChunks(engine, readEvents(this.opts.store, { fromSeq, toSeq }), 0, () => false, progress, this.opts.latest);
     await this.outbox.drained();
     progress(n);
     return n;
@@ -206,15 +211,28 @@ export class RulesService {
   }
 }
 
+/** The events in their latest version: the same array when none needed an upcast (most groups). */
+export function inLatest(events: readonly EdgeEvent[], latest: ((e: EdgeEvent) => EdgeEvent) | undefined): readonly EdgeEvent[] {
+  if (latest === undefined) return events;
+  let out: EdgeEvent[] | null = null;
+  for (let i = 0; i < events.length; i++) {
+    const e = latest(events[i]);
+    if (e === events[i]) continue;
+    out ??= events.slice();
+    out[i] = e;
+  }
+  return out ?? events;
+}
+
 /**
  * Feeds `events` to `engine.replay` REPLAY_CHUNK at a time, counting on from `n`; stops
  * reading when `stop` says so. `progress` hears the count after each full chunk.
  */
-async function replayInChunks(engine: RuleEngine, events: AsyncIterable<EdgeEvent>, n: number, stop: () => boolean, progress?: (n: number) => void): Promise<number> {
+async function replayInChunks(engine: RuleEngine, events: AsyncIterable<EdgeEvent>, n: number, stop: () => boolean, progress?: (n: number) => void, latest?: (e: EdgeEvent) => EdgeEvent): Promise<number> {
   let chunk: EdgeEvent[] = [];
   for await (const e of events) {
     if (stop()) return n;
-    chunk.push(e);
+    chunk.push(latest ? latest(e) : e);
     if (chunk.length === REPLAY_CHUNK) {
       engine.replay(chunk);
       n += chunk.length;

@@ -23,11 +23,26 @@ export type RejectReason =
   /** A serial frame its device profile could not decode (SPEC §6): the raw bytes are kept. */
   | 'undecodable-frame'
   /** Upstream refused the event for good (SPEC §4): the log's seq is kept with it. */
-  | 'upstream-refused';
+  | 'upstream-refused'
+  /** The payload failed the schema of its type/sensor and version (or named an unknown version). */
+  | 'schema-violation';
+
+/** Where a payload failed its schema: enough to find the line in the schema file. */
+export interface SchemaFailure {
+  /** The schema file, relative to schemasDir. */
+  file: string;
+  version: string;
+  /** JSON pointer into the payload ("" for the payload itself). */
+  instancePath: string;
+  /** JSON pointer into the version's schema; "" when the version is unknown. */
+  schemaPath: string;
+  message: string;
+}
 
 export interface Rejection {
   reason: RejectReason;
   detail: string;
+  schema?: SchemaFailure;
 }
 
 export interface RejectedRecord {
@@ -41,10 +56,12 @@ export interface RejectedRecord {
   clientId: string | null;
   /** For `upstream-refused`: the event's seq in the log. */
   seq?: number;
+  /** For `schema-violation`: where the payload failed. */
+  schema?: SchemaFailure;
 }
 
 export function makeRejected(topic: string, payload: Uint8Array, rejection: Rejection, clientId: string | null, now = Date.now()): RejectedRecord {
-  return {
+  const record: RejectedRecord = {
     id: ulid(now),
     time: new Date(now).toISOString(),
     topic,
@@ -53,6 +70,8 @@ export function makeRejected(topic: string, payload: Uint8Array, rejection: Reje
     detail: rejection.detail,
     clientId,
   };
+  if (rejection.schema !== undefined) record.schema = rejection.schema;
+  return record;
 }
 
 export function putRejected(store: EventStore, batch: WriteBatch, record: RejectedRecord): void {

@@ -2,7 +2,7 @@
 // link it publishes on, the options it is built with, its counters. Kept apart from the
 // state machines so a test or another link (a second broker, a route) plugs in here.
 import type { Logger } from '../util/log.js';
-import type { UpstreamConfig } from '../config/types.js';
+import type { EventVersion, UpstreamConfig } from '../config/types.js';
 import type { EventStore } from '../store/event-store.js';
 import type { Timeline } from '../time/timeline.js';
 import type { EventBus } from '../pipeline/bus.js';
@@ -37,6 +37,19 @@ export interface ForwarderOptions {
   random?: () => number;
   /** The config's routes (routes/upstream-routing.ts); absent: every event goes to `config.topic`. */
   routing?: BatchRouting;
+  /** Events in their schema's latest version (src/schemas), for `eventVersion: latest`; absent: sent as stored. */
+  latest?: LatestVersion;
+}
+
+/** What the forwarder needs of the schema registry to send events in their latest version. */
+export interface LatestVersion {
+  /**
+   * False when the stored bytes show the event needs no upcast: it is copied, never decoded.
+   * True: the event is decoded and given to `event`.
+   */
+  mayNeedUpcast(bytes: Uint8Array): boolean;
+  /** The event in its latest version; the same object when it is that already. */
+  event(e: EdgeEvent): EdgeEvent;
 }
 
 /** One publish of a routed batch: a topic and its events. */
@@ -46,6 +59,8 @@ export interface TopicGroup {
   items: BatchItem[];
   /** The highest priority among the routes that put events in it. */
   priority: number;
+  /** The routes' `eventVersion`; absent: the upstream's. */
+  eventVersion?: EventVersion;
 }
 
 /** Which topics a batch goes out on: the routes, seen from the forwarder. */

@@ -10,7 +10,8 @@
 // generation: whatever an older generation started is stale and changes nothing.
 // With routes (routes/upstream-routing.ts) a batch is one publish per topic, and it is
 // acknowledged only when all of them are: the one cursor holds for every route.
-import { decodeEvent } from '../events/codec.js';
+import type { EventVersion } from '../config/types.js';
+import { decodeEvent, encodeValue } from '../events/codec.js';
 import type { EdgeEvent } from '../events/types.js';
 import { scanRange } from '../store/log-range.js';
 import { Timeline } from '../time/timeline.js';
@@ -209,13 +210,35 @@ export class Forwarder {
   private publishNumbered(n: number, items: readonly BatchItem[]): Promise<PublishOutcome> {
     const { config, gatewayId, link, routing } = this.opts;
     const type = CONTENT_TYPES[config.format];
-    if (routing === undefined) return link.publish(config.topic, encodeBatch(config.format, gatewayId, n, items, this.corrected), type);
+    const fallback = config.eventVersion ?? 'as-stored';
+    if (routing === undefined) return link.publish(config.topic, encodeBatch(config.format, gatewayId, n, this.shaped(items, fallback), this.corrected), type);
     const groups = routing.groups(items, this.timeOf);
     // Every event stays local or was thinned out: nothing to wait for.
     if (groups.length === 0) return Promise.resolve(OK);
-    const sent = groups.map((g) => link.publish(g.topic, encodeBatch(config.format, gatewayId, n, g.items, this.corrected), type));
+    const sent = groups.map((g) => link.publish(g.topic, encodeBatch(config.format, gatewayId, n, this.shaped(g.items, g.eventVersion ?? fallback), this.corrected), type));
     if (sent.length === 1) return sent[0];
     return Promise.all(sent).then((outcomes) => outcomes.find((o) => !o.ok) ?? OK);
+  }
+
+  /**
+   * The items in the shape `version` asks for. As stored, or with no schemas: the items
+   * themselves. Latest: an event whose bytes name no schema with older versions is still
+   * copied as stored; one that needed an upcast is re-encoded (its head is unchanged: an
+   * upcast touches the payload, the reading and metadata.version only).
+   */
+  private shaped(items: readonly BatchItem[], version: EventVersion): readonly BatchItem[] {
+    const latest = this.opts.latest;
+    if (version !== 'latest' || latest === undefined) return items;
+    let out: BatchItem[] | null = null;
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i];
+      if (!latest.mayNeedUpcast(item.bytes)) continue;
+      const event = latest.event(item.event);
+      if (event === item.event) continue;
+      out ??= items.slice();
+      out[i] = { bytes: encodeValue(event), head: item.head, event };
+    }
+    return out ?? items;
   }
 
   private send(batch: ForwardBatch): void {

@@ -8,7 +8,7 @@ import type { EventBus } from '../pipeline/bus.js';
 import type { Logger } from '../util/log.js';
 import { commandDraft, commandTopic } from './commands.js';
 import { Forwarder, type ForwarderCounters } from './forwarder.js';
-import type { BatchRouting } from './forwarder-ports.js';
+import type { BatchRouting, LatestVersion } from './forwarder-ports.js';
 import { UpstreamLink, type UpstreamCommand } from './link.js';
 import { redactUrl } from '../util/redact.js';
 
@@ -16,6 +16,8 @@ export interface UpstreamOptions {
   config: UpstreamConfig;
   /** The config's routes (routes/upstream-routing.ts; local ones too: an event a local route takes leaves the default topic); absent: all to `config.topic`. */
   routing?: BatchRouting;
+  /** Events in their schema's latest version, for `eventVersion: latest` (the upstream's or a route's). */
+  latest?: LatestVersion;
   gatewayId: string;
   version: string;
   store: EventStore;
@@ -56,7 +58,7 @@ export class Upstream {
       store: opts.store, bus: opts.bus, link: this.link, config: opts.config, gatewayId: opts.gatewayId,
       lastSeq: () => opts.appender.committedSeq, log: opts.log,
       now: () => opts.appender.clock.now(), timeline: opts.appender.timeline,
-      routing: opts.routing,
+      routing: opts.routing, latest: opts.latest,
     });
   }
 

@@ -4,6 +4,7 @@
 // An entry leaves the DLQ only when it got through; otherwise it stays, with the new reason.
 import type { EdgeEvent } from '../events/types.js';
 import { normalize } from '../ingest/normalize.js';
+import type { PayloadSchemas } from '../ingest/payload-schemas.js';
 import type { TopicRouter } from '../ingest/topics.js';
 import type { EventStore } from '../store/event-store.js';
 import { deleteRejected, getRejected, listRejected, purgeRejected, writeRejected, type RejectedRecord } from '../store/rejected.js';
@@ -14,6 +15,8 @@ export interface RedriveOptions {
   store: EventStore;
   router: TopicRouter;
   appender: Appender;
+  /** The payload schemas a payload is checked against again; absent: none. */
+  schemas?: PayloadSchemas | null;
   /** Offers one event to upstream again; null when the gateway is store-only. */
   resendUpstream: ((event: EdgeEvent) => Promise<{ ok: true } | { ok: false; reason: string }>) | null;
 }
@@ -45,7 +48,7 @@ export async function redrive(opts: RedriveOptions, ids: readonly string[] | nul
 async function toPipeline(opts: RedriveOptions, record: RejectedRecord): Promise<RedriveOutcome> {
   const match = opts.router.match(record.topic);
   if (match === null) return { id: record.id, ok: false, detail: `no ingest mapping matches ${record.topic} any more` };
-  const result = normalize(match, Buffer.from(record.payload, 'base64'), opts.appender.clock.now());
+  const result = normalize(match, Buffer.from(record.payload, 'base64'), opts.appender.clock.now(), { schemas: opts.schemas });
   if (!result.ok) return { id: record.id, ok: false, detail: `${result.rejection.reason}: ${result.rejection.detail}` };
   const stored = await opts.appender.append(result.draft);
   return { id: record.id, ok: true, detail: stored ? 'appended to the log' : 'already in the log (duplicate id)' };
@@ -62,7 +65,7 @@ async function toUpstream(opts: RedriveOptions, record: RejectedRecord): Promise
 export async function retryDeadLetters(g: Gateway, ids: readonly string[] | null): Promise<RedriveOutcome[]> {
   const up = g.upstream;
   const results = await redrive({
-    store: g.store, router: g.router, appender: g.appender,
+    store: g.store, router: g.router, appender: g.appender, schemas: g.schemas.size ? g.schemas : null,
     resendUpstream: up ? (event) => up.forwarder.resender.resend(event) : null,
   }, ids);
   g.deadLetters.removed(results.filter((r) => r.ok).length);

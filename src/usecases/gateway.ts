@@ -12,6 +12,7 @@ import type { Appender } from '../pipeline/appender.js';
 import type { EventBus } from '../pipeline/bus.js';
 import type { ClockService } from '../pipeline/clock-service.js';
 import type { RulesService } from '../rules/rules-service.js';
+import type { SchemaRegistry } from '../schemas/registry.js';
 import type { EventStore } from '../store/event-store.js';
 import type { Upstream } from '../upstream/upstream.js';
 import type { Logger } from '../util/log.js';
@@ -32,6 +33,8 @@ export interface Gateway {
   /** Events by type, errors, latencies and the sensor table since the start. */
   readonly summary: Summary;
   readonly disk: DiskWatch;
+  /** The payload schemas of `schemasDir`, loaded at the start (empty without any). */
+  readonly schemas: SchemaRegistry;
   /** The gateway clock when the daemon started. */
   readonly startedAt: number;
   broker: Broker | null;

@@ -18,8 +18,10 @@ const LAYERS: readonly (readonly string[])[] = [
   ['pipeline'],
   ['ingest'],
   ['devices', 'rules', 'upstream', 'jobs', 'http'],
-  // Routes take the rules' conditions and feed the forwarder (through its BatchRouting port).
-  ['routes'],
+  // Routes take the rules' conditions and feed the forwarder (through its BatchRouting port);
+  // schemas compile upcasts in the rules' language and serve ingest, the forwarder, the
+  // rules and the API through ports of theirs (PayloadSchemas, LatestVersion, …).
+  ['routes', 'schemas'],
   ['usecases'],
   ['daemon'],
   ['cli'],

@@ -46,6 +46,7 @@ describe('routes in the config', () => {
         '    where: { value: { gt: 10 } }',
         '    upstream: edgebus/{gatewayId}/{type}/{source}',
         '    priority: 5',
+        '    eventVersion: latest',
         '  - match: { sensor: [humidity, co2] }',
         '    local: local/{source}/{sensor}',
         '    sample: { interval: 10s }',
@@ -55,9 +56,9 @@ describe('routes in the config', () => {
       env: {},
     });
     assert.deepEqual(config.routes, [
-      { name: 'site-a', match: { types: ['DeviceData'], sensors: null, sources: ['site-a-*'] }, where: { value: { gt: 10 } }, destination: 'upstream', topic: 'edgebus/gw-1/{type}/{source}', priority: 5, sample: null },
-      { name: 'routes.1', match: { types: null, sensors: ['humidity', 'co2'], sources: null }, where: null, destination: 'local', topic: 'local/{source}/{sensor}', priority: 0, sample: { intervalMs: 10_000 } },
-      { name: 'routes.2', match: { types: null, sensors: null, sources: null }, where: null, destination: 'upstream', topic: 'thin/{source}', priority: 0, sample: { every: 10 } },
+      { name: 'site-a', match: { types: ['DeviceData'], sensors: null, sources: ['site-a-*'] }, where: { value: { gt: 10 } }, destination: 'upstream', topic: 'edgebus/gw-1/{type}/{source}', priority: 5, sample: null, eventVersion: 'latest' },
+      { name: 'routes.1', match: { types: null, sensors: ['humidity', 'co2'], sources: null }, where: null, destination: 'local', topic: 'local/{source}/{sensor}', priority: 0, sample: { intervalMs: 10_000 }, eventVersion: null },
+      { name: 'routes.2', match: { types: null, sensors: null, sources: null }, where: null, destination: 'upstream', topic: 'thin/{source}', priority: 0, sample: { every: 10 }, eventVersion: null },
     ]);
   });
 
@@ -69,7 +70,7 @@ describe('routes in the config', () => {
       '    match: { type: DeviceDta }', //                   7
       '    sample: { every: 0 }', //                         8
     ]);
-    assert.ok(errors.some((e) => e.startsWith(`${file}:6: routes.0.topic: unknown key (expected one of: name, match, where, upstream, local, priority, sample)`)), errors.join('\n'));
+    assert.ok(errors.some((e) => e.startsWith(`${file}:6: routes.0.topic: unknown key (expected one of: name, match, where, upstream, local, priority, eventVersion, sample)`)), errors.join('\n'));
     assert.ok(errors.some((e) => e.startsWith(`${file}:7: routes.0.match.type: expected one of DeviceData`)), errors.join('\n'));
     assert.ok(errors.some((e) => e.startsWith(`${file}:8: routes.0.sample.every: expected a number >= 1`)), errors.join('\n'));
   });
@@ -93,6 +94,8 @@ describe('routes in the config', () => {
       '    local: a', //                                                  18
       '  - name: dup', //                                                 19
       '    local: b', //                                                  20
+      '  - local: c', //                                                  21
+      '    eventVersion: latest', //                                      22
     ]);
     const want: [number, string, RegExp][] = [
       [5, 'routes.0', /expected exactly one destination, upstream: TOPIC or local: TOPIC \(got none\)/],
@@ -104,6 +107,7 @@ describe('routes in the config', () => {
       [14, 'routes.6.sample', /exactly one of every .* or interval .*got both/],
       [16, 'routes.7.sample.interval', /must be longer than 0/],
       [19, 'routes.9.name', /duplicate route name "dup" \(also routes.8\)/],
+      [22, 'routes.10.eventVersion', /applies to upstream routes only/],
     ];
     for (const [line, key, message] of want) {
       const hit = errors.find((e) => e.startsWith(`${file}:${line}: ${key}: `));

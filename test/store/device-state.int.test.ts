@@ -56,6 +56,22 @@ describe('device-state projection', () => {
     assert.equal(await readDeviceState(store, 'nope'), null);
   });
 
+  test('sensor names and values that JSON must escape, or that name Object.prototype, are kept as they are', async (t) => {
+    const dir = tempDirFor(t);
+    const clock = { now: T0 };
+    const rig = await openRig(dir, clock);
+    await put(rig, clock, 'sensors/odd-1/__proto__', '1');
+    await put(rig, clock, 'sensors/odd-1/say "hi"', { value: 'a"b\\c\n', unit: 'µ"' });
+    await put(rig, clock, 'sensors/odd-1/__proto__', '2');
+    await rig.close();
+    const store = await EventStore.open(storeDir(dir));
+    t.after(() => store.close());
+    const odd = await readDeviceState(store, 'odd-1');
+    assert.deepEqual(Object.keys(odd!.sensors), ['__proto__', 'say "hi"']);
+    assert.equal(Object.getPrototypeOf(odd!.sensors), Object.prototype);
+    assert.deepEqual([odd!.sensors['__proto__'].value, odd!.sensors['say "hi"'].value, odd!.sensors['say "hi"'].unit], [2, 'a"b\\c\n', 'µ"']);
+  });
+
   test('a rebuild from the log equals the live projection, and drops an entry the log does not back', async (t) => {
     const dir = tempDirFor(t);
     const clock = { now: T0 };

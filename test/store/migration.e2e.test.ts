@@ -7,6 +7,7 @@ import { cpSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { JsonValue } from '../../src/events/types.js';
+import { readDeviceStates } from '../../src/store/device-state.js';
 import { EventStore, STORE_SCHEMA_VERSION, storeDir } from '../../src/store/event-store.js';
 import type { DeviceView } from '../../src/usecases/device-views.js';
 import { getEvents, parseNdjson } from '../helpers/api.js';
@@ -91,6 +92,24 @@ describe('store migration 2 -> 3', () => {
     const store = await EventStore.open(storeDir(join(dir, 'data')));
     try {
       assert.equal(await store.meta.get('schemaVersion'), String(STORE_SCHEMA_VERSION));
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('the step can run again over its own result (what a crash before its one write leaves to the next start)', async (t) => {
+    const dir = tempDirFor(t);
+    const dataDir = copyFixture(dir);
+    let store = await EventStore.open(storeDir(dataDir));
+    const once = await readDeviceStates(store);
+    assert.deepEqual(once.map((d) => d.id).sort(), Object.keys(manifest.devices).sort());
+    await store.meta.put('schemaVersion', '2');
+    await store.devices.put('stale', JSON.stringify({ id: 'stale' }));
+    await store.close();
+    store = await EventStore.open(storeDir(dataDir));
+    try {
+      assert.equal(await store.meta.get('schemaVersion'), String(STORE_SCHEMA_VERSION));
+      assert.deepEqual(await readDeviceStates(store), once, 'the same projection, nothing left of what was there');
     } finally {
       await store.close();
     }

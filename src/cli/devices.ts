@@ -15,7 +15,7 @@ export async function runDevices(config: Config, args: string[], opts: { json?: 
     return;
   }
   const devices = await withStore(config, (store) => listDeviceViews(store, config.devicesDir),
-    async () => JSON.parse(await getText(config, '/api/devices')) as DeviceView[]);
+    async () => (JSON.parse(await getText(config, '/api/devices')) as { devices: DeviceView[] }).devices);
   // One device per line, as `events --json` prints events.
   io.out(opts.json ? devices.map((d) => JSON.stringify(d) + '\n').join('') : formatDevices(devices));
 }

@@ -158,7 +158,7 @@ export class HttpApi {
       }
       case '/api/devices':
         if (!this.opts.devices) return send(res, 404, { error: 'no device state here' });
-        return send(res, 200, await this.opts.devices.list());
+        return send(res, 200, { devices: await this.opts.devices.list() });
       default:
         if (url.pathname.startsWith(DEVICE_PATH)) return this.device(url.pathname.slice(DEVICE_PATH.length), res);
         return send(res, 404, { error: `no such path: ${url.pathname}` });

@@ -53,10 +53,10 @@ describe('GET /api/devices', () => {
     await sim.write('18.5,70\n');
     await waitFor(async () => (await getJson<DeviceView>(`${d.httpUrl}/api/devices/weather-1`)).body.sensors?.humidity !== undefined, { message: 'the serial readings' });
 
-    const list = await getJson<DeviceView[]>(`${d.httpUrl}/api/devices`);
+    const list = await getJson<{ devices: DeviceView[] }>(`${d.httpUrl}/api/devices`);
     assert.equal(list.status, 200);
-    assert.deepEqual(list.body.map((x) => x.id), ['gh-1', 'gps-1', 'weather-1'], 'every device, in id order');
-    const [gh, gps, wx] = list.body;
+    assert.deepEqual(list.body.devices.map((x) => x.id), ['gh-1', 'gps-1', 'weather-1'], 'every device, in id order');
+    const [gh, gps, wx] = list.body.devices;
 
     assert.deepEqual(Object.fromEntries(Object.entries(gh.sensors).map(([k, s]) => [k, [s.value, s.unit]])), { temperature: [22, 'C'], humidity: [40, null] });
     assert.equal(gh.status?.state, 'online');

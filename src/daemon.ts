@@ -20,6 +20,7 @@ import { TopicRouter } from './ingest/topics.js';
 import { DiskWatch } from './jobs/disk-watch.js';
 import { Scheduler } from './jobs/scheduler.js';
 import { maintainStore, type MaintenanceResult } from './jobs/store-maintenance.js';
+import { deviceView, listDeviceViews } from './usecases/device-views.js';
 import { Appender } from './pipeline/appender.js';
 import { CommandDelivery } from './pipeline/command-delivery.js';
 import { EventBus } from './pipeline/bus.js';
@@ -151,6 +152,10 @@ export class Daemon {
       health: () => this.health.current, healthReason: () => this.health.reason,
       status: () => gatewayStatus(g), history: () => history.snapshot(),
       timeline: appender.timeline, follow: streams, latest,
+      devices: {
+        list: () => listDeviceViews(store, config.devicesDir),
+        get: (id) => deviceView(store, config.devicesDir, id),
+      },
       clock: () => ({ now: clock.now(), wall: clock.wall(), offset: clock.offset, quality: clock.quality, segments: appender.timeline.segments }),
       actions: {
         dlqRetry: (ids) => retryDeadLetters(g, ids),

@@ -5,9 +5,11 @@ import { SchemaError } from '../config/validate.js';
 import { EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, processIo, RuntimeFailure, UsageError, type Io } from './args.js';
 import { runCheck } from './check.js';
 import { runCheckpoint } from './checkpoint.js';
+import { runDevices } from './devices.js';
 import { runDlq } from './dlq.js';
 import { runEvents } from './events.js';
 import { runPasswd } from './passwd.js';
+import { runRebuild } from './rebuild.js';
 import { runReplay } from './replay.js';
 import { runRules } from './rules.js';
 import { runStart } from './start.js';
@@ -31,6 +33,9 @@ const USAGE = `usage: edgebus <verb> [--config FILE]
   status [--json]             the running daemon's state
   streams [--json]            one row per source: epoch, first/last seq and count of
                               its events held, last seen, gaps and resets recorded
+  devices [ID] [--json]       the current state of each device (last value per
+                              sensor, status, location, metadata, profile)
+  rebuild state               rebuild the device state from the log (daemon stopped)
   dlq list [--limit N] [--json]
                               list rejected payloads and events upstream refused
   dlq retry [ID…]             send entries (all without ids) through the daemon again
@@ -103,6 +108,12 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       case 'streams':
         if (rest.length) throw new UsageError(`streams takes no arguments\n\n${USAGE}`);
         await runStreams(loadConfig({ file: v.config }).config, { json: v.json }, io);
+        return EXIT_OK;
+      case 'devices':
+        await runDevices(loadConfig({ file: v.config }).config, rest, { json: v.json }, io);
+        return EXIT_OK;
+      case 'rebuild':
+        await runRebuild(loadConfig({ file: v.config }).config, rest, io);
         return EXIT_OK;
       case 'dlq':
         await runDlq(loadConfig({ file: v.config }).config, rest[0], rest.slice(1), { json: v.json, limit: v.limit }, io);

@@ -32,6 +32,13 @@ export interface HttpActions {
   };
 }
 
+/** The current state of the devices (the daemon merges their profiles in). */
+export interface DeviceReads {
+  list(): Promise<object[]>;
+  /** null: no such device. */
+  get(id: string): Promise<object | null>;
+}
+
 /** A request the caller got wrong: answered 400 with the message. */
 export class BadRequestError extends Error {}
 
@@ -56,8 +63,13 @@ export interface HttpOptions {
   follow?: EventStreams;
   /** An event in its schema's latest version (`/api/events?as=latest`); absent: no schemas, events as stored. */
   latest?: <T extends EdgeEvent>(e: T) => T;
+  /** `GET /api/devices[/:id]`: the device-state projection with the profiles merged; absent: 404. */
+  devices?: DeviceReads;
   log: Logger;
 }
+
+/** `/api/devices/<id>`, the id percent-encoded (it may hold `/`). */
+const DEVICE_PATH = '/api/devices/';
 
 /** Bodies of the POST endpoints are small JSON objects. */
 const MAX_BODY_BYTES = 1 << 20;
@@ -150,9 +162,26 @@ export class HttpApi {
         const records = await listRejected(this.opts.store, { limit: Number.isFinite(limit) ? limit : 1000 });
         return ndjson(res, records);
       }
+      case '/api/devices':
+        if (!this.opts.devices) return send(res, 404, { error: 'no device state here' });
+        return send(res, 200, { devices: await this.opts.devices.list() });
       default:
+        if (url.pathname.startsWith(DEVICE_PATH)) return this.device(url.pathname.slice(DEVICE_PATH.length), res);
         return send(res, 404, { error: `no such path: ${url.pathname}` });
     }
+  }
+
+  private async device(encodedId: string, res: ServerResponse): Promise<void> {
+    if (!this.opts.devices) return send(res, 404, { error: 'no device state here' });
+    let id: string;
+    try {
+      id = decodeURIComponent(encodedId);
+    } catch {
+      return send(res, 400, { error: `device id is not valid percent-encoding: ${JSON.stringify(encodedId.slice(0, 80))}` });
+    }
+    const device = id === '' ? null : await this.opts.devices.get(id);
+    if (device === null) return send(res, 404, { error: `no device ${JSON.stringify(id)} in the device state` });
+    return send(res, 200, device);
   }
 
   private async post(path: string, req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -32,6 +32,8 @@ export interface MaintenanceOptions {
 
 export interface MaintenanceResult {
   idsPruned: number;
+  /** Devices none of whose events the log holds any more: gone from the device-state projection. */
+  devicesRemoved: string[];
   pruned: number;
   eviction: EvictionSummary | null;
 }
@@ -61,7 +63,9 @@ export async function maintainStore(opts: MaintenanceOptions): Promise<Maintenan
   const first = (await store.firstSeq()) || next;
   const idsPruned = await appender.idIndex.prune(first);
   await deleteSegments(store, appender.timeline.dropBefore(first));
-  return { idsPruned, pruned, eviction: eviction.evicted > 0 || eviction.forwarded > 0 ? eviction : null };
+  const devicesRemoved = appender.forgetDevicesBefore(first);
+  if (devicesRemoved.length) log.info({ devices: devicesRemoved }, `${devicesRemoved.length} devices left the device state: the log holds none of their events any more`);
+  return { idsPruned, devicesRemoved, pruned, eviction: eviction.evicted > 0 || eviction.forwarded > 0 ? eviction : null };
 }
 
 /** Written before the deletes, so it says what goes and why, not what it gave back. */

@@ -220,6 +220,20 @@ export class Appender {
     }));
   }
 
+  /**
+   * Retention took every event of some devices (the log's first seq is now `firstSeq`):
+   * their device-state entries are deleted with the group being built. Returns their ids.
+   */
+  forgetDevicesBefore(firstSeq: number): string[] {
+    if (this.closed || this.recovering) return [];
+    const gone = this.log.forgetDevicesBefore(firstSeq);
+    if (gone.length) {
+      this.current.join(() => {});
+      this.schedule();
+    }
+    return gone;
+  }
+
   /** Waits until everything submitted so far is durable; then refuses new submissions. */
   async close(): Promise<void> {
     // The write in flight re-arms the release timer when it completes: clear it after.

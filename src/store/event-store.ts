@@ -10,11 +10,12 @@ import { createWriteBatch, nativeBatchUnavailable, type WriteBatch } from './wri
 import { migrate } from './migrate.js';
 
 /**
+ * 3: the device-state projection (`devices`), kept with the events it reflects.
  * 2: the gateway clock. Receive marks, id entries and source states hold gateway-clock
  * times (equal to the wall clock at the upgrade, so nothing is rewritten for them); the
  * `clock` sublevel holds the clock's segments; `idgroups` is keyed by seq (see migrate.ts).
  */
-export const STORE_SCHEMA_VERSION = 2;
+export const STORE_SCHEMA_VERSION = 3;
 
 /** The LevelDB directory inside the data dir; a corrupt store is moved aside beside it. */
 export function storeDir(dataDir: string): string {
@@ -74,6 +75,8 @@ export class EventStore {
   readonly rejected: Sublevel<Uint8Array>;
   /** seq key → JSON ClockSegment: the wall clock's offset and quality over the log. */
   readonly clock: Sublevel<string>;
+  /** device id → JSON DeviceState: the current state of each device (device-state.ts). */
+  readonly devices: Sublevel<string>;
   /** schema version, cursors, prune marks. */
   readonly meta: Sublevel<string>;
   /** checkpoint name → JSON CheckpointRecord: the user's named points in the log (checkpoints.ts). */
@@ -95,6 +98,7 @@ export class EventStore {
     this.outbox = this.db.sublevel<string, string>('outbox', {});
     this.rejected = this.db.sublevel<string, Uint8Array>('rejected', bin);
     this.clock = this.db.sublevel<string, string>('clock', {});
+    this.devices = this.db.sublevel<string, string>('devices', {});
     this.meta = this.db.sublevel<string, string>('meta', {});
     this.checkpoints = this.db.sublevel<string, string>('checkpoints', {});
   }
@@ -154,7 +158,7 @@ export class EventStore {
     await this.db.close();
     await this.db.open();
     // Closing the handle closes its sublevels, and they do not reopen with it.
-    for (const sub of [this.log, this.ids, this.idGroups, this.streams, this.sources, this.pending, this.times, this.urgent, this.correlations, this.correlatedSeqs, this.outbox, this.rejected, this.clock, this.meta, this.checkpoints]) {
+    for (const sub of [this.log, this.ids, this.idGroups, this.streams, this.sources, this.pending, this.times, this.urgent, this.correlations, this.correlatedSeqs, this.outbox, this.rejected, this.clock, this.devices, this.meta, this.checkpoints]) {
       await sub.open();
     }
   }

@@ -5,8 +5,9 @@
 // prefixes are cached here, each record builds its key once, and everything goes into the
 // group's raw write batch (write-batch.ts).
 import { encodeValue } from '../events/codec.js';
-import type { EventDraft, LocalDelivery, Priority } from '../events/types.js';
+import type { EdgeEvent, EventDraft, LocalDelivery, Priority } from '../events/types.js';
 import { CorrelationIndex } from './correlation-index.js';
+import { DeviceStates } from './device-state.js';
 import type { EventStore } from './event-store.js';
 import { IdIndex } from './id-index.js';
 import { putDelivery } from './outbox.js';
@@ -31,7 +32,8 @@ export interface StreamSegment {
 export interface GroupRecord {
   /** Per source: the stream segment the group appends. */
   readonly segments: ReadonlyMap<string, StreamSegment>;
-  readonly appended: readonly { readonly seq: number }[];
+  /** Its events in log order: the device-state projection folds them at seal time. */
+  readonly appended: readonly EdgeEvent[];
   /** Publisher ids the group recorded, and the seq of its last event that had one. */
   readonly ids: readonly string[];
   readonly lastIdSeq: number;
@@ -59,6 +61,12 @@ export class LogWriter {
   private readonly sourcesPrefix: string;
   private readonly timesPrefix: string;
   private readonly outboxPrefix: string;
+  private readonly devicesPrefix: string;
+  /** The device-state projection as the groups sealed so far leave it (see device-state.ts). */
+  private readonly devices = new DeviceStates();
+  private readonly putDevice: (key: string, value: string) => void;
+  private readonly delDevice: (key: string) => void;
+  private sealing: LogBatch | null = null;
   private lastMark = -1;
 
   constructor(private readonly store: EventStore, dedupWindow: number) {
@@ -71,6 +79,10 @@ export class LogWriter {
     this.sourcesPrefix = store.sources.prefix;
     this.timesPrefix = store.times.prefix;
     this.outboxPrefix = store.outbox.prefix;
+    this.devicesPrefix = store.devices.prefix;
+    // Bound once: the projection writes into the batch being sealed without a closure per group.
+    this.putDevice = (key, value) => this.sealing!.put(key, value);
+    this.delDevice = (key) => this.sealing!.del(key);
   }
 
   /** A reusable batch for commit groups (see write-batch.ts). */
@@ -86,6 +98,8 @@ export class LogWriter {
     // A Pi has no RTC: after a restart its clock may be behind the last mark, and a mark
     // must never point at a later seq than one written before it.
     this.lastMark = await lastTimeMark(this.store);
+    // After a failed write the projection in memory may be ahead of the disk's.
+    await this.devices.load(this.store);
     return { states: await readSourceStates(this.store), staged: await readStagedDrafts(this.store) };
   }
 
@@ -130,8 +144,9 @@ export class LogWriter {
 
   /**
    * The writes that belong to the group as a whole: its stream segments, the states of the
-   * sources it changed, the receive-time mark of its first event (at `now`, gateway clock)
-   * and its id group.
+   * sources it changed, the receive-time mark of its first event (at `now`, gateway clock),
+   * its id group, and the device-state entry of each device its events changed (one put
+   * per device per group, from memory: no read).
    */
   sealGroup(batch: LogBatch, group: GroupRecord, dirty: readonly string[], states: SourceStates, now: number): void {
     for (const [source, seg] of group.segments) {
@@ -140,11 +155,25 @@ export class LogWriter {
     for (const source of dirty) {
       batch.put(this.sourcesPrefix + source, encodeValue(states.state(source)));
     }
+    // Devices forgotten by the prune job go with the next group, whatever it holds.
+    const devices = this.devices;
+    for (let i = 0; i < group.appended.length; i++) devices.apply(group.appended[i]);
+    this.sealing = batch;
+    devices.writeChanged(this.putDevice, this.delDevice, this.devicesPrefix);
+    this.sealing = null;
     if (group.appended.length === 0) return;
     if (now > this.lastMark) {
       batch.put(this.timesPrefix + timeKey(now), seqKey(group.appended[0].seq));
       this.lastMark = now;
     }
     this.idIndex.putGroup(batch, group.lastIdSeq, group.ids);
+  }
+
+  /**
+   * Forgets the devices none of whose events the log holds any more (every seq below
+   * `firstSeq` is gone): their entries are deleted with the next group sealed. Returns their ids.
+   */
+  forgetDevicesBefore(firstSeq: number): string[] {
+    return this.devices.forgetBefore(firstSeq);
   }
 }

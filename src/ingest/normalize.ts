@@ -27,8 +27,12 @@ const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
  */
 export const MAX_DEPTH = 32;
 /** Keys that describe the event rather than the reading: they leave the payload. */
-const ENVELOPE = new Set(['id', 'ts', 'seq', 'priority', 'ttl', 'correlationId', 'causationId', 'location', 'network', 'accuracy', 'version']);
-/** A payload's schema version: a positive integer, given as a number or a string of digits. */
+const ENVELOPE = new Set(['id', 'ts', 'seq', 'priority', 'ttl', 'correlationId', 'causationId', 'location', 'network', 'accuracy']);
+/**
+ * A payload's schema version: a positive integer, given as a number or a string of digits.
+ * Any other `version` (a firmware's "1.4.2" in a status) is the device's data and stays in
+ * the payload.
+ */
 const VERSION = /^[1-9]\d{0,8}$/;
 
 /**
@@ -167,12 +171,11 @@ function applyEnvelope(obj: Record<string, unknown>, draft: EventDraft): void {
     if (!isPriority(obj.priority)) reject('invalid-payload', `priority must be low, normal, high or critical, got ${shown(obj.priority)}`);
     own().priority = obj.priority;
   }
-  if (obj.version !== undefined && obj.version !== null) {
-    const v = obj.version;
-    const text = typeof v === 'number' ? String(v) : v;
-    if (typeof text !== 'string' || !VERSION.test(text)) reject('invalid-payload', `version must be a positive integer (a number or a string of digits), got ${shown(v)}`);
-    declaredVersion = text;
-    own().version = text;
+  const v = obj.version;
+  const version = typeof v === 'number' ? String(v) : v;
+  if (typeof version === 'string' && VERSION.test(version)) {
+    declaredVersion = version;
+    own().version = version;
   }
   if (obj.ttl !== undefined && obj.ttl !== null) {
     const ttl = obj.ttl;
@@ -221,7 +224,7 @@ function applyEnvelope(obj: Record<string, unknown>, draft: EventDraft): void {
 function readingOf(obj: Record<string, unknown>): JsonObject {
   const out: JsonObject = {};
   for (const key in obj) {
-    if (ENVELOPE.has(key)) continue;
+    if (ENVELOPE.has(key) || (key === 'version' && declaredVersion !== null)) continue;
     out[key] = obj[key] as JsonValue;
   }
   return out;

@@ -8,10 +8,7 @@
 // and LevelDB's writer work at the same time, and a write starts the moment the last
 // one ends. Two native batches take turns.
 import { performance } from 'node:perf_hooks';
-import { CborWriter } from '../events/cbor-writer.js';
-import type { EdgeEvent, EventDraft } from '../events/types.js';
-import { systemEventDraft } from '../events/system-event.js';
-import { ulidGenerator } from '../events/ulid.js';
+import type { EventDraft } from '../events/types.js';
 import { GatewayClock, type ClockChange } from '../time/clock.js';
 import type { Timeline } from '../time/timeline.js';
 import { ClockRecord } from './clock-record.js';
@@ -23,7 +20,8 @@ import { putRejected, type RejectedRecord } from '../store/rejected.js';
 import type { EventBus } from './bus.js';
 import type { IdIndex } from '../store/id-index.js';
 import { LogWriter, type LogBatch } from '../store/log-writer.js';
-import { Sequencer, type SequencerOp, type SystemNotice } from './sequencer.js';
+import { GroupFiller } from './group-filler.js';
+import { Sequencer, type SequencerOp } from './sequencer.js';
 
 export type { Ack };
 
@@ -63,9 +61,6 @@ export class StoreUnavailableError extends Error {
 /** Reopening the store after a failed write: soon, then every few seconds while the disk is full. */
 const REOPEN_BACKOFF: BackoffPolicy = { initialDelay: 50, maxDelay: 5_000, multiplier: 2, jitter: false };
 
-/** Gateway-made event ids, from the gateway clock. */
-const ulid = ulidGenerator();
-
 export class Appender {
   private readonly store: EventStore;
   private readonly bus: EventBus;
@@ -73,9 +68,8 @@ export class Appender {
   private readonly log: LogWriter;
   private readonly now: () => number;
   private readonly clockRecord: ClockRecord;
-  private readonly writer = new CborWriter();
-  /** Scratch list of the sequencer's decisions for one submission. */
-  private readonly ops: SequencerOp[] = [];
+  /** Puts each submission into the group being built: seq, id, encoding, records. */
+  private readonly filler: GroupFiller;
   /** The two native batches that take turns: one being written, one being built. */
   private readonly spare: LogBatch[];
   private current: CommitGroup;
@@ -83,7 +77,6 @@ export class Appender {
   private scheduled = false;
   private closed = false;
   private recovering = false;
-  private lastSeq = 0;
   private durableSeq = 0;
   private releaseTimer: NodeJS.Timeout | null = null;
   private idle: (() => void)[] = [];
@@ -97,6 +90,7 @@ export class Appender {
     this.now = () => clock.now();
     this.sequencer = new Sequencer({ reorderWindow: opts.reorderWindow, dedupWindow: opts.dedupWindow });
     this.log = new LogWriter(opts.store, opts.dedupWindow);
+    this.filler = new GroupFiller(this.log, this.sequencer, this.clockRecord, opts.bus, opts.gatewayId);
     this.monotonic = opts.monotonic ?? (() => performance.now());
     this.spare = [this.log.newBatch()];
     this.current = this.newGroup(this.log.newBatch());
@@ -104,7 +98,7 @@ export class Appender {
 
   /** The last seq handed out; the group holding it may still be on its way to disk. */
   get seq(): number {
-    return this.lastSeq;
+    return this.filler.lastSeq;
   }
 
   /** The last seq that is durable in the log: what readers of the log can see. */
@@ -132,15 +126,15 @@ export class Appender {
 
   /** Reads the durable state back: last seq, source states, drafts waiting for predecessors. */
   async init(): Promise<void> {
-    this.lastSeq = this.durableSeq = await this.store.lastSeq();
+    this.filler.lastSeq = this.durableSeq = await this.store.lastSeq();
     const { states, staged } = await this.log.recover();
     const deadline = this.now() + this.opts.reorderWindow;
     this.sequencer.load(states, staged.map((draft) => ({ draft, deadline })));
-    const stepped = await this.clockRecord.open(this.lastSeq + 1, this.opts.durability === 'fsync');
+    const stepped = await this.clockRecord.open(this.filler.lastSeq + 1, this.opts.durability === 'fsync');
     this.armReleaseTimer();
     if (stepped !== null) {
       // Into the group being built directly: during a recovery, submissions are refused.
-      this.putEvent(this.current, stepped);
+      this.filler.putEvent(this.current, stepped);
       this.current.join(() => {});
       this.schedule();
     }
@@ -153,8 +147,8 @@ export class Appender {
   clockChanged(change: ClockChange): void {
     // Before init, and while the store is reopened, the change is not recorded here: init() records it.
     if (this.closed || this.recovering || !this.clockRecord.isOpen) return;
-    const notice = this.clockRecord.changed(change, this.lastSeq + 1, this.current.batch);
-    if (notice !== null) this.putEvent(this.current, notice);
+    const notice = this.clockRecord.changed(change, this.filler.lastSeq + 1, this.current.batch);
+    if (notice !== null) this.filler.putEvent(this.current, notice);
     this.current.join(() => {});
     this.schedule();
   }
@@ -167,7 +161,7 @@ export class Appender {
   submitEvent(draft: EventDraft, ack: Ack): void {
     if (this.refuse(ack)) return;
     try {
-      this.addEvent(this.current, draft, this.now());
+      this.filler.addEvent(this.current, draft, this.now());
     } catch (err) {
       // A bug, not bad input (normalize has vetted it). The group may hold part of this
       // event and seqs were handed out: refuse the whole group and re-read the state, so
@@ -263,66 +257,6 @@ export class Appender {
     });
   }
 
-  private addEvent(group: CommitGroup, draft: EventDraft, now: number): void {
-    if (draft.explicitId && this.log.seenId(draft.id!, now, draft.idForLife === true)) return this.duplicate(group, draft);
-    const ops = this.ops;
-    ops.length = 0;
-    if (this.sequencer.offer(draft, now, ops) === 'duplicate') return this.duplicate(group, draft);
-    this.apply(group, ops, now);
-  }
-
-  private duplicate(group: CommitGroup, draft: EventDraft): void {
-    group.duplicates++;
-    this.bus.emit('duplicate', { source: draft.source, id: draft.id });
-  }
-
-  private apply(group: CommitGroup, ops: readonly SequencerOp[], now: number): void {
-    for (const op of ops) {
-      switch (op.op) {
-        case 'append':
-          this.putEvent(group, op.draft);
-          break;
-        case 'notice':
-          this.putEvent(group, this.noticeDraft(op.notice, now));
-          break;
-        case 'stage':
-          this.log.stage(group.batch, op.draft, this.sequencer.state(op.draft.source).epoch);
-          group.staged++;
-          break;
-        case 'unstage':
-          this.log.unstage(group.batch, op.source, op.epoch, op.deviceSeq);
-          break;
-      }
-    }
-  }
-
-  /**
-   * Gives the draft its log seq (and id) and writes it. The draft object becomes the
-   * event: listeners get it without a copy per event; the writer puts only the
-   * contract's fields on disk.
-   */
-  private putEvent(group: CommitGroup, d: EventDraft): void {
-    const seq = ++this.lastSeq;
-    const event = d as EventDraft & { seq: number; version: number };
-    event.seq = seq;
-    // Its place in its source's stream, in the stored bytes: forwarded as they are.
-    event.version = this.sequencer.nextVersion(d.source, d.receivedAt);
-    // Gateway-made ids carry the gateway clock: they sort in log order whatever the wall clock does.
-    event.id ??= ulid(d.receivedAt);
-    this.clockRecord.stamp(d);
-    // The batch copies the bytes at put: the writer's buffer is reused from the start.
-    this.writer.reset();
-    this.writer.event(event as EdgeEvent);
-    this.log.putEvent(group.batch, seq, this.writer.since(0), d.metadata.priority, d.metadata.correlationId, d.delivery);
-    group.addToSegment(d.source, event.version, seq);
-    if (d.explicitId) {
-      this.log.putId(group.batch, event.id, seq, d.receivedAt);
-      group.ids.push(event.id);
-      group.lastIdSeq = seq;
-    }
-    group.appended.push(event as EdgeEvent);
-  }
-
   private flush(): void {
     if (this.writing) return;
     const group = this.current;
@@ -333,7 +267,7 @@ export class Appender {
     this.current = this.newGroup(this.spare.pop()!);
     this.writing = true;
     this.log.sealGroup(group.batch, group, this.sequencer.takeDirty(), this.sequencer, this.now());
-    const sealedSeq = this.lastSeq;
+    const sealedSeq = this.filler.lastSeq;
     const writeStart = this.monotonic();
     group.batch.write(this.opts.durability === 'fsync').then(() => {
       const done = this.monotonic();
@@ -371,10 +305,6 @@ export class Appender {
     }
   }
 
-  private noticeDraft(notice: SystemNotice, now: number): EventDraft {
-    return systemEventDraft(this.opts.gatewayId, { ...notice }, now);
-  }
-
   private armReleaseTimer(): void {
     if (this.closed) return;
     const deadline = this.sequencer.nextDeadline();
@@ -387,7 +317,7 @@ export class Appender {
       const now = this.now();
       const ops: SequencerOp[] = [];
       this.sequencer.releaseDue(now, ops);
-      this.apply(this.current, ops, now);
+      this.filler.apply(this.current, ops, now);
       this.current.join(() => {});
       this.schedule();
     }, Math.max(0, deadline - this.now()));

@@ -1,10 +1,10 @@
 // The only way into the log. Submissions are grouped: everything that arrives while one
 // LevelDB write is in flight goes into the next, as one atomic batch (events, stream
-// segments, publisher ids, source states, staged drafts, rejected payloads). Each
+// segments, publisher ids, source states, device states, staged drafts, rejected payloads). Each
 // submission's callback — the PUBACK, for MQTT — runs only after that batch is durable.
 //
 // The next group is built as its submissions arrive (deduplicated, sequenced, encoded,
-// put into its native batch) while the previous one is being written: the main thread
+// put into its native batch: group-filler.ts) while the previous one is being written: the main thread
 // and LevelDB's writer work at the same time, and a write starts the moment the last
 // one ends. Two native batches take turns.
 import { performance } from 'node:perf_hooks';

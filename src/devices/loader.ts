@@ -12,13 +12,14 @@
 //     fields need register and a register type;
 //   - field names unique; publish has {sensor} and no other placeholder than {device};
 //   - poll: every >= 100ms, timeout < every; modbus needs a poll and writes nothing itself.
-import { readdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { lineOf, parseYaml, validateAgainst, type SchemaIssue } from '../config/validate.js';
 import { createDecoder } from './formats/index.js';
 import { compileProfile, FIELD_KEYS_OF, keyOf, optionsTaken, Report } from './profile-compiler.js';
 import { DeviceSchema, FORMATS, type RawDevice } from './schema.js';
 import type { DeviceProfile } from './types.js';
+import { listYamlFiles } from '../util/yaml-files.js';
 
 export interface DeviceFileResult {
   /** Null when the file has issues, or holds only comments (a profile switched off). */
@@ -35,15 +36,7 @@ const DEVICE_FILE = /^[^.].*\.ya?ml$/;
 
 /** The profile files in `dir`, sorted, as full paths; a missing dir has none. */
 export function listDeviceFiles(dir: string): string[] {
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return [];
-    throw err;
-  }
-  return names.filter((n) => DEVICE_FILE.test(n)).sort().map((n) => join(dir, n));
+  return listYamlFiles(dir, DEVICE_FILE);
 }
 
 /** Every profile in `dir`; an id already used by an earlier file is an issue and the later one is skipped. */

@@ -12,8 +12,7 @@
 //   - `absent`: `where` narrows what counts as "seen"; no `clear` (the next event clears it);
 //   - `clear` needs `where` and/or `having`;
 //   - `emit`: which keys go with which `type` (emit-compiler.ts).
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { parseDuration } from '../config/units.js';
 import { lineOf, parseYaml, validateAgainst, type ParsedYaml, type SchemaIssue } from '../config/validate.js';
 import { compileHaving, parseAggregate } from './aggregates.js';
@@ -21,6 +20,7 @@ import { compileCondition, validateField } from './conditions.js';
 import { compileEmit } from './emit-compiler.js';
 import { RuleListSchema, RuleSchema, type RawMatch, type RawRule } from './schema.js';
 import { RuleError, type AggregateRef, type CompiledRule, type Predicate, type RuleAction, type RuleMatch, type SequenceStep, type WindowSpec } from './types.js';
+import { listYamlFiles } from '../util/yaml-files.js';
 
 type Path = readonly (string | number)[];
 
@@ -46,14 +46,7 @@ const RULE_FILE = /\.ya?ml$/;
 
 /** The rules files in `dir`, sorted, as full paths; a missing dir has none. */
 export function listRuleFiles(dir: string): string[] {
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return [];
-    throw err;
-  }
-  return names.filter((n) => RULE_FILE.test(n)).sort().map((n) => join(dir, n));
+  return listYamlFiles(dir, RULE_FILE);
 }
 
 export function loadRulesDir(dir: string): RulesDirResult {

@@ -2,8 +2,8 @@
 // the file's shape, a JSON Schema ajv will not compile, a bad upcast step — comes back as a
 // SchemaIssue with file and line, never as a throw, so `check` and the daemon report alike.
 // A file with any issue contributes no schema.
-import { readdirSync, readFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { lineOf, parseYaml, SchemaError, validateAgainst, type ParsedYaml, type SchemaIssue } from '../config/validate.js';
 import type { Logger } from '../util/log.js';
@@ -11,6 +11,7 @@ import { RuleError } from '../rules/types.js';
 import { SchemaFileSchema, type RawSchemaFile } from './file-format.js';
 import { SchemaRegistry, type PayloadSchema, type SchemaVersion } from './registry.js';
 import { compileStep, type UpcastStep } from './upcast.js';
+import { listYamlFiles } from '../util/yaml-files.js';
 
 export interface SchemasDirResult {
   registry: SchemaRegistry;
@@ -37,15 +38,7 @@ function payloadCompiler(): Ajv {
 
 /** The schema files in `dir`, sorted, as full paths; a missing dir has none. */
 export function listSchemaFiles(dir: string): string[] {
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return [];
-    throw err;
-  }
-  return names.filter((n) => SCHEMA_FILE.test(n)).sort().map((n) => join(dir, n));
+  return listYamlFiles(dir, SCHEMA_FILE);
 }
 
 /** The daemon's schemas: every issue is an error (SchemaError), as a bad config is. */

@@ -10,20 +10,12 @@ import { connect, publish, type MqttClient } from '../helpers/mqtt.js';
 import { tempDir } from '../helpers/tmp.js';
 import { startUpstreamBroker, type UpstreamBroker } from '../helpers/upstream-broker.js';
 import { waitFor } from '../helpers/wait.js';
+import type { CheckpointView } from '../../src/store/checkpoints.js';
 
 const TOKEN = 'cp-token';
 const auth = { authorization: `Bearer ${TOKEN}` };
 
-interface View {
-  name: string;
-  seq: number;
-  time: string | null;
-  setAt: string | null;
-  at: string | null;
-  after: number;
-  readOnly: boolean;
-  note?: string;
-}
+type View = CheckpointView;
 
 describe('edgebus checkpoint', () => {
   let tmp: ReturnType<typeof tempDir>;

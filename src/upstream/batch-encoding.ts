@@ -1,18 +1,20 @@
 // The upstream wire format of SPEC §4: one message per batch,
-// `{"gatewayId", "batch", "events": [Event, …]}`, as CBOR or JSON.
+// `{"version", "gatewayId", "batch", "events": [Event, …]}`, as CBOR or JSON; the format
+// and its version are src/batch's, which also reads it back (`edgebus/batch`).
 //
 // CBOR batches are the stored values joined under an array header, never re-encoded: the
 // log already holds each event in its wire encoding, and copying bytes drains a backlog
 // several times faster than decoding and encoding it again (PERF-NOTES, upstream). Each
 // event gains one field on the way, `correctedTimestamp` (see time/timeline.ts): its map
 // head is rewritten one larger and the field appended after the stored bytes.
+import { BATCH_CONTENT_TYPES, BATCH_FORMAT_VERSION, type BatchEncoding } from '../batch/format.js';
 import { CborWriter } from '../events/cbor-writer.js';
 import { encodeValue } from '../events/codec.js';
 import type { EdgeEvent } from '../events/types.js';
 import type { EventHead } from './event-head.js';
 
-export const CONTENT_TYPES = { cbor: 'application/cbor', json: 'application/json' } as const;
-export type BatchFormat = keyof typeof CONTENT_TYPES;
+export const CONTENT_TYPES = BATCH_CONTENT_TYPES;
+export type BatchFormat = BatchEncoding;
 
 export interface BatchItem {
   /** The event as stored: its CBOR wire encoding. */
@@ -23,9 +25,9 @@ export interface BatchItem {
   readonly event: EdgeEvent;
 }
 
-/** Bytes a batch adds around its events: keys, the gateway id, the counters. */
+/** Bytes a batch adds around its events: keys, the gateway id, the counters, the version. */
 export function envelopeBytes(gatewayId: string): number {
-  return 48 + Buffer.byteLength(gatewayId);
+  return 57 + Buffer.byteLength(gatewayId);
 }
 
 /** `"correctedTimestamp": "2026-11-26T01:02:03.456Z"` in CBOR: a 19-byte key, a 25-byte value. */
@@ -45,12 +47,14 @@ export type CorrectedTime = (head: EventHead) => string;
 
 export function encodeBatch(format: BatchFormat, gatewayId: string, batch: number, items: readonly BatchItem[], corrected: CorrectedTime): Buffer {
   if (format === 'json') {
-    return Buffer.from(JSON.stringify({ gatewayId, batch, events: items.map((i) => ({ ...i.event, correctedTimestamp: corrected(i.head) })) }));
+    return Buffer.from(JSON.stringify({ version: BATCH_FORMAT_VERSION, gatewayId, batch, events: items.map((i) => ({ ...i.event, correctedTimestamp: corrected(i.head) })) }));
   }
   let size = envelopeBytes(gatewayId);
   for (const i of items) size += i.bytes.length + CORRECTED_FIELD_BYTES;
   const w = new CborWriter(size);
-  w.mapHead(3);
+  w.mapHead(4);
+  w.text('version');
+  w.number(BATCH_FORMAT_VERSION);
   w.text('gatewayId');
   w.text(gatewayId);
   w.text('batch');

@@ -12,6 +12,8 @@ import { ROOT } from '../helpers/paths.js';
 const LAYERS: readonly (readonly string[])[] = [
   ['util', 'version'],
   ['events', 'security'],
+  // The upstream batch format, read by other programs as `edgebus/batch`: events only.
+  ['batch'],
   ['time'],
   ['config'],
   ['store'],

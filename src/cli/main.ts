@@ -12,6 +12,7 @@ import { runPasswd } from './passwd.js';
 import { runRebuild } from './rebuild.js';
 import { runReplay } from './replay.js';
 import { runRules } from './rules.js';
+import { runSink } from './sink.js';
 import { runStart } from './start.js';
 import { runStatus } from './status.js';
 import { runStreams } from './streams.js';
@@ -50,6 +51,9 @@ const USAGE = `usage: edgebus <verb> [--config FILE]
   checkpoint rm NAME          forget a named checkpoint
   rules test FILE [--since 24h] [--json]
                               what one rule file would have emitted over stored events
+  sink [--dry-run]            take the gateways' batches from the cloud broker (config sink:)
+                              into PostgreSQL; --dry-run: print what it would write,
+                              write and acknowledge nothing
   passwd                      read a password (stdin, or a prompt on a TTY) and print its scrypt hash for broker.users
 `;
 
@@ -71,6 +75,7 @@ const OPTIONS = {
   from: { type: 'string' },
   to: { type: 'string' },
   at: { type: 'string' },
+  'dry-run': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -126,6 +131,9 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       case 'checkpoint':
         await runCheckpoint(loadConfig({ file: v.config }).config, rest[0], rest.slice(1), { at: v.at, json: v.json }, io);
         return EXIT_OK;
+      case 'sink':
+        if (rest.length) throw new UsageError(`sink takes no arguments\n\n${USAGE}`);
+        return await runSink({ config: v.config, dryRun: v['dry-run'] === true }, io);
       case 'passwd':
         if (rest.length) throw new UsageError(`passwd takes no arguments\n\n${USAGE}`);
         return await runPasswd(io);

@@ -4,8 +4,8 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { parse as parseYamlScalar } from 'yaml';
 import type { TSchema } from '@sinclair/typebox';
-import { ConfigSchema, type RawConfig, type RawRoute } from './schema.js';
-import type { Config, RouteConfig } from './types.js';
+import { ConfigSchema, type RawConfig, type RawRoute, type RawSink } from './schema.js';
+import type { Config, RouteConfig, SinkConfig } from './types.js';
 import { parseDuration, parseFreeSpace, parseSize } from './units.js';
 import { lineOf, parseYaml, SchemaError, validateAgainst, type ParsedYaml, type SchemaIssue } from './validate.js';
 import { isPasswordHash } from '../security/password.js';
@@ -107,6 +107,30 @@ function resolveRoute(r: RawRoute, i: number, gatewayId: string): RouteConfig {
   };
 }
 
+function resolveSink(sk: RawSink, gatewayId: string, secret: (v: string | undefined, f: string | undefined) => string | undefined, cwd: string): SinkConfig {
+  const pg = sk.postgres;
+  return {
+    url: sk.url,
+    clientId: sk.clientId ?? `edgebus-sink-${gatewayId}`,
+    username: sk.username,
+    password: secret(sk.password, sk.passwordFile),
+    ca: sk.ca && resolve(cwd, sk.ca),
+    cert: sk.cert && resolve(cwd, sk.cert),
+    key: sk.key && resolve(cwd, sk.key),
+    rejectUnauthorized: sk.rejectUnauthorized,
+    keepalive: parseDuration(sk.keepalive),
+    sessionExpiry: parseDuration(sk.sessionExpiry),
+    group: sk.group,
+    topic: sk.topic,
+    inflight: sk.inflight,
+    // Unset fields stay unset: pg then reads PGHOST, PGPASSWORD … as libpq does.
+    postgres: { connectionString: pg.url, host: pg.host, port: pg.port, database: pg.database, user: pg.user, password: secret(pg.password, pg.passwordFile) },
+    table: sk.table,
+    retry: { ...sk.retry, initialDelay: parseDuration(sk.retry.initialDelay), maxDelay: parseDuration(sk.retry.maxDelay) },
+    http: sk.http,
+  };
+}
+
 function resolveConfig(raw: RawConfig, cwd: string): Config {
   const gatewayId = raw.gatewayId ?? hostname().replace(/[/#+\s]/g, '-');
   const up = raw.upstream;
@@ -153,6 +177,7 @@ function resolveConfig(raw: RawConfig, cwd: string): Config {
       retry: { ...up.retry, initialDelay: parseDuration(up.retry.initialDelay), maxDelay: parseDuration(up.retry.maxDelay) },
       eventVersion: up.eventVersion,
     },
+    sink: raw.sink && resolveSink(raw.sink, gatewayId, secret, cwd),
     routes: raw.routes.map((r, i) => resolveRoute(r, i, gatewayId)),
     http: { host: raw.http.host, port: raw.http.port, token: secret(raw.http.token, raw.http.tokenFile) },
     clock: { sync: raw.clock.sync as SyncSetting },
@@ -231,6 +256,7 @@ function routeIssues(raw: RawConfig, file: string, parsed: ParsedYaml | null, ro
 function secretFileWarnings(raw: RawConfig, cwd: string): string[] {
   const files = [
     raw.broker.tls?.key, raw.http.tokenFile, raw.upstream?.passwordFile, raw.upstream?.key,
+    raw.sink?.passwordFile, raw.sink?.key, raw.sink?.postgres.passwordFile,
     ...raw.broker.users.map((u) => u.passwordFile),
   ].filter((f): f is string => f !== undefined).map((f) => resolve(cwd, f));
   const out: string[] = [];

@@ -85,6 +85,44 @@ export const RouteSchema = Type.Object({
   }, strict)),
 }, strict);
 
+/** `edgebus sink`, the cloud side (README "Sink"): the broker as `upstream` reaches it, and PostgreSQL. */
+const SinkSchema = Type.Object({
+  url: Type.String({ pattern: '^(mqtts?|wss?|tcp|ssl)://', description: 'broker URL' }),
+  clientId: Type.Optional(Type.String({ minLength: 1, description: 'stable per copy: its session (and unacknowledged batches) live under it' })),
+  username: Type.Optional(Type.String()),
+  password: Type.Optional(Type.String()),
+  passwordFile: filePath('file holding the password'),
+  ca: filePath('CA certificate (PEM)'),
+  cert: filePath('client certificate (PEM)'),
+  key: filePath('client key (PEM)'),
+  rejectUnauthorized: Type.Boolean({ default: true }),
+  keepalive: duration('30s', 'MQTT keepalive'),
+  sessionExpiry: duration('1d', 'how long the broker keeps a stopped copy\'s session and its batches'),
+  group: Type.String({ pattern: '^[^/#+]+$', default: 'edgebus', description: 'shared-subscription group' }),
+  topic: Type.String({ minLength: 1, default: 'edgebus/+/events', description: 'topic filter of the batches' }),
+  inflight: Type.Integer({ minimum: 1, maximum: 65535, default: 16, description: 'MQTT 5 receive maximum: batches the broker may send ahead' }),
+  postgres: Type.Object({
+    url: Type.Optional(Type.String({ pattern: '^postgres(ql)?://', description: 'connection URL' })),
+    host: Type.Optional(Type.String({ minLength: 1, description: 'host or unix socket directory' })),
+    port: Type.Optional(port(5432)),
+    database: Type.Optional(Type.String({ minLength: 1 })),
+    user: Type.Optional(Type.String({ minLength: 1 })),
+    password: Type.Optional(Type.String()),
+    passwordFile: filePath('file holding the password'),
+  }, { ...strict, default: {} }),
+  table: Type.String({ pattern: '^[a-z_][a-z0-9_]{0,50}$', default: 'edgebus_events', description: 'events table (its dead letters go to <table>_rejected)' }),
+  retry: Type.Object({
+    initialDelay: duration('500ms', 'first retry delay while PostgreSQL is unreachable'),
+    maxDelay: duration('30s', 'longest retry delay'),
+    multiplier: Type.Number({ minimum: 1, default: 2 }),
+    jitter: Type.Boolean({ default: true }),
+  }, { ...strict, default: {} }),
+  http: Type.Object({
+    host: Type.String({ default: '127.0.0.1' }),
+    port: port(9110),
+  }, { ...strict, default: {} }),
+}, strict);
+
 export const ConfigSchema = Type.Object({
   gatewayId: Type.Optional(Type.String({ minLength: 1, pattern: '^[^/#+\\s]+$', description: 'gateway id (no /, #, + or spaces)' })),
   dataDir: Type.String({ minLength: 1, default: './data' }),
@@ -129,6 +167,7 @@ export const ConfigSchema = Type.Object({
     reorderWindow: duration('2s', 'how long an out-of-order event waits'),
   }, { ...strict, default: {} }),
   upstream: Type.Optional(UpstreamSchema),
+  sink: Type.Optional(SinkSchema),
   routes: Type.Array(RouteSchema, { default: [] }),
   http: Type.Object({
     host: Type.String({ default: '127.0.0.1' }),
@@ -151,6 +190,7 @@ export const ConfigSchema = Type.Object({
 
 export type RawConfig = Static<typeof ConfigSchema>;
 export type RawUpstream = Static<typeof UpstreamSchema>;
+export type RawSink = Static<typeof SinkSchema>;
 export type IngestMapping = Static<typeof IngestMappingSchema>;
 export type BrokerUser = Static<typeof BrokerUserSchema>;
 export type RawRoute = Static<typeof RouteSchema>;

@@ -30,6 +30,27 @@ export interface UpstreamConfig {
   eventVersion?: EventVersion;
 }
 
+/** `sink:` resolved (see config/schema.ts SinkSchema); `postgres` as the pg client takes it. */
+export interface SinkConfig {
+  url: string;
+  clientId: string;
+  username?: string;
+  password?: string;
+  ca?: string;
+  cert?: string;
+  key?: string;
+  rejectUnauthorized: boolean;
+  keepalive: number;
+  sessionExpiry: number;
+  group: string;
+  topic: string;
+  inflight: number;
+  postgres: { connectionString?: string; host?: string; port?: number; database?: string; user?: string; password?: string };
+  table: string;
+  retry: BackoffPolicy;
+  http: { host: string; port: number };
+}
+
 /** See config/schema.ts EVENT_VERSIONS. */
 export type EventVersion = 'as-stored' | 'latest';
 
@@ -86,6 +107,7 @@ export interface Config {
     reorderWindow: number;
   };
   upstream?: UpstreamConfig;
+  sink?: SinkConfig;
   /** Empty: every event takes the default route (upstream.topic). */
   routes: RouteConfig[];
   http: { host: string; port: number; token?: string };

@@ -19,7 +19,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['store'],
   ['pipeline'],
   ['ingest'],
-  ['devices', 'rules', 'upstream', 'jobs', 'http'],
+  ['devices', 'rules', 'upstream', 'jobs', 'http', 'sink'],
   // Routes take the rules' conditions and feed the forwarder (through its BatchRouting port);
   // schemas compile upcasts in the rules' language and serve ingest, the forwarder, the
   // rules and the API through ports of theirs (PayloadSchemas, LatestVersion, …).

@@ -1,0 +1,105 @@
+// PostgreSQL for the sink: one transaction per batch, so a batch's events land together or
+// not at all, and the caller acknowledges the batch only after COMMIT.
+import pg from 'pg';
+import type { Batch } from '../batch/types.js';
+import type { SinkConfig } from '../config/types.js';
+import { CREATE_LOCK_SQL, createTableSql, insertEventsSql, insertRejectedSql } from './table.js';
+
+export interface WriteResult {
+  inserted: number;
+  duplicates: number;
+}
+
+export interface RejectedBatch {
+  topic: string;
+  contentType: string | null;
+  reason: string;
+  payload: Buffer;
+}
+
+/**
+ * An error PostgreSQL raised about the rows themselves (SQLSTATE classes 22, data
+ * exception, and 23, integrity): writing the batch again would fail again, so it is a
+ * dead letter rather than a retry. Anything else (connection lost, server shutting down)
+ * is worth retrying.
+ */
+export function isDataError(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'));
+}
+
+export class SinkWriter {
+  private readonly pool: pg.Pool;
+  private readonly insertEvents: string;
+  private readonly insertRejected: string;
+  private tablesReady = false;
+
+  constructor(private readonly config: SinkConfig, onIdleError: (err: Error) => void) {
+    // One batch is written at a time (MQTT.js hands over a connection's messages in order);
+    // a second connection keeps creation and a dead letter from waiting on it.
+    this.pool = new pg.Pool({ ...config.postgres, max: 2, connectionTimeoutMillis: 5_000 });
+    // A server that goes away while a connection idles must not crash the sink.
+    this.pool.on('error', onIdleError);
+    this.insertEvents = insertEventsSql(config.table);
+    this.insertRejected = insertRejectedSql(config.table);
+  }
+
+  async writeBatch(batch: Batch): Promise<WriteResult> {
+    const n = batch.events.length;
+    const ids = new Array<string>(n), seqs = new Array<number>(n), sources = new Array<string>(n), types = new Array<string>(n);
+    const times = new Array<string>(n), corrected = new Array<string | null>(n), rows = new Array<string>(n);
+    for (let i = 0; i < n; i++) {
+      const e = batch.events[i];
+      ids[i] = e.id; seqs[i] = e.seq; sources[i] = e.source; types[i] = e.type;
+      times[i] = e.timestamp; corrected[i] = e.correctedTimestamp ?? null; rows[i] = JSON.stringify(e);
+    }
+    const result = await this.transaction((c) => c.query(this.insertEvents, [batch.gatewayId, ids, seqs, sources, types, times, corrected, rows]));
+    const inserted = result.rowCount ?? 0;
+    return { inserted, duplicates: n - inserted };
+  }
+
+  async recordRejected(r: RejectedBatch): Promise<void> {
+    await this.transaction((c) => c.query(this.insertRejected, [r.topic, r.contentType, r.reason, r.payload]));
+  }
+
+  private async transaction<T>(work: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    await this.ensureTables();
+    const c = await this.pool.connect();
+    let broken = false;
+    try {
+      await c.query('BEGIN');
+      const out = await work(c);
+      await c.query('COMMIT');
+      return out;
+    } catch (err) {
+      await c.query('ROLLBACK').catch(() => { broken = true; });
+      // A table dropped under the sink comes back on the next attempt.
+      if ((err as { code?: unknown }).code === '42P01') this.tablesReady = false;
+      throw err;
+    } finally {
+      c.release(broken);
+    }
+  }
+
+  /** Creates the tables on first use (and after they went missing). */
+  private async ensureTables(): Promise<void> {
+    if (this.tablesReady) return;
+    const c = await this.pool.connect();
+    try {
+      await c.query('BEGIN');
+      await c.query(CREATE_LOCK_SQL);
+      for (const sql of createTableSql(this.config.table)) await c.query(sql);
+      await c.query('COMMIT');
+      this.tablesReady = true;
+    } catch (err) {
+      await c.query('ROLLBACK').catch(() => {});
+      throw err;
+    } finally {
+      c.release();
+    }
+  }
+
+  close(): Promise<void> {
+    return this.pool.end();
+  }
+}

@@ -2,10 +2,11 @@
 // (shared subscriptions, persistent sessions) to sink processes writing into a PostgreSQL of
 // this file's own. Every check ends in the table: each acknowledged event exactly once.
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { getEvents, getStatus } from '../helpers/api.js';
+import { ROOT } from '../helpers/paths.js';
 import { startDaemon, type RunningDaemon } from '../helpers/daemon.js';
 import { connect, publish, type MqttClient } from '../helpers/mqtt.js';
 import { startPostgres, type Postgres } from '../helpers/postgres.js';
@@ -41,8 +42,9 @@ describe('edgebus sink', () => {
     for (let i = 0; i < n; i++, g.next++) await publish(g.device, `sensors/${g.id}-dev/temperature`, { value: 20 + (g.next % 7), unit: 'C', seq: g.next });
   }
 
-  async function sink(clientId: string, table: string, extra: Record<string, unknown> = {}): Promise<SinkProcess> {
-    const s = await startSink(tmp.dir, { brokerUrl: broker.url, postgresUrl: db.url, clientId, table, ...extra });
+  /** Each test has its own group and table, so a stopped copy's session holds nothing another test waits for. */
+  async function sink(clientId: string, table: string, group: string, dryRun = false): Promise<SinkProcess> {
+    const s = await startSink(tmp.dir, { brokerUrl: broker.url, postgresUrl: db.url, clientId, table, dryRun, extra: { group } });
     sinks.push(s);
     return s;
   }
@@ -78,7 +80,7 @@ describe('edgebus sink', () => {
   });
 
   it('writes each event of every gateway once, in seq order, and counts batches and events on /metrics', async () => {
-    const s = await sink('sink-a', 'edgebus_events');
+    const s = await sink('sink-a', 'edgebus_events', 'edgebus');
     const [a, b] = [await gateway('gw-a'), await gateway('gw-b')];
     await Promise.all([readings(a, 150), readings(b, 150)]);
     await landedExactlyOnce('edgebus_events');
@@ -90,5 +92,91 @@ describe('edgebus sink', () => {
     assert.equal(await s.metric('edgebus_sink_events_inserted_total'), events);
     assert.ok(await s.metric('edgebus_sink_batches_total', { outcome: 'written' }) >= events / 20);
     await s.stop();
+  });
+  it('shares the batches between two copies in one group, each event written once', async () => {
+    const [s1, s2] = [await sink('share-1', 'shared_events', 'share'), await sink('share-2', 'shared_events', 'share')];
+    const g = await gateway('gw-share');
+    await readings(g, 300);
+    await landedExactlyOnce('shared_events', [g]);
+    for (const s of [s1, s2]) assert.ok(await s.metric('edgebus_sink_events_inserted_total') > 0, `${s.clientId} wrote some`);
+  });
+
+  it('loses and doubles nothing when a copy is killed mid-stream and comes back under its client id', async () => {
+    const [victim] = [await sink('kill-1', 'kill_events', 'kill'), await sink('kill-2', 'kill_events', 'kill')];
+    const g = await gateway('gw-kill');
+    const sending = readings(g, 400);
+    await waitFor(async () => (await count('kill_events').catch(() => 0)) >= 60, { message: 'the stream under way' });
+    await victim.kill9();
+    await sending;
+    await victim.restart();
+    await landedExactlyOnce('kill_events', [g]);
+  });
+
+  it('waits while PostgreSQL is down, acknowledging nothing, and catches up when it returns', async () => {
+    const s = await sink('pg-down', 'outage_events', 'outage');
+    const g = await gateway('gw-outage');
+    await readings(g, 20);
+    await landedExactlyOnce('outage_events', [g]);
+    await db.stop();
+    try {
+      await readings(g, 80);
+      await waitFor(async () => await s.metric('edgebus_sink_write_errors_total') >= 2, { message: 'writes failing' });
+      assert.equal((await fetch(`${s.httpUrl}/healthz`)).status, 503);
+      assert.equal(await s.metric('edgebus_sink_postgres_up'), 0);
+    } finally {
+      await db.start();
+    }
+    await landedExactlyOnce('outage_events', [g]);
+    assert.equal((await fetch(`${s.httpUrl}/healthz`)).status, 200);
+  });
+
+  it('counts a batch delivered twice as duplicates, and writes its events once', async () => {
+    const s = await sink('dup', 'dup_events', 'dup');
+    const golden = readFileSync(join(ROOT, 'test', 'fixtures', 'batches', 'v1.cbor'));
+    const cloud = await connect(broker.url, { protocolVersion: 5 });
+    try {
+      for (let i = 0; i < 2; i++) await publish(cloud, 'edgebus/greenhouse-gw/events', golden);
+    } finally {
+      await cloud.endAsync();
+    }
+    await waitFor(async () => await s.metric('edgebus_sink_batches_total', { outcome: 'written' }) === 2, { message: 'both deliveries written' });
+    assert.equal(await s.metric('edgebus_sink_events_inserted_total'), 4);
+    assert.equal(await s.metric('edgebus_sink_events_duplicate_total'), 4);
+    assert.equal(await count('dup_events'), 4);
+  });
+
+  it('keeps what it cannot read as a dead letter and acknowledges it: it never comes back', async () => {
+    const s = await sink('garbage', 'garbage_events', 'garbage');
+    const cloud = await connect(broker.url, { protocolVersion: 5 });
+    try {
+      await publish(cloud, 'edgebus/junk/events', Buffer.from('not a batch'));
+      await publish(cloud, 'edgebus/junk/events', { version: 9, gatewayId: 'junk', batch: 1, events: [] });
+      await waitFor(async () => await s.metric('edgebus_sink_batches_total', { outcome: 'rejected' }) === 2, { message: 'both rejected' });
+      const rows = await db.query<{ topic: string; reason: string; payload: Buffer }>('SELECT topic, reason, payload FROM garbage_events_rejected ORDER BY n');
+      assert.deepEqual(rows.map((r) => r.topic), ['edgebus/junk/events', 'edgebus/junk/events']);
+      assert.match(rows[0].reason, /neither a CBOR nor a JSON map/);
+      assert.equal(rows[0].payload.toString(), 'not a batch');
+      assert.match(rows[1].reason, /^version: expected one of 1, got number 9/);
+      // Killed and back under its client id: an unacknowledged message would come again now.
+      await s.kill9();
+      await s.restart();
+      await publish(cloud, 'edgebus/greenhouse-gw/events', readFileSync(join(ROOT, 'test', 'fixtures', 'batches', 'v1.json')));
+      await waitFor(async () => await count('garbage_events') === 4, { message: 'the good batch after them written' });
+      assert.equal(await s.metric('edgebus_sink_batches_total', { outcome: 'rejected' }), 0);
+      assert.equal((await db.query('SELECT 1 FROM garbage_events_rejected')).length, 2);
+    } finally {
+      await cloud.endAsync();
+    }
+  });
+
+  it('--dry-run prints each event it would write, and writes and takes nothing', async () => {
+    await sink('dry-real', 'dry_real_events', 'dry');
+    const dry = await sink('dry', 'dry_events', 'dry', true);
+    const g = await gateway('gw-dry');
+    await readings(g, 30);
+    await landedExactlyOnce('dry_real_events', [g]);
+    const stored = await getEvents(g.d.httpUrl, { limit: 1000 });
+    await waitFor(() => stored.every((e) => dry.output().includes(`would insert into dry_events: gw-dry ${e.id} seq=${e.seq} `)), { message: `dry-run lines: ${dry.output()}` });
+    assert.deepEqual(await db.query(`SELECT to_regclass('dry_events') AS t`), [{ t: null }]);
   });
 });

@@ -104,13 +104,13 @@ const SinkSchema = Type.Object({
   postgres: Type.Object({
     url: Type.Optional(Type.String({ pattern: '^postgres(ql)?://', description: 'connection URL' })),
     host: Type.Optional(Type.String({ minLength: 1, description: 'host or unix socket directory' })),
-    port: Type.Optional(port(5432)),
+    port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
     database: Type.Optional(Type.String({ minLength: 1 })),
     user: Type.Optional(Type.String({ minLength: 1 })),
     password: Type.Optional(Type.String()),
     passwordFile: filePath('file holding the password'),
   }, { ...strict, default: {} }),
-  table: Type.String({ pattern: '^[a-z_][a-z0-9_]{0,50}$', default: 'edgebus_events', description: 'events table (its dead letters go to <table>_rejected)' }),
+  table: Type.String({ pattern: '^[a-z_][a-z0-9_]{0,50}$', default: 'edgebus_events', description: 'a table name of lower-case letters, digits and _ (dead letters go to <table>_rejected)' }),
   retry: Type.Object({
     initialDelay: duration('500ms', 'first retry delay while PostgreSQL is unreachable'),
     maxDelay: duration('30s', 'longest retry delay'),

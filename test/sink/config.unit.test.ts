@@ -1,0 +1,42 @@
+// The `sink:` section (README "Sink"): its defaults, secrets from the environment, and
+// errors that name file:line and the key, as every config error does.
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it, type TestContext } from 'node:test';
+import { loadConfig } from '../../src/config/load.js';
+import { SchemaError } from '../../src/config/validate.js';
+import { runCli } from '../helpers/daemon.js';
+import { tempDirFor } from '../helpers/tmp.js';
+
+function configFile(t: TestContext, text: string): string {
+  const file = join(tempDirFor(t, 'edgebus-sink-config-'), 'edgebus.yaml');
+  writeFileSync(file, text);
+  return file;
+}
+
+describe('sink configuration', () => {
+  it('fills the defaults: the shared group, the default upstream topic, the table', (t) => {
+    const file = configFile(t, 'gatewayId: cloud-1\nsink:\n  url: mqtt://broker:1883\n  postgres: { url: "postgresql://edgebus@db/fleet" }\n');
+    const { config } = loadConfig({ file, env: { EDGEBUS_SINK_POSTGRES_PASSWORD: 'from-env' } });
+    const s = config.sink!;
+    assert.deepEqual(
+      { clientId: s.clientId, group: s.group, topic: s.topic, table: s.table, sessionExpiry: s.sessionExpiry, http: s.http, inflight: s.inflight },
+      { clientId: 'edgebus-sink-cloud-1', group: 'edgebus', topic: 'edgebus/+/events', table: 'edgebus_events', sessionExpiry: 86_400_000, http: { host: '127.0.0.1', port: 9110 }, inflight: 16 },
+    );
+    assert.deepEqual(s.postgres, { connectionString: 'postgresql://edgebus@db/fleet', host: undefined, port: undefined, database: undefined, user: undefined, password: 'from-env' });
+    assert.equal(s.retry.initialDelay, 500);
+  });
+
+  it('names file:line and the key of a bad value', (t) => {
+    const file = configFile(t, 'sink:\n  url: mqtt://broker:1883\n  table: "events; DROP TABLE x"\n');
+    assert.throws(() => loadConfig({ file, env: {} }), (err: unknown) => err instanceof SchemaError && err.message.includes(`${file}:3: sink.table`) && err.message.includes('expected a table name of lower-case letters, digits and _'));
+  });
+
+  it('edgebus sink without a sink section says so', async (t) => {
+    const file = configFile(t, 'gatewayId: gw\n');
+    const r = await runCli(['sink', '--config', file]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /has no sink section \(sink\.url at least\)/);
+  });
+});

@@ -3,7 +3,7 @@ import { loadConfig } from '../config/load.js';
 import { startDryRun } from '../sink/dry-run.js';
 import { Sink } from '../sink/sink.js';
 import { createLogger } from '../util/log.js';
-import { EXIT_OK, UsageError, type Io } from './args.js';
+import { EXIT_OK, RuntimeFailure, UsageError, type Io } from './args.js';
 
 export async function runSink(opts: { config?: string; dryRun: boolean }, io: Io): Promise<number> {
   const { config, file, warnings } = loadConfig({ file: opts.config });
@@ -17,7 +17,13 @@ export async function runSink(opts: { config?: string; dryRun: boolean }, io: Io
     stop = dry.stop;
   } else {
     const sink = new Sink(config.sink, log);
-    const { httpPort } = await sink.start();
+    let httpPort: number;
+    try {
+      ({ httpPort } = await sink.start());
+    } catch (err) {
+      await sink.stop().catch(() => {});
+      throw new RuntimeFailure(`sink: cannot serve http on ${config.sink.http.host}:${config.sink.http.port}: ${(err as Error).message}`);
+    }
     log.info({ clientId: config.sink.clientId, http: `http://${config.sink.http.host}:${httpPort}`, table: config.sink.table }, 'sink: started');
     stop = () => sink.stop();
   }

@@ -59,6 +59,9 @@ export class Sink {
       customHandleAcks: (topic: string, payload: Buffer, packet: IPublishPacket, ack: (err: Error | number, code?: number) => void) => {
         this.current = this.handle(topic, payload, packet.properties?.contentType).then((acknowledge) => {
           if (acknowledge) ack(0);
+        }, (err: Error) => {
+          // Not acknowledged: the broker sends it again when this copy reconnects.
+          this.log.error({ err: err.message, topic }, 'sink: batch not handled');
         });
       },
     });

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
 import { getEvents, getStatus } from '../helpers/api.js';
 import { ROOT } from '../helpers/paths.js';
 import { startDaemon, type RunningDaemon } from '../helpers/daemon.js';
@@ -101,15 +102,29 @@ describe('edgebus sink', () => {
     for (const s of [s1, s2]) assert.ok(await s.metric('edgebus_sink_events_inserted_total') > 0, `${s.clientId} wrote some`);
   });
 
-  it('loses and doubles nothing when a copy is killed mid-stream and comes back under its client id', async () => {
+  it('loses and doubles nothing when a copy is killed holding a batch, and gets it back under its client id', async () => {
     const [victim] = [await sink('kill-1', 'kill_events', 'kill'), await sink('kill-2', 'kill_events', 'kill')];
     const g = await gateway('gw-kill');
-    const sending = readings(g, 400);
-    await waitFor(async () => (await count('kill_events').catch(() => 0)) >= 60, { message: 'the stream under way' });
-    await victim.kill9();
-    await sending;
+    await readings(g, 40);
+    await landedExactlyOnce('kill_events', [g]);
+    // A lock on the table holds both copies inside their INSERT: each has a batch taken and
+    // not acknowledged when the victim dies.
+    const lock = new pg.Client({ connectionString: db.url });
+    await lock.connect();
+    try {
+      await lock.query('BEGIN');
+      await lock.query('LOCK TABLE kill_events IN ACCESS EXCLUSIVE MODE');
+      await readings(g, 200);
+      await waitFor(async () => Number((await db.query<{ n: string }>(`SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO kill_events%'`))[0].n) === 2, { message: 'both copies inside a write' });
+      await victim.kill9();
+      await lock.query('ROLLBACK');
+    } finally {
+      await lock.end();
+    }
     await victim.restart();
     await landedExactlyOnce('kill_events', [g]);
+    // mosquitto kept the dead copy's batch for its client id, not for the other member.
+    if (broker.kind === 'mosquitto') assert.ok(await victim.metric('edgebus_sink_events_inserted_total') > 0, 'the victim wrote what mosquitto kept for it, after the restart');
   });
 
   it('waits while PostgreSQL is down, acknowledging nothing, and catches up when it returns', async () => {

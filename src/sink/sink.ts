@@ -73,6 +73,11 @@ export class Sink {
         client.subscribeAsync(sharedFilter(c), { qos: 1 }).catch((err: Error) => this.log.error({ err: err.message }, 'sink: subscribe failed'));
       }
     });
+    // A batch published at QoS 0 arrives at QoS 0 and bypasses customHandleAcks: it is
+    // written all the same (with nothing to acknowledge), never dropped unseen.
+    client.on('message', (topic, payload, packet) => {
+      if (packet.qos === 0) this.current = this.handle(topic, payload, packet.properties?.contentType).then(() => {}, (err: Error) => this.log.error({ err: err.message, topic }, 'sink: batch not handled'));
+    });
     client.on('close', () => this.metrics.connected.set(0));
     client.on('error', (err) => this.log.warn({ err: err.message }, 'sink: broker connection error'));
     return { httpPort };

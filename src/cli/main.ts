@@ -20,6 +20,7 @@ const USAGE = `usage: edgebus <verb> [--config FILE]
 
   start                       run the daemon until SIGTERM/SIGINT
   check                       validate the configuration
+  check --desired FILE        validate a desired-state document offline, show what it would change
   events [--since 10m|ISO] [--until ISO] [--source ID] [--type T]
          [--from-seq N] [--from-version N] [--from-id ID] [--correlation ID]
          [--limit N] [--corrected] [--json] [--follow] [--as as-stored|latest]
@@ -71,6 +72,7 @@ const OPTIONS = {
   from: { type: 'string' },
   to: { type: 'string' },
   at: { type: 'string' },
+  desired: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -93,7 +95,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       case 'start':
         return await runStart({ config: v.config });
       case 'check':
-        return runCheck({ config: v.config }, io);
+        return runCheck({ config: v.config, desired: v.desired }, io);
       case 'events':
         await runEvents(loadConfig({ file: v.config }).config, {
           since: v.since, until: v.until, source: v.source, type: v.type,

@@ -234,6 +234,7 @@ export class Daemon {
         documentTopics: desired.topics, onDocument: (topic, payload) => desired.receive(topic, payload),
       });
       upstream.link.on('up', () => desired.linkUp());
+      rules.onReloaded = () => desired.rulesChanged();
       await lifecycle.start({ name: 'desired state', start: async () => desired.start(), stop: () => desired.stop() });
       await lifecycle.start({ name: 'upstream', start: async () => void (await upstream.start(), (g.upstream = upstream)), stop: () => upstream.stop() });
     }

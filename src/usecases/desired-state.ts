@@ -32,6 +32,8 @@ export interface DesiredReport {
   backtest: Record<string, number>;
   /** When this version was applied (applied), or when it was turned down. */
   appliedAt: string;
+  /** Managed rule files edited (or removed) locally since they were applied; empty: none. */
+  drift: string[];
 }
 
 /** What was last applied, kept in dataDir so a restart does not apply it again. */
@@ -75,6 +77,9 @@ export class DesiredState {
   /** The hash last handled, so a retained copy sent again on reconnect is not reworked. */
   private lastHash: string | null = null;
   private unsentReport: Buffer | null = null;
+  /** The report last made, re-sent with a new `drift` when local edits come or go. */
+  private lastReport: DesiredReport | null = null;
+  private applying = false;
   private queue: Promise<void> = Promise.resolve();
   private stopped = false;
 
@@ -87,6 +92,29 @@ export class DesiredState {
   start(): void {
     this.applied = this.readState();
     this.lastHash = this.applied?.hash ?? null;
+    this.lastReport = this.applied?.report ?? null;
+    this.rulesChanged();
+  }
+
+  /** The rules folder changed: a managed file that no longer holds what was applied is drift. */
+  rulesChanged(): void {
+    // Our own swap reloads the rules too; what it wrote is checked once it is recorded.
+    if (this.applying || !this.applied || !this.lastReport) return;
+    const drift = this.drift(this.applied);
+    if (drift.join('\n') === this.lastReport.drift.join('\n')) return;
+    this.opts.log.warn({ drift }, drift.length ? 'desired state: managed rule files edited locally' : 'desired state: managed rule files match what was applied again');
+    this.lastReport = { ...this.lastReport, drift };
+    void this.sendReport(Buffer.from(JSON.stringify(this.lastReport)));
+  }
+
+  private drift(applied: AppliedState): string[] {
+    return Object.entries(applied.files).filter(([name, hash]) => {
+      try {
+        return sha256(readFileSync(join(this.opts.config.rulesDir, name), 'utf8')) !== hash;
+      } catch {
+        return true;
+      }
+    }).map(([name]) => name).sort();
   }
 
   /** One document at a time, in the order received. */
@@ -136,7 +164,13 @@ export class DesiredState {
     const check = checkDesired(doc, next.topic, parsed, this.opts.config);
     if (check.issues.length) return reject(check.issues.map(formatIssue));
     const backtest = await this.backtest(doc);
-    await this.apply(doc, hash, backtest);
+    this.applying = true;
+    try {
+      await this.apply(doc, hash, backtest);
+    } finally {
+      this.applying = false;
+    }
+    this.rulesChanged();
   }
 
   /** New and changed rule files only: an unchanged rule has already shown what it does. */
@@ -200,8 +234,11 @@ export class DesiredState {
     }
   }
 
-  private async report(r: Omit<DesiredReport, 'gatewayId' | 'appliedAt'>): Promise<DesiredReport> {
-    const report: DesiredReport = { gatewayId: this.opts.config.gatewayId, ...r, appliedAt: new Date().toISOString() };
+  private async report(r: Omit<DesiredReport, 'gatewayId' | 'appliedAt' | 'drift'>): Promise<DesiredReport> {
+    // A rejected or rolled-back document leaves the applied files, and their drift, as they were.
+    const drift = r.status === 'applied' || !this.applied ? [] : this.drift(this.applied);
+    const report: DesiredReport = { gatewayId: this.opts.config.gatewayId, ...r, appliedAt: new Date().toISOString(), drift };
+    this.lastReport = report;
     await this.sendReport(Buffer.from(JSON.stringify(report)));
     return report;
   }

@@ -21,7 +21,7 @@ const COLD = 'id: cold\nmatch: { type: DeviceData, sensor: temperature }\ngroupB
 const HOT = 'id: hot\nmatch: { type: DeviceData, sensor: temperature }\ngroupBy: source\nwhere: { value: { gt: 30 } }\n';
 const WARM = 'id: warm\nmatch: { type: DeviceData, sensor: temperature }\ngroupBy: source\nwhere: { value: { gt: 25 } }\n';
 
-interface Report { version: string | number | null; hash: string | null; status: string; errors: string[]; backtest: Record<string, number>; appliedAt: string }
+interface Report { version: string | number | null; hash: string | null; status: string; errors: string[]; backtest: Record<string, number>; appliedAt: string; drift: string[] }
 
 describe('desired state pushed from the cloud', () => {
   let broker: UpstreamBroker;
@@ -127,13 +127,26 @@ describe('desired state pushed from the cloud', () => {
     assert.deepEqual(events.events().map((e) => e.seq), await stored(), 'each event once, in log order');
   });
 
+  it('reports a local edit of a managed file as drift, and its undoing', async () => {
+    const before = reportsOf(4).length;
+    writeFileSync(join(rulesDir, 'warm.yaml'), WARM.replace('gt: 25', 'gt: 26'));
+    const drifted = await waitFor(() => reportsOf(4).slice(before).find((r) => r.drift.length), { message: 'a drift report' });
+    assert.equal(drifted.status, 'applied', 'the status stays');
+    assert.deepEqual(drifted.drift, ['warm.yaml']);
+    writeFileSync(join(rulesDir, 'warm.yaml'), WARM);
+    // Nothing was reported for version 4 between `before` and the edit, so this one follows the drift.
+    const back = await waitFor(() => reportsOf(4).slice(before).find((r) => r.drift.length === 0), { message: 'the drift cleared' });
+    assert.equal(back.hash, drifted.hash);
+  });
+
   it('does not apply again after a restart: the applied version is kept in the data dir', async () => {
+    const before = reportsOf(4).length;
     await d.stop();
     d = await startDaemon(tmp.dir, { upstream: { url: proxy.url, keepalive: '2s', retry: FAST_RETRY, batch: { maxEvents: 50, linger: '20ms' } } });
     await push({ version: 5, devices: { 'm.yaml': 'id: m' } });
     const r = await reportOf(5);
     assert.equal(r.status, 'rejected');
     assert.match(r.errors[0], /devices: not applied remotely/);
-    assert.equal(reportsOf(4).length, 1, 'the retained version 4 was not applied again');
+    assert.equal(reportsOf(4).length, before, 'the retained version 4 was neither applied nor reported again');
   });
 });

@@ -16,6 +16,7 @@ import { waitFor } from '../helpers/wait.js';
 
 const DESIRED = 'edgebus/test-gw/config/desired';
 const REPORTED = 'edgebus/test-gw/config/reported';
+const FLEET = 'edgebus/fleet/config/desired';
 const FAST_RETRY = { initialDelay: '50ms', maxDelay: '300ms', multiplier: 2, jitter: true, maxAttempts: 2 };
 const COLD = 'id: cold\nmatch: { type: DeviceData, sensor: temperature }\ngroupBy: source\nwhere: { value: { lt: 5 } }\n';
 const HOT = 'id: hot\nmatch: { type: DeviceData, sensor: temperature }\ngroupBy: source\nwhere: { value: { gt: 30 } }\n';
@@ -148,5 +149,19 @@ describe('desired state pushed from the cloud', () => {
     assert.equal(r.status, 'rejected');
     assert.match(r.errors[0], /devices: not applied remotely/);
     assert.equal(reportsOf(4).length, before, 'the retained version 4 was neither applied nor reported again');
+  });
+
+  it('lets the gateway\'s own document win over the fleet\'s until it is cleared', async () => {
+    await cloud.publishAsync(FLEET, JSON.stringify({ version: 'fleet-1', rules: { 'hot.yaml': HOT, 'fleet.yaml': WARM.replace('id: warm', 'id: fleetwide') } }), { qos: 1, retain: true });
+    // Handled in order: once version 6 is reported, the fleet's document has been seen and passed over.
+    await push({ version: 6, routes: [] });
+    assert.equal((await reportOf(6)).status, 'rejected');
+    assert.equal(reportsOf('fleet-1').length, 0, 'the gateway\'s own document wins');
+    await cloud.publishAsync(DESIRED, '', { qos: 1, retain: true });
+    const r = await reportOf('fleet-1');
+    assert.equal(r.status, 'applied', r.errors.join('\n'));
+    assert.ok(existsSync(join(rulesDir, 'fleet.yaml')));
+    assert.ok(!existsSync(join(rulesDir, 'warm.yaml')), 'a file the previous document managed and this one leaves out is removed');
+    assert.equal(readFileSync(join(rulesDir, 'cold.yaml'), 'utf8'), COLD, 'a local file stays');
   });
 });

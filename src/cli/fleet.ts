@@ -74,9 +74,10 @@ export async function runFleet(action: string | undefined, args: string[], opts:
     });
     // Subscribed before publishing, so no report is missed.
     await client.subscribeAsync(REPORTS, { qos: 1 });
-    const body = JSON.stringify(doc);
+    // The text as written (JSON or YAML): the gateways hash what they receive, and validation
+    // fills in defaults, so sending the validated object back out would change the hash.
     const topics = opts.fleet ? [FLEET_DESIRED_TOPIC] : [...new Set(named)].map(desiredTopic);
-    for (const topic of topics) await client.publishAsync(topic, body, { qos: 1, retain: true, properties: { contentType: 'application/json' } });
+    for (const topic of topics) await client.publishAsync(topic, text, { qos: 1, retain: true });
     io.err(`published version ${doc.version} (hash ${hash}) to ${topics.join(', ')}\n`);
     let timer: NodeJS.Timeout | undefined;
     const timedOut = await Promise.race([

@@ -76,6 +76,7 @@ export class DesiredState {
   private applied: AppliedState | null = null;
   /** The hash last handled, so a retained copy sent again on reconnect is not reworked. */
   private lastHash: string | null = null;
+  private lastPayload: Buffer | null = null;
   private unsentReport: Buffer | null = null;
   /** The report last made, re-sent with a new `drift` when local edits come or go. */
   private lastReport: DesiredReport | null = null;
@@ -146,6 +147,9 @@ export class DesiredState {
   private async process(): Promise<void> {
     const next = this.effective();
     if (!next || this.stopped) return;
+    // A retained copy delivered again on reconnect: already handled, whatever its outcome.
+    if (this.lastPayload?.equals(next.payload)) return;
+    this.lastPayload = next.payload;
     const { doc, issues, hash, parsed } = parseDesired(next.payload.toString('utf8'), next.topic);
     if (hash !== null && hash === this.lastHash) return;
     this.lastHash = hash;
@@ -157,12 +161,12 @@ export class DesiredState {
       if (this.applied.hash !== hash) return reject([`version ${doc.version} is already applied with other content (hash ${this.applied.hash}); give a changed document a new version`]);
       return;
     }
-    const unsupported = (['devices', 'routes', 'config'] as const).filter((k) => doc[k] !== undefined);
-    if (unsupported.length) {
-      return reject(unsupported.map((k) => `${k}: not applied remotely by this gateway (only rules hot-reload); set it in the local files`));
-    }
     const check = checkDesired(doc, next.topic, parsed, this.opts.config);
-    if (check.issues.length) return reject(check.issues.map(formatIssue));
+    const errors = check.issues.map(formatIssue);
+    for (const k of ['devices', 'routes', 'config'] as const) {
+      if (doc[k] !== undefined) errors.push(`${k}: not applied remotely by this gateway (only rules hot-reload); set it in the local files`);
+    }
+    if (errors.length) return reject(errors);
     const backtest = await this.backtest(doc);
     this.applying = true;
     try {

@@ -46,11 +46,13 @@ describe('edgebus fleet push', () => {
 
   it('exits 1 when a named gateway rejects the document, printing its errors', async () => {
     const file = join(work.dir, 'v2.yaml');
-    writeFileSync(file, `version: v2\nrules:\n  hot.yaml: ${JSON.stringify(HOT.replace('gt: 30', 'gtx: 30'))}\n`);
+    // With a route: validation fills in its defaults, yet the report's hash must be the file's.
+    writeFileSync(file, `version: v2\nrules:\n  hot.yaml: ${JSON.stringify(HOT.replace('gt: 30', 'gtx: 30'))}\nroutes:\n  - { match: { type: Alert }, upstream: "edgebus/{gatewayId}/alerts" }\n`);
     const r = await runCli(['fleet', 'push', file, '--url', broker.url, '--gateway', 'gw-2', '--timeout', '30s']);
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.match(r.stdout, /^gw-2\trejected$/m);
     assert.match(r.stdout, /^ {2}rules\/hot\.yaml:3: where\.value\.gtx: unknown operator "gtx"/m);
+    assert.match(r.stdout, /^ {2}routes: not applied remotely by this gateway/m);
     assert.doesNotMatch(r.stdout, /gw-1/, 'only the named gateway was addressed');
     assert.equal(readFileSync(join(dirs[1].dir, 'rules', 'hot.yaml'), 'utf8'), HOT, 'nothing changed');
   });

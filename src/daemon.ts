@@ -218,10 +218,24 @@ export class Daemon {
       const { Upstream } = await import('./upstream/upstream.js');
       const routing = config.routes.length === 0 ? undefined
         : new (await import('./routes/upstream-routing.js')).UpstreamRouting(config.routes, config.gatewayId, config.upstream.topic);
+      // Desired state arrives over the link and reports over it (README "Fleets: desired state").
+      const { DesiredState } = await import('./usecases/desired-state.js');
+      const desired: InstanceType<typeof DesiredState> = new DesiredState({
+        config, store, log, latest, health: () => this.health.current,
+        loadedRules: () => new Set(rules.engine.rules.map((r) => r.id)),
+        publish: async (topic, payload) => {
+          const outcome = await upstream.link.publish(topic, payload, 'application/json', true);
+          if (!outcome.ok) throw new Error(`refused: ${outcome.reason}`);
+        },
+      });
       const upstream = new Upstream({
         config: config.upstream, routing, gatewayId: config.gatewayId, version, store, bus, appender, log,
         commands, latest: latest && { mayNeedUpcast: (bytes) => schemas.mayNeedUpcast(bytes), event: latest },
+        documentTopics: desired.topics, onDocument: (topic, payload) => desired.receive(topic, payload),
       });
+      upstream.link.on('up', () => desired.linkUp());
+      rules.onReloaded = () => desired.rulesChanged();
+      await lifecycle.start({ name: 'desired state', start: async () => desired.start(), stop: () => desired.stop() });
       await lifecycle.start({ name: 'upstream', start: async () => void (await upstream.start(), (g.upstream = upstream)), stop: () => upstream.stop() });
     }
 

@@ -6,6 +6,9 @@ import type { Config } from '../config/types.js';
 import { formatIssue, SchemaError, type SchemaIssue } from '../config/validate.js';
 import { loadDevicesDir } from '../devices/loader.js';
 import { loadRulesDir } from '../rules/loader.js';
+import { readFileSync } from 'node:fs';
+import { parseDesired } from '../config/desired-document.js';
+import { checkDesired } from '../usecases/desired-check.js';
 import { loadSchemasDir } from '../schemas/loader.js';
 import { EXIT_OK, EXIT_USAGE, type Io } from './args.js';
 
@@ -33,7 +36,7 @@ function checkSchemas(config: Config): CheckResult {
 /** What is checked after the config, in order; each prints its summary when it has no issues. */
 const CHECKS: readonly ((config: Config) => CheckResult)[] = [checkRules, checkDevices, checkSchemas];
 
-export function runCheck(opts: { config?: string }, io: Io): number {
+export function runCheck(opts: { config?: string; desired?: string }, io: Io): number {
   let config: Config;
   try {
     const loaded = loadConfig({ file: opts.config, routeCheck: routeCompiles });
@@ -47,6 +50,7 @@ export function runCheck(opts: { config?: string }, io: Io): number {
     }
     throw err;
   }
+  if (opts.desired !== undefined) return checkDesiredFile(opts.desired, config, io);
   let failed = false;
   for (const check of CHECKS) {
     const { summary, issues } = check(config);
@@ -55,4 +59,31 @@ export function runCheck(opts: { config?: string }, io: Io): number {
     else io.out(`${summary}: ok\n`);
   }
   return failed ? EXIT_USAGE : EXIT_OK;
+}
+
+/**
+ * `edgebus check --desired FILE`: the document as the gateway would validate it before
+ * applying, then what it would change here; the local config is the baseline.
+ */
+function checkDesiredFile(file: string, config: Config, io: Io): number {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    io.err(`${file}: cannot read desired-state document: ${(err as Error).message}\n`);
+    return EXIT_USAGE;
+  }
+  const { doc, parsed, issues, hash } = parseDesired(text, file);
+  if (!doc || !parsed) {
+    for (const issue of issues) io.err(formatIssue(issue) + '\n');
+    return EXIT_USAGE;
+  }
+  io.out(`${file}: version ${doc.version}, hash ${hash}\n`);
+  const check = checkDesired(doc, file, parsed, config);
+  for (const issue of check.issues) io.err(formatIssue(issue) + '\n');
+  if (check.issues.length) return EXIT_USAGE;
+  for (const change of check.changes) io.out(`  ${change}\n`);
+  if (!check.changes.length) io.out('  (changes nothing)\n');
+  io.out(`${file}: ok\n`);
+  return EXIT_OK;
 }

@@ -21,6 +21,9 @@ const USAGE = `usage: edgebus <verb> [--config FILE]
 
   start                       run the daemon until SIGTERM/SIGINT
   check                       validate the configuration
+  check --desired FILE        validate a desired-state document offline, show what it would change
+  fleet push FILE --url URL (--gateway ID... | --fleet --gateways N) [--timeout 60s]
+                              publish a desired-state document, wait for the gateways' reports
   events [--since 10m|ISO] [--until ISO] [--source ID] [--type T]
          [--from-seq N] [--from-version N] [--from-id ID] [--correlation ID]
          [--limit N] [--corrected] [--json] [--follow] [--as as-stored|latest]
@@ -76,6 +79,12 @@ const OPTIONS = {
   to: { type: 'string' },
   at: { type: 'string' },
   'dry-run': { type: 'boolean' },
+  desired: { type: 'string' },
+  url: { type: 'string' },
+  gateway: { type: 'string', multiple: true },
+  gateways: { type: 'string' },
+  fleet: { type: 'boolean' },
+  timeout: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -98,7 +107,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       case 'start':
         return await runStart({ config: v.config });
       case 'check':
-        return runCheck({ config: v.config }, io);
+        return runCheck({ config: v.config, desired: v.desired }, io);
       case 'events':
         await runEvents(loadConfig({ file: v.config }).config, {
           since: v.since, until: v.until, source: v.source, type: v.type,
@@ -134,6 +143,9 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       case 'sink':
         if (rest.length) throw new UsageError(`sink takes no arguments\n\n${USAGE}`);
         return await runSink({ config: v.config, dryRun: v['dry-run'] === true }, io);
+      case 'fleet':
+        // Loaded only here: the MQTT client is not worth its start-up cost to every other verb.
+        return await (await import('./fleet.js')).runFleet(rest[0], rest.slice(1), { url: v.url, gateway: v.gateway, gateways: v.gateways, fleet: v.fleet, timeout: v.timeout }, io);
       case 'passwd':
         if (rest.length) throw new UsageError(`passwd takes no arguments\n\n${USAGE}`);
         return await runPasswd(io);

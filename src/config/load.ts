@@ -218,8 +218,12 @@ function crossChecks(raw: RawConfig, file: string, parsed: ParsedYaml | null, ro
   return issues;
 }
 
-/** What the route schema cannot say: one destination, a sample of one kind, conditions and templates that compile. */
-function routeIssues(raw: RawConfig, file: string, parsed: ParsedYaml | null, routeCheck: RouteCheck | undefined): SchemaIssue[] {
+/**
+ * What the route schema cannot say: one destination, a sample of one kind, conditions and
+ * templates that compile. Exported for desired-state documents, whose `routes` sit at the
+ * same path as the config's.
+ */
+export function routeIssues(raw: Pick<RawConfig, 'routes' | 'gatewayId'> & { upstream?: unknown }, file: string, parsed: ParsedYaml | null, routeCheck: RouteCheck | undefined): SchemaIssue[] {
   const issues: SchemaIssue[] = [];
   const names = new Map<string, number>();
   raw.routes.forEach((r, i) => {

@@ -49,6 +49,8 @@ export class RulesService {
   readonly engine: RuleEngine;
   private readonly outbox: AlertOutbox;
   private watcher: RulesWatcher | null = null;
+  /** Told after each hot reload (desired state looks for local edits of the files it manages). */
+  onReloaded: (() => void) | null = null;
   private issues: SchemaIssue[] = [];
   private readonly fired = new Map<string, { raised: number; cleared: number }>();
   private snapshotTimer: NodeJS.Timeout | null = null;
@@ -83,6 +85,7 @@ export class RulesService {
       this.report(change.issues);
       this.engine.setRules(change.rules);
       opts.log.info({ rules: change.rules.length, files: change.changedFiles }, 'rules reloaded');
+      this.onReloaded?.();
     });
     const loaded = this.watcher.start();
     this.report(loaded.issues);

@@ -51,6 +51,13 @@ export interface UpstreamLinkOptions {
    * durable); without it commands are only emitted as `command` events.
    */
   onCommand?: (cmd: UpstreamCommand) => Promise<void>;
+  /**
+   * Topics of retained documents the gateway follows (desired state): subscribed with
+   * retained messages wanted, each message handed over as is and acknowledged at once
+   * (the broker keeps the retained copy, so a lost one comes back on the next connect).
+   */
+  documentTopics?: readonly string[];
+  onDocument?: (topic: string, payload: Buffer) => void;
   /** for the backoff's jitter; tests inject a fixed one */
   random?: () => number;
 }
@@ -71,6 +78,8 @@ export class UpstreamLink extends EventEmitter<LinkEvents> {
   private readonly version: string;
   private readonly log: Logger;
   private readonly onCommand: UpstreamLinkOptions['onCommand'];
+  private readonly documentTopics: readonly string[];
+  private readonly onDocument: UpstreamLinkOptions['onDocument'];
   private readonly backoff: Backoff;
   private readonly pending = new Set<Pending>();
   private current: Attempt | undefined;
@@ -89,6 +98,8 @@ export class UpstreamLink extends EventEmitter<LinkEvents> {
     this.version = opts.version;
     this.log = opts.log.child({ component: 'upstream' });
     this.onCommand = opts.onCommand;
+    this.documentTopics = opts.documentTopics ?? [];
+    this.onDocument = opts.onDocument;
     this.backoff = new Backoff(opts.config.retry, opts.random);
     this.statusTopic = `edgebus/${opts.gatewayId}/status`;
     acceptEveryPubackRefusal(this.log);
@@ -120,11 +131,11 @@ export class UpstreamLink extends EventEmitter<LinkEvents> {
    * Publishes QoS 1 and resolves once the broker answers. Rejects with LinkDownError when
    * the link is down or drops before the answer: the caller still owns the message.
    */
-  publish(topic: string, payload: Buffer, contentType: string): Promise<PublishOutcome> {
+  publish(topic: string, payload: Buffer, contentType: string, retain = false): Promise<PublishOutcome> {
     if (!isTopicName(topic)) return Promise.reject(new TypeError(`not a valid MQTT topic name: ${JSON.stringify(topic)}`));
     const attempt = this.current;
     if (!this.up || !attempt) return Promise.reject(new LinkDownError());
-    const opts: IClientPublishOptions = { qos: 1 };
+    const opts: IClientPublishOptions = { qos: 1, retain };
     if (attempt.version === 5) opts.properties = { contentType };
     return new Promise<PublishOutcome>((resolve, reject) => {
       const entry: Pending = { resolve, reject };
@@ -247,8 +258,11 @@ export class UpstreamLink extends EventEmitter<LinkEvents> {
     // Retain handling 2: a retained command is an old one, not to be carried out on every reconnect.
     const subOpts = version === 5 ? { qos: 1 as const, rh: 2 } : { qos: 1 as const };
     // `up` waits for the SUBACK, so that a command sent once the link is up is not missed.
-    client.subscribe(this.config.commandTopic, subOpts, (err) => this.guard(() => {
-      if (err) this.log.error({ err: err.message, topic: this.config.commandTopic }, 'upstream: could not subscribe to the command topic');
+    const topics: Record<string, typeof subOpts> = { [this.config.commandTopic]: subOpts };
+    // Retain handling 0: a document's retained copy is exactly what is wanted on connect.
+    for (const t of this.documentTopics) topics[t] = { qos: 1 };
+    client.subscribe(topics, (err) => this.guard(() => {
+      if (err) this.log.error({ err: err.message, topics: Object.keys(topics) }, 'upstream: could not subscribe to the command and document topics');
       if (this.current !== attempt || this.stopped) return;
       this.up = true;
       this.log.info({ url: redactUrl(this.config.url), protocolVersion: version }, 'upstream: connected');
@@ -259,6 +273,10 @@ export class UpstreamLink extends EventEmitter<LinkEvents> {
   private async inbound(packet: IPublishPacket): Promise<void> {
     const topic = packet.topic;
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
+    if (this.documentTopics.includes(topic)) {
+      this.emitDocument(topic, payload);
+      return;
+    }
     // 3.1.1 brokers cannot be asked to hold back retained messages: a retain flag on
     // delivery marks a stored (stale) one, never a live command.
     if (packet.retain) {
@@ -327,6 +345,15 @@ export class UpstreamLink extends EventEmitter<LinkEvents> {
   }
 
   /** A listener that throws must not unwind into MQTT.js or stop the reconnect loop. */
+  /** A document handler that throws must not cost the link its PUBACK loop. */
+  private emitDocument(topic: string, payload: Buffer): void {
+    try {
+      this.onDocument?.(topic, payload);
+    } catch (err) {
+      this.log.error({ err: toError(err).message, topic }, 'upstream: a document handler threw');
+    }
+  }
+
   private emitSafely<K extends keyof LinkEvents>(name: K, ...args: LinkEvents[K]): void {
     try {
       (this.emit as (n: K, ...a: LinkEvents[K]) => boolean)(name, ...args);

@@ -26,6 +26,9 @@ export interface UpstreamOptions {
   /** Delivers a stored command to a local device (the broker's `cmd/<device>`), through the outbox. */
   commands: CommandDelivery;
   log: Logger;
+  /** Retained documents to follow on the link (desired state), see UpstreamLinkOptions. */
+  documentTopics?: readonly string[];
+  onDocument?: (topic: string, payload: Buffer) => void;
 }
 
 export interface UpstreamStatus {
@@ -53,6 +56,7 @@ export class Upstream {
     this.link = new UpstreamLink({
       config: opts.config, gatewayId: opts.gatewayId, version: opts.version, log: opts.log,
       onCommand: (cmd) => this.command(cmd),
+      documentTopics: opts.documentTopics, onDocument: opts.onDocument,
     });
     this.forwarder = new Forwarder({
       store: opts.store, bus: opts.bus, link: this.link, config: opts.config, gatewayId: opts.gatewayId,

@@ -218,7 +218,7 @@ export class Daemon {
       const { Upstream } = await import('./upstream/upstream.js');
       const routing = config.routes.length === 0 ? undefined
         : new (await import('./routes/upstream-routing.js')).UpstreamRouting(config.routes, config.gatewayId, config.upstream.topic);
-      // Desired state arrives over the link and reports over it (README "Fleets: desired state").
+      // Desired state arrives over the link and reports over it (README "Fleets" › "Desired state").
       const { DesiredState } = await import('./usecases/desired-state.js');
       const desired: InstanceType<typeof DesiredState> = new DesiredState({
         config, store, log, latest, health: () => this.health.current,

@@ -1,5 +1,5 @@
 // `edgebus fleet push FILE --url URL (--gateway ID… | --fleet [--gateways N]) [--timeout 60s]`
-// (README "Fleets: desired state"): publishes a desired-state document, retained, and waits
+// (README "Fleets" › "Desired state"): publishes a desired-state document, retained, and waits
 // for the gateways' reports of that version. Runs anywhere that reaches the cloud broker.
 import { readFileSync } from 'node:fs';
 import mqtt from 'mqtt';

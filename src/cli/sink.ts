@@ -1,4 +1,4 @@
-// `edgebus sink [--dry-run]`: run the cloud side (README "Sink") until SIGTERM/SIGINT.
+// `edgebus sink [--dry-run]`: run the cloud side (README "Fleets" › "The sink") until SIGTERM/SIGINT.
 import { loadConfig } from '../config/load.js';
 import { startDryRun } from '../sink/dry-run.js';
 import { Sink } from '../sink/sink.js';

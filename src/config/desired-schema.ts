@@ -1,4 +1,4 @@
-// The desired-state document a cloud pushes to gateways (README "Fleets: desired state"):
+// The desired-state document a cloud pushes to gateways (README "Fleets" › "Desired state"):
 // a version and any of rule files, device profiles, routes and an allow-listed part of the
 // config. The allow-list is the only config a remote party may touch: keys that tune what
 // the gateway does with events (log level, upstream batching, retention, schedules), never

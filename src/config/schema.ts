@@ -85,7 +85,7 @@ export const RouteSchema = Type.Object({
   }, strict)),
 }, strict);
 
-/** `edgebus sink`, the cloud side (README "Sink"): the broker as `upstream` reaches it, and PostgreSQL. */
+/** `edgebus sink`, the cloud side (README "Fleets" › "The sink"): the broker as `upstream` reaches it, and PostgreSQL. */
 const SinkSchema = Type.Object({
   url: Type.String({ pattern: '^(mqtts?|wss?|tcp|ssl)://', description: 'broker URL' }),
   clientId: Type.Optional(Type.String({ minLength: 1, description: 'stable per copy: its session (and unacknowledged batches) live under it' })),

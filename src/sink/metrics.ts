@@ -1,4 +1,4 @@
-// The sink's own /metrics (README "Sink"), in a registry of its own.
+// The sink's own /metrics (README "Fleets" › "The sink"), in a registry of its own.
 import { Counter, Gauge, Registry } from 'prom-client';
 
 export class SinkMetrics {

@@ -1,4 +1,4 @@
-// `edgebus sink` (README "Sink"): batches from the cloud broker into PostgreSQL, exactly
+// `edgebus sink` (README "Fleets" › "The sink"): batches from the cloud broker into PostgreSQL, exactly
 // once by (gateway_id, id). A batch is PUBACKed only after its transaction commits, under a
 // persistent session and a stable client id: a copy killed before COMMIT gets the batch
 // again when it returns (or, on brokers that do so, another copy does), and the insert skips

@@ -1,4 +1,4 @@
-// The sink's tables (README "Sink"): one row per event, keyed by (gateway_id, id) — the
+// The sink's tables (README "Fleets" › "The sink"): one row per event, keyed by (gateway_id, id) — the
 // identity a gateway's at-least-once delivery repeats — and the batches that could not be
 // read. `table` is checked against ^[a-z_][a-z0-9_]*$ by the config schema, so it is
 // spliced into the SQL as is.

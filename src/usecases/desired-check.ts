@@ -1,5 +1,5 @@
-// Checks a desired-state document against what this gateway would load (README "Fleets:
-// desired state"): every rule file and device profile through the same loaders as
+// Checks a desired-state document against what this gateway would load (README "Fleets" ›
+// "Desired state"): every rule file and device profile through the same loaders as
 // `edgebus check`, routes through the config's route checks, config keys through the
 // allow-listed schema; then says, file by file, what applying it would change here.
 import { readFileSync } from 'node:fs';

@@ -1,4 +1,4 @@
-// Desired state from the cloud (README "Fleets: desired state"): the gateway follows a
+// Desired state from the cloud (README "Fleets" › "Desired state"): the gateway follows a
 // retained document on its own topic and on the fleet's (its own wins), validates it as
 // `edgebus check --desired` does, backtests the rules it brings on the local log, swaps the
 // rule files in, waits out a grace period in which the hot reload must take and health must

@@ -1,4 +1,4 @@
-// `edgebus check --desired FILE` (README "Fleets: desired state"), run as a child process:
+// `edgebus check --desired FILE` (README "Fleets" › "Desired state"), run as a child process:
 // a document is validated as the gateway would before applying it, offline.
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';

@@ -1,4 +1,4 @@
-// `edgebus fleet push` (README "Fleets: desired state"), run as a child process against a
+// `edgebus fleet push` (README "Fleets" › "Desired state"), run as a child process against a
 // real mosquitto with two real gateway daemons following it: it publishes the document and
 // waits for the reports of that version.
 import assert from 'node:assert/strict';

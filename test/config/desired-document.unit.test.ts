@@ -1,4 +1,4 @@
-// The desired-state document (README "Fleets: desired state"): its schema, the allow-list of
+// The desired-state document (README "Fleets" › "Desired state"): its schema, the allow-list of
 // remotely settable config keys, file names the gateway may write, and the hash.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';

@@ -1,4 +1,4 @@
-// The `sink:` section (README "Sink"): its defaults, secrets from the environment, and
+// The `sink:` section (README "Fleets" › "The sink"): its defaults, secrets from the environment, and
 // errors that name file:line and the key, as every config error does.
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';

@@ -1,4 +1,4 @@
-// `edgebus sink` with real parts (README "Sink"): gateway daemons forward through mosquitto
+// `edgebus sink` with real parts (README "Fleets" › "The sink"): gateway daemons forward through mosquitto
 // (shared subscriptions, persistent sessions) to sink processes writing into a PostgreSQL of
 // this file's own. Every check ends in the table: each acknowledged event exactly once.
 import assert from 'node:assert/strict';

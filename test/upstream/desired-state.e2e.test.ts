@@ -1,4 +1,4 @@
-// Desired state from the cloud (README "Fleets: desired state"), end to end: a real daemon
+// Desired state from the cloud (README "Fleets" › "Desired state"), end to end: a real daemon
 // whose upstream is mosquitto behind a TCP proxy (to cut the link), a cloud client that
 // pushes retained documents and reads the retained reports, devices publishing readings.
 import assert from 'node:assert/strict';

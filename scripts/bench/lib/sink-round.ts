@@ -186,7 +186,8 @@ export async function sinkPhase(opts: { copies: number; pgUrl: string; pgCpu: ()
     const broker0 = cpuOf(broker.t);
     const wall0 = performance.now();
     // Everything is published at once (QoS 1, the broker queues): the copies, not the publisher, set the pace.
-    const published = Promise.all(opts.load.batches.map((b) => pub!.publishAsync(b.topic, b.payload, { qos: 1, properties: { contentType: opts.load.contentType } })));
+    // Settled into a value at once: a failed publish is reported after the wait, not as an unhandled rejection during it.
+    const published = Promise.all(opts.load.batches.map((b) => pub!.publishAsync(b.topic, b.payload, { qos: 1, properties: { contentType: opts.load.contentType } }))).then(() => null, (err: unknown) => err as Error);
     // The rate runs from the first poll that sees rows to the one that sees them all; what
     // was in before that first poll is left out of the count as well as the time.
     let first = 0;
@@ -208,11 +209,14 @@ export async function sinkPhase(opts: { copies: number; pgUrl: string; pgCpu: ()
     const pgCpu = opts.pgCpu() - pg0;
     const brokerCpu = cpuOf(broker.t) - broker0;
     const wall = (performance.now() - wall0) / 1000;
-    await published;
+    const publishError = await published;
+    if (publishError !== null) throw publishError;
     const perCopy = now.map((c, i) => c.inserted - base[i].inserted);
     const duplicates = now.reduce((s, c, i) => s + c.duplicates - base[i].duplicates, 0);
-    const seconds = (last - first) / 1000;
-    const timed = opts.load.events - atFirst;
+    // All in by the first poll that saw any (a tiny load): then time it from the first publish.
+    const allAtOnce = atFirst >= opts.load.events;
+    const seconds = ((allAtOnce ? last - wall0 : last - first) / 1000);
+    const timed = allAtOnce ? opts.load.events : opts.load.events - atFirst;
     const rows = await countRows(opts.pgUrl, opts.table);
     if (rows !== opts.load.events + probes) throw new Error(`sink phase: ${rows} rows in ${opts.table}, expected ${opts.load.events} + ${probes} probes`);
     return { copies: opts.copies, events: opts.load.events, seconds, perSecond: timed / seconds, perCopy, duplicates, cpuMsPer1000: (cpu * 1000) / (opts.load.events / 1000),

@@ -33,12 +33,15 @@ export function createTableSql(table: string): string[] {
 }
 
 /**
- * One statement for the whole batch: the columns as arrays, unnested. Each row's fields are
- * bound, never spliced; `rowCount` is the rows inserted, so the rest were already there.
+ * One statement for the whole batch, its events bound as a single JSON array ($2) that the
+ * server takes apart: bound, never spliced, and no per-event array-literal escaping in the
+ * sink (binding eight arrays cost the pg client half the sink's CPU per event; bench:sink).
+ * `rowCount` is the rows inserted, so the rest were already there.
  */
 export function insertEventsSql(table: string): string {
   return `INSERT INTO ${table} (gateway_id, id, seq, source, type, "timestamp", corrected_timestamp, payload)
-    SELECT $1, * FROM unnest($2::text[], $3::bigint[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[], $8::jsonb[])
+    SELECT $1, e->>'id', (e->>'seq')::bigint, e->>'source', e->>'type', (e->>'timestamp')::timestamptz, (e->>'correctedTimestamp')::timestamptz, e
+    FROM jsonb_array_elements($2::jsonb) AS e
     ON CONFLICT (gateway_id, id) DO NOTHING`;
 }
 

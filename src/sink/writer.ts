@@ -46,14 +46,7 @@ export class SinkWriter {
 
   async writeBatch(batch: Batch): Promise<WriteResult> {
     const n = batch.events.length;
-    const ids = new Array<string>(n), seqs = new Array<number>(n), sources = new Array<string>(n), types = new Array<string>(n);
-    const times = new Array<string>(n), corrected = new Array<string | null>(n), rows = new Array<string>(n);
-    for (let i = 0; i < n; i++) {
-      const e = batch.events[i];
-      ids[i] = e.id; seqs[i] = e.seq; sources[i] = e.source; types[i] = e.type;
-      times[i] = e.timestamp; corrected[i] = e.correctedTimestamp ?? null; rows[i] = JSON.stringify(e);
-    }
-    const result = await this.transaction((c) => c.query(this.insertEvents, [batch.gatewayId, ids, seqs, sources, types, times, corrected, rows]));
+    const result = await this.transaction((c) => c.query(this.insertEvents, [batch.gatewayId, JSON.stringify(batch.events)]));
     const inserted = result.rowCount ?? 0;
     return { inserted, duplicates: n - inserted };
   }

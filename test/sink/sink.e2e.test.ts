@@ -85,10 +85,14 @@ describe('edgebus sink', () => {
     const [a, b] = [await gateway('gw-a'), await gateway('gw-b')];
     await Promise.all([readings(a, 150), readings(b, 150)]);
     await landedExactlyOnce('edgebus_events');
-    const row = (await db.query<{ payload: Record<string, unknown>; type: string; source: string }>(`SELECT payload, type, source FROM edgebus_events WHERE gateway_id = 'gw-a' ORDER BY seq LIMIT 1`))[0];
+    const row = (await db.query<{ payload: Record<string, unknown>; type: string; source: string; seq: string; timestamp: Date; corrected_timestamp: Date | null }>(`SELECT payload, type, source, seq, "timestamp", corrected_timestamp FROM edgebus_events WHERE gateway_id = 'gw-a' ORDER BY seq LIMIT 1`))[0];
     const first = (await getEvents(a.d.httpUrl, { limit: 1 }))[0];
     assert.deepEqual({ ...row.payload, correctedTimestamp: undefined }, { ...first, correctedTimestamp: undefined }, 'the whole event as JSONB');
     assert.equal(row.type, first.type);
+    // The columns are taken out of the batch's JSON by the server: each must match its event.
+    assert.deepEqual({ source: row.source, seq: Number(row.seq), timestamp: row.timestamp.toISOString() }, { source: first.source, seq: first.seq, timestamp: first.timestamp });
+    assert.equal(typeof row.payload.correctedTimestamp, 'string', 'the batch carries a corrected timestamp');
+    assert.equal(row.corrected_timestamp?.toISOString(), row.payload.correctedTimestamp);
     const events = await count('edgebus_events');
     assert.equal(await s.metric('edgebus_sink_events_inserted_total'), events);
     assert.ok(await s.metric('edgebus_sink_batches_total', { outcome: 'written' }) >= events / 20);

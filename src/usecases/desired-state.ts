@@ -1,9 +1,11 @@
 // Desired state from the cloud (README "Fleets: desired state"): the gateway follows a
 // retained document on its own topic and on the fleet's (its own wins), validates it as
 // `edgebus check --desired` does, backtests the rules it brings on the local log, swaps the
-// rule files in, waits out a grace period in which the hot reload must take and health must
-// stay ok (else it puts the old files back), and reports the outcome, retained. It reads
-// the event log only to backtest: a push never touches what is buffered for upstream.
+// files in (the routes/config overlay, rule files, device profiles), waits out a grace period
+// in which the rules must load and health must stay ok (else it puts the old files back), and
+// reports the outcome, retained. Profiles and the overlay are read only at start: a change
+// to them asks `edgebus start` for a restart, and the next daemon confirms it (confirm()).
+// It reads the event log only to backtest: a push never touches what is buffered for upstream.
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -10,6 +10,7 @@ import { getEvents, getStatus } from '../helpers/api.js';
 import { startCollector, type Collector } from '../helpers/collector.js';
 import { killDaemon, spawnDaemon, writeConfig, type ChildDaemon } from '../helpers/daemon.js';
 import { connect, endAll, listen, publish, type MqttClient } from '../helpers/mqtt.js';
+import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { tempDir } from '../helpers/tmp.js';
 import { startUpstreamBroker, type UpstreamBroker } from '../helpers/upstream-broker.js';
 import { waitFor } from '../helpers/wait.js';
@@ -27,6 +28,7 @@ interface Report { version: string | number | null; status: string; errors: stri
 
 describe('desired state with device profiles, routes and config keys: applied by a restart', () => {
   let broker: UpstreamBroker;
+  let proxy: TcpProxy;
   let tmp: ReturnType<typeof tempDir>;
   let d: ChildDaemon;
   let cloud: MqttClient;
@@ -56,6 +58,7 @@ describe('desired state with device profiles, routes and config keys: applied by
 
   before(async () => {
     broker = await startUpstreamBroker();
+    proxy = await startTcpProxy(broker.port);
     tmp = tempDir();
     mkdirSync(join(tmp.dir, 'rules'));
     mkdirSync(join(tmp.dir, 'devices'));
@@ -63,7 +66,7 @@ describe('desired state with device profiles, routes and config keys: applied by
     events = await startCollector(broker.url, EVENTS);
     humidity = await startCollector(broker.url, HUMIDITY);
     reports = await listen(broker.url, REPORTED);
-    const file = writeConfig(tmp.dir, { upstream: { url: broker.url, keepalive: '2s', batch: { maxEvents: 50, linger: '300ms' } } });
+    const file = writeConfig(tmp.dir, { upstream: { url: proxy.url, keepalive: '2s', retry: { initialDelay: '50ms', maxDelay: '300ms' }, batch: { maxEvents: 50, linger: '300ms' } } });
     d = await spawnDaemon(file);
     await waitFor(async () => ((await getStatus(d.httpUrl)) as { upstream: { connected: boolean } }).upstream.connected, { message: 'upstream connected' });
   });
@@ -72,6 +75,7 @@ describe('desired state with device profiles, routes and config keys: applied by
     await events?.close();
     await humidity?.close();
     await killDaemon(d);
+    await proxy?.close();
     await broker?.stop();
     tmp?.cleanup();
   });
@@ -140,5 +144,25 @@ describe('desired state with device profiles, routes and config keys: applied by
     assert.equal(readFileSync(overlay(), 'utf8'), before.overlay, 'the overlay is as it was');
     assert.match(before.overlay, /maxEvents: 1/);
     assert.ok(!existsSync(join(tmp.dir, 'data', 'desired-pending.json')), 'nothing pending');
+  });
+
+  it('applies a document that arrives when the link returns, restarting while the backlog drains, sending each buffered event once and in order', async () => {
+    proxy.cut();
+    await waitFor(async () => !((await getStatus(d.httpUrl)) as { upstream: { connected: boolean } }).upstream.connected, { message: 'upstream down' });
+    const device = await connect(d.brokerUrl);
+    try {
+      for (let chunk = 0; chunk < 10; chunk++) {
+        await Promise.all(Array.from({ length: 100 }, (_, i) => reading(device, 'gh-4', 'temperature', chunk * 100 + i + 1)));
+      }
+    } finally {
+      await endAll([device]);
+    }
+    const ready = d.output().split('"edgebus ready').length;
+    await push({ version: 4, rules: { 'hot.yaml': HOT }, devices: { 'meter.yaml': METER }, routes: [ROUTE], config: { upstream: { batch: { maxEvents: 5 } } } });
+    proxy.restore();
+    const r = await reportOf(4);
+    assert.equal(r.status, 'applied', r.errors.join('\n'));
+    assert.equal(d.output().split('"edgebus ready').length, ready + 1, 'one restart');
+    await assertForwardedOnce();
   });
 });

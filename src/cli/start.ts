@@ -15,6 +15,8 @@ import { EXIT_OK, EXIT_RUNTIME, UsageError } from './args.js';
 import { applyHeapMode, heapModeOf } from './heap-mode.js';
 import { enableOptimizingCompiler } from './startup-tiering.js';
 
+const RESTART_RETRY_MS = 1_000;
+
 export async function runStart(opts: { config?: string }): Promise<number> {
   // First, before the config and the store allocate: what start-up leaves behind is collected under it.
   let heap;
@@ -79,6 +81,8 @@ export async function runStart(opts: { config?: string }): Promise<number> {
         // Once: the document's files are put back and the previous setup started again.
         if (attempt === 0 && rollBackPending(config.dataDir, `restart: ${(err as Error).message}`)) {
           log.error({ err }, 'restart with a desired-state document failed; its files are put back');
+          // A port another process held a moment ago (the usual cause) may be free again shortly.
+          await new Promise((r) => setTimeout(r, RESTART_RETRY_MS));
           continue;
         }
         log.fatal({ err }, 'restart failed');

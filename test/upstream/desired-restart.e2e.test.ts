@@ -4,6 +4,7 @@
 // readings published before, during and after arrive upstream once each, in seq order.
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { getEvents, getStatus } from '../helpers/api.js';
@@ -163,6 +164,36 @@ describe('desired state with device profiles, routes and config keys: applied by
     const r = await reportOf(4);
     assert.equal(r.status, 'applied', r.errors.join('\n'));
     assert.equal(d.output().split('"edgebus ready').length, ready + 1, 'one restart');
+    await assertForwardedOnce();
+  });
+
+  it('puts the previous files back and starts again when the restarted daemon cannot start, and reports rolled-back', async () => {
+    const before = readFileSync(overlay(), 'utf8');
+    const port = Number(new URL(d.brokerUrl).port);
+    await push({ version: 5, rules: { 'hot.yaml': HOT }, devices: { 'meter.yaml': METER }, routes: [ROUTE], config: { upstream: { batch: { maxEvents: 6 } } } });
+    // Another process takes the broker port the moment the stopping daemon lets it go.
+    const squatter = await waitFor(() => new Promise<Server | undefined>((resolve) => {
+      const server = createServer();
+      server.once('error', () => resolve(undefined));
+      server.listen(port, '0.0.0.0', () => resolve(server));
+    }), { timeout: 20_000, interval: 1, message: 'the broker port free' });
+    try {
+      await waitFor(() => d.output().includes('restart with a desired-state document failed'), { timeout: 20_000, message: 'the failed restart' });
+    } finally {
+      await new Promise((resolve) => squatter.close(resolve));
+    }
+    const r = await reportOf(5);
+    assert.equal(r.status, 'rolled-back');
+    assert.match(r.errors[0], /^restart: .*EADDRINUSE/);
+    assert.equal(readFileSync(overlay(), 'utf8'), before, 'the previous overlay is back');
+    assert.ok(!existsSync(join(tmp.dir, 'data', 'desired-pending.json')), 'nothing pending');
+    // The previous setup runs again on the same ports and forwards as before.
+    const device = await connect(d.brokerUrl);
+    try {
+      await reading(device, 'gh-5', 'temperature', 1);
+    } finally {
+      await endAll([device]);
+    }
     await assertForwardedOnce();
   });
 });

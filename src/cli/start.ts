@@ -33,11 +33,16 @@ export async function runStart(opts: { config?: string }): Promise<number> {
   heapLog = log;
   for (const w of warnings) log.warn(w);
   log.debug({ config: file ?? 'built-in defaults', heap }, 'starting');
-  let restarting: Promise<void> | null = null;
+  // Restarts run one after another, and never before the first start is done: a retained
+  // document can arrive while the daemon is still starting, and the restart needs its ports.
+  let restarts: Promise<void> = Promise.resolve();
+  let firstStart: Promise<unknown> = Promise.resolve();
   const build = (c: Config): Daemon => {
     const d = new Daemon(c, log, file);
     d.bus.on('heap-mode', 'committed', (e) => heapControl.committed(e.events));
-    d.onRestartRequest = () => void (restarting ??= restart().finally(() => (restarting = null)));
+    d.onRestartRequest = () => {
+      restarts = restarts.then(() => firstStart).then(restart).catch((err: unknown) => log.error({ err }, 'restart failed'));
+    };
     return d;
   };
   let daemon = build(config);
@@ -52,7 +57,7 @@ export async function runStart(opts: { config?: string }): Promise<number> {
       notify?.stop();
       await notify?.stopping().catch(notifyFailed);
       try {
-        await restarting;
+        await restarts;
         await daemon.stop();
         return EXIT_OK;
       } catch (err) {
@@ -63,8 +68,9 @@ export async function runStart(opts: { config?: string }): Promise<number> {
     return stopping;
   };
   let ports = { broker: config.broker.port, http: config.http.port };
+  let running = false;
   const restart = async (): Promise<void> => {
-    if (stopping) return;
+    if (stopping || !running) return;
     log.info('restarting to apply a desired-state document');
     await daemon.stop();
     for (let attempt = 0; ; attempt++) {
@@ -94,9 +100,14 @@ export async function runStart(opts: { config?: string }): Promise<number> {
   exitOn('SIGTERM');
   exitOn('SIGINT');
   try {
-    const { broker, http } = await daemon.start();
-    // A restart binds the same ports, even those given as 0 (any free one).
-    ports = { broker: broker.port, http: http.port };
+    const starting = daemon.start().then((a) => {
+      // A restart binds the same ports, even those given as 0 (any free one).
+      ports = { broker: a.broker.port, http: a.http.port };
+      running = true;
+      return a;
+    });
+    firstStart = starting.catch(() => {});
+    const { broker, http } = await starting;
     enableOptimizingCompiler();
     notify?.ready(`edgebus ready: broker mqtt://${broker.address}:${broker.port}, http http://${http.address}:${http.port}, data ${config.dataDir}, upstream ${config.upstream?.url ?? 'none (store-only)'}`).catch(notifyFailed);
     notify?.startWatchdog(notifyFailed);

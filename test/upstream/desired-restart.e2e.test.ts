@@ -196,4 +196,29 @@ describe('desired state with device profiles, routes and config keys: applied by
     }
     await assertForwardedOnce();
   });
+
+  it('applies a document already waiting when a gateway first starts, restarting on the ports it first took', async (t) => {
+    const dir = tempDir();
+    t.after(() => dir.cleanup());
+    await cloud.publishAsync('edgebus/test-gw2/config/desired', JSON.stringify({ version: 'boot-1', devices: { 'meter.yaml': METER }, config: { upstream: { batch: { maxEvents: 4 } } } }), { qos: 1, retain: true });
+    t.after(() => cloud.publishAsync('edgebus/test-gw2/config/desired', '', { qos: 1, retain: true }));
+    const seen = await listen(broker.url, 'edgebus/test-gw2/config/reported');
+    let d2: ChildDaemon | undefined;
+    try {
+      // Ports 0: the first start takes any free ones, the restart must take the same.
+      d2 = await spawnDaemon(writeConfig(dir.dir, { gatewayId: 'test-gw2', upstream: { url: broker.url, keepalive: '2s' } }));
+      const r = await waitFor(() => seen.got.map((m) => JSON.parse(m.body) as Report).find((x) => x.version === 'boot-1'), { timeout: 30_000, message: 'the report of boot-1' });
+      assert.equal(r.status, 'applied', r.errors.join('\n'));
+      const readyPorts = d2.output().split('\n').filter((l) => l.includes('"edgebus ready')).map((l) => {
+        const rec = JSON.parse(l) as { brokerPort: number; httpPort: number };
+        return `${rec.brokerPort}/${rec.httpPort}`;
+      });
+      assert.equal(readyPorts.length, 2, 'one restart');
+      assert.equal(readyPorts[1], readyPorts[0], 'the same ports');
+      assert.equal(readFileSync(join(dir.dir, 'devices', 'meter.yaml'), 'utf8'), METER);
+    } finally {
+      await endAll([seen.client]);
+      await killDaemon(d2);
+    }
+  });
 });

@@ -60,6 +60,11 @@ export class Daemon {
   private addrs: DaemonAddresses | null = null;
   private stopping: Promise<void> | null = null;
   private streams: EventStreams | null = null;
+  /**
+   * Set by `edgebus start`, which can stop this daemon and start another on the same ports:
+   * what a desired-state document with device profiles, routes or config keys needs.
+   */
+  onRestartRequest: (() => void) | null = null;
 
   constructor(readonly config: Config, private readonly log: Logger, private readonly configFile: string | null = null) {
     this.lifecycle = new Lifecycle(log);
@@ -222,6 +227,7 @@ export class Daemon {
       const { DesiredState } = await import('./usecases/desired-state.js');
       const desired: InstanceType<typeof DesiredState> = new DesiredState({
         config, store, log, latest, health: () => this.health.current,
+        restart: this.onRestartRequest ? () => this.onRestartRequest?.() : undefined,
         loadedRules: () => new Set(rules.engine.rules.map((r) => r.id)),
         publish: async (topic, payload) => {
           const outcome = await upstream.link.publish(topic, payload, 'application/json', true);

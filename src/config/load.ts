@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { parse as parseYamlScalar } from 'yaml';
 import type { TSchema } from '@sinclair/typebox';
+import { mergeOverlay, readOverlay } from './desired-overlay.js';
 import { ConfigSchema, type RawConfig, type RawRoute, type RawSink } from './schema.js';
 import type { Config, RouteConfig, SinkConfig } from './types.js';
 import { parseDuration, parseFreeSpace, parseSize } from './units.js';
@@ -305,6 +306,18 @@ export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
   }
   const envSources = new Map<string, string>();
   applyEnv(data, env, envSources);
+  // What a desired-state document set (README "Fleets: desired state") lies over the file;
+  // the environment, set by whoever launched this process, is applied again and wins.
+  let overlay;
+  try {
+    overlay = readOverlay(typeof data.dataDir === 'string' ? data.dataDir : './data', cwd);
+  } catch (err) {
+    throw new SchemaError([{ file: label, line: null, key: 'dataDir', message: `desired-state overlay unreadable: ${(err as Error).message}` }]);
+  }
+  if (overlay) {
+    mergeOverlay(data, overlay.overlay);
+    applyEnv(data, env, envSources);
+  }
   const issues = validateAgainst(ConfigSchema, data, parsed, label, { envSources });
   if (issues.length) throw new SchemaError(issues);
   const raw = data as RawConfig;

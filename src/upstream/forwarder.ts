@@ -82,6 +82,9 @@ export class Forwarder {
     });
   }
 
+  /** Set by settle(): the stop is coming, nothing new leaves. */
+  private holding = false;
+
   async init(): Promise<void> {
     this.cursor = await readCursor(this.opts.store);
     this.batchNumber = await readBatchNumber(this.opts.store);
@@ -135,6 +138,19 @@ export class Forwarder {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
+  /**
+   * Sends nothing new and waits (up to `timeoutMs`) for the batches in flight to be
+   * acknowledged: a stop after this leaves no batch sent but unacknowledged, which the next
+   * start would send again.
+   */
+  async settle(timeoutMs: number): Promise<void> {
+    this.holding = true;
+    const deadline = Date.now() + timeoutMs;
+    while (this.drain.batchesInFlight + this.overtake.batchesInFlight > 0 && this.opts.link.connected && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     this.generation++;
@@ -170,7 +186,7 @@ export class Forwarder {
   private async fill(): Promise<void> {
     const { config } = this.opts;
     for (;;) {
-      if (this.stopped || !this.opts.link.connected || this.refusals.blocked) return;
+      if (this.stopped || this.holding || !this.opts.link.connected || this.refusals.blocked) return;
       if (this.drain.batchesInFlight + this.overtake.batchesInFlight >= config.inflight) return;
       const last = this.opts.lastSeq();
       const ready = this.drain.ready(last);

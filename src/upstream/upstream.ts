@@ -12,6 +12,8 @@ import type { BatchRouting, LatestVersion } from './forwarder-ports.js';
 import { UpstreamLink, type UpstreamCommand } from './link.js';
 import { redactUrl } from '../util/redact.js';
 
+const SETTLE_MS = 2_000;
+
 export interface UpstreamOptions {
   config: UpstreamConfig;
   /** The config's routes (routes/upstream-routing.ts; local ones too: an event a local route takes leaves the default topic); absent: all to `config.topic`. */
@@ -119,6 +121,8 @@ export class Upstream {
 
   async stop(): Promise<void> {
     this.opts.bus.removeOwner('upstream');
+    // What is in flight is let land, briefly: unacknowledged, it would be sent again after a restart.
+    await this.forwarder.settle(SETTLE_MS);
     await this.forwarder.stop();
     await this.link.stop();
   }

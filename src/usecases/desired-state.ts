@@ -1,13 +1,16 @@
 // Desired state from the cloud (README "Fleets" › "Desired state"): the gateway follows a
 // retained document on its own topic and on the fleet's (its own wins), validates it as
 // `edgebus check --desired` does, backtests the rules it brings on the local log, swaps the
-// rule files in, waits out a grace period in which the hot reload must take and health must
-// stay ok (else it puts the old files back), and reports the outcome, retained. It reads
-// the event log only to backtest: a push never touches what is buffered for upstream.
+// files in (the routes/config overlay, rule files, device profiles), waits out a grace period
+// in which the rules must load and health must stay ok (else it puts the old files back), and
+// reports the outcome, retained. Profiles and the overlay are read only at start: a change
+// to them asks `edgebus start` for a restart, and the next daemon confirms it (confirm()).
+// It reads the event log only to backtest: a push never touches what is buffered for upstream.
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDesired } from '../config/desired-document.js';
+import { DESIRED_OVERLAY_FILE, overlayText } from '../config/desired-overlay.js';
 import type { DesiredDocument } from '../config/desired-schema.js';
 import type { Config } from '../config/types.js';
 import { formatIssue } from '../config/validate.js';
@@ -17,7 +20,8 @@ import type { CompiledRule } from '../rules/types.js';
 import type { EventStore } from '../store/event-store.js';
 import type { Logger } from '../util/log.js';
 import { checkDesired } from './desired-check.js';
-import { restoreFiles, swapFiles, type FileSet } from './managed-files.js';
+import { clearPending, readPending, rollBackPending, writePending, type PendingApply } from './desired-pending.js';
+import { restoreFiles, swapFiles, type FileSet, type Previous } from './managed-files.js';
 import { backtestRules } from './rule-backtest.js';
 
 export type DesiredStatus = 'applied' | 'rejected' | 'rolled-back';
@@ -42,6 +46,8 @@ interface AppliedState {
   hash: string;
   /** Managed rule file name → sha256 of the text written. */
   files: Record<string, string>;
+  /** Managed device profile name → sha256 (absent in state files of earlier versions). */
+  devices?: Record<string, string>;
   report: DesiredReport;
 }
 
@@ -56,6 +62,11 @@ export interface DesiredStateOptions {
   /** Publishes retained at QoS 1; rejects when the link is down. */
   publish: (topic: string, payload: Buffer) => Promise<void>;
   latest?: (e: EdgeEvent) => EdgeEvent;
+  /**
+   * Restarts the daemon in this process (edgebus start): what device profiles, routes and
+   * config keys need. Without it a document carrying them is rejected.
+   */
+  restart?: () => void;
   /** How long an applied document must keep the daemon healthy; default 5 s. */
   graceMs?: number;
   /** How far back new and changed rules are backtested; default 24h. */
@@ -92,8 +103,20 @@ export class DesiredState {
 
   start(): void {
     this.applied = this.readState();
-    this.lastHash = this.applied?.hash ?? null;
+    const pending = readPending(this.opts.config.dataDir);
+    // The retained copy of a document this start is confirming is not worked again.
+    this.lastHash = pending?.hash ?? this.applied?.hash ?? null;
     this.lastReport = this.applied?.report ?? null;
+    if (pending) {
+      this.applying = true;
+      this.queue = this.queue.then(() => this.confirm(pending)).catch((err: unknown) => {
+        this.opts.log.error({ err }, 'desired state: could not confirm the document applied before the restart');
+      }).finally(() => {
+        this.applying = false;
+        this.rulesChanged();
+      });
+      return;
+    }
     this.rulesChanged();
   }
 
@@ -109,13 +132,15 @@ export class DesiredState {
   }
 
   private drift(applied: AppliedState): string[] {
-    return Object.entries(applied.files).filter(([name, hash]) => {
+    const { rulesDir, devicesDir } = this.opts.config;
+    const edited = (dir: string, files: Record<string, string>) => Object.entries(files).filter(([name, hash]) => {
       try {
-        return sha256(readFileSync(join(this.opts.config.rulesDir, name), 'utf8')) !== hash;
+        return sha256(readFileSync(join(dir, name), 'utf8')) !== hash;
       } catch {
         return true;
       }
     }).map(([name]) => name).sort();
+    return [...edited(rulesDir, applied.files), ...edited(devicesDir, applied.devices ?? {}).map((n) => `devices/${n}`)];
   }
 
   /** One document at a time, in the order received. */
@@ -164,7 +189,7 @@ export class DesiredState {
     const check = checkDesired(doc, next.topic, parsed, this.opts.config);
     const errors = check.issues.map(formatIssue);
     for (const k of ['devices', 'routes', 'config'] as const) {
-      if (doc[k] !== undefined) errors.push(`${k}: not applied remotely by this gateway (only rules hot-reload); set it in the local files`);
+      if (doc[k] !== undefined && !this.opts.restart) errors.push(`${k}: not applied remotely by this gateway: it needs a restart, which only \`edgebus start\` does; set it in the local files`);
     }
     if (errors.length) return reject(errors);
     const backtest = await this.backtest(doc);
@@ -188,45 +213,106 @@ export class DesiredState {
     return backtestRules(store, rules, { gatewayId: config.gatewayId, since: backtestSince, latest });
   }
 
+  /**
+   * The files a document manages, folder by folder: the config overlay, rules, device
+   * profiles. `restart`: read only at start, so a change needs the daemon restarted.
+   */
+  private fileSets(doc: DesiredDocument): { dir: string; files: Map<string, string | null>; restart: boolean }[] {
+    const { config } = this.opts;
+    const managed = (wanted: Record<string, string>, before: Record<string, string>) => {
+      const files = new Map<string, string | null>(Object.entries(wanted));
+      // Files an earlier document managed and this one leaves out are removed; local files stay.
+      for (const name of Object.keys(before)) if (!(name in wanted)) files.set(name, null);
+      return files;
+    };
+    const overlay = doc.routes === undefined && doc.config === undefined ? null : overlayText({ routes: doc.routes, config: doc.config });
+    return [
+      { dir: config.dataDir, files: new Map([[DESIRED_OVERLAY_FILE, overlay]]), restart: true },
+      { dir: config.rulesDir, files: managed(doc.rules ?? {}, this.applied?.files ?? {}), restart: false },
+      { dir: config.devicesDir, files: managed(doc.devices ?? {}, this.applied?.devices ?? {}), restart: true },
+    ];
+  }
+
   private async apply(doc: DesiredDocument, hash: string, backtest: Record<string, number>): Promise<void> {
     const { config, log } = this.opts;
-    const wanted = doc.rules ?? {};
-    const files = new Map<string, string | null>(Object.entries(wanted));
-    // Files an earlier document managed and this one leaves out are removed; local files stay.
-    for (const name of Object.keys(this.applied?.files ?? {})) if (!(name in wanted)) files.set(name, null);
-    let previous;
+    const sets = this.fileSets(doc);
+    const swapped: { dir: string; previous: Previous }[] = [];
+    const restore = () => {
+      for (const { dir, previous } of swapped.reverse()) {
+        try {
+          restoreFiles(dir, previous);
+        } catch (err) {
+          log.error({ err, dir }, 'desired state: could not restore the previous files');
+        }
+      }
+    };
     try {
-      mkdirSync(config.rulesDir, { recursive: true });
-      previous = swapFiles(config.rulesDir, files as FileSet);
+      for (const { dir, files } of sets) {
+        mkdirSync(dir, { recursive: true });
+        swapped.push({ dir, previous: swapFiles(dir, files as FileSet) });
+      }
     } catch (err) {
-      log.warn({ err, version: doc.version }, 'desired state: applying failed; the previous rule files are back');
+      restore();
+      log.warn({ err, version: doc.version }, 'desired state: applying failed; the previous files are back');
       return void (await this.report({ version: doc.version, hash, status: 'rolled-back', errors: [`apply: ${(err as Error).message}`], backtest }));
     }
-    const failure = await this.watchGrace(doc);
+    const ruleIds = ruleIdsOf(doc);
+    const hashes = (files: Record<string, string> = {}) => Object.fromEntries(Object.entries(files).map(([n, t]) => [n, sha256(t)]));
+    // Rules hot-reload; device profiles and the overlay are read at start, so a change to either restarts.
+    const needsRestart = swapped.some(({ previous }, k) => sets[k].restart && [...previous].some(([name, before]) => sets[k].files.get(name) !== before));
+    if (needsRestart && this.opts.restart) {
+      writePending(config.dataDir, {
+        version: doc.version, hash, backtest, ruleIds, rules: hashes(doc.rules), devices: hashes(doc.devices),
+        previous: swapped.map(({ dir, previous }) => ({ dir, files: Object.fromEntries(previous) })),
+      });
+      log.info({ version: doc.version }, 'desired state: files in place; restarting to apply device profiles, routes and config');
+      this.opts.restart();
+      return;
+    }
+    const failure = await this.watchGrace(ruleIds);
     if (failure) {
-      try {
-        restoreFiles(config.rulesDir, previous);
-      } catch (err) {
-        log.error({ err }, 'desired state: could not restore the previous rule files');
-      }
+      restore();
       log.warn({ version: doc.version, failure }, 'desired state: rolled back');
       return void (await this.report({ version: doc.version, hash, status: 'rolled-back', errors: [failure], backtest }));
     }
-    const report = await this.report({ version: doc.version, hash, status: 'applied', errors: [], backtest });
-    this.applied = {
-      version: doc.version, hash, report,
-      files: Object.fromEntries(Object.entries(wanted).map(([n, t]) => [n, sha256(t)])),
-    };
-    this.writeState(this.applied);
-    log.info({ version: doc.version, hash, backtest }, 'desired state applied');
+    await this.recordApplied({ version: doc.version, hash, backtest, rules: hashes(doc.rules), devices: hashes(doc.devices) });
   }
 
-  /** Null when the new rules went live and health stayed ok for the grace period; else why not. */
-  private async watchGrace(doc: DesiredDocument): Promise<string | null> {
-    const ids = Object.entries(doc.rules ?? {}).flatMap(([name, text]) => loadRuleFile(name, text).rules.map((r) => r.id));
+  /** After the restart a document asked for: its grace period, then applied, or its files put back. */
+  private async confirm(pending: PendingApply): Promise<void> {
+    const { config, log } = this.opts;
+    const { version, hash, backtest } = pending;
+    if (pending.failure !== undefined) {
+      clearPending(config.dataDir);
+      log.warn({ version, failure: pending.failure }, 'desired state: rolled back');
+      return void (await this.report({ version, hash, status: 'rolled-back', errors: [pending.failure], backtest }));
+    }
+    const failure = await this.watchGrace(pending.ruleIds);
+    // Stopped meanwhile: the next start confirms it.
+    if (this.stopped) return;
+    if (failure && this.opts.restart) {
+      rollBackPending(config.dataDir, failure);
+      log.warn({ version, failure }, 'desired state: failed after the restart; the previous files are back, restarting again');
+      this.opts.restart();
+      return;
+    }
+    await this.recordApplied(pending);
+    clearPending(config.dataDir);
+  }
+
+  private async recordApplied(a: Pick<PendingApply, 'version' | 'hash' | 'backtest' | 'rules' | 'devices'>): Promise<void> {
+    const report = await this.report({ version: a.version, hash: a.hash, status: 'applied', errors: [], backtest: a.backtest });
+    this.applied = { version: a.version, hash: a.hash, report, files: a.rules, devices: a.devices };
+    this.writeState(this.applied);
+    this.opts.log.info({ version: a.version, hash: a.hash, backtest: a.backtest }, 'desired state applied');
+  }
+
+  /** Null when the rules went live and health stayed ok for the grace period; else why not. */
+  private async watchGrace(ids: string[]): Promise<string | null> {
     const deadline = Date.now() + (this.opts.graceMs ?? 5_000);
     let live = false;
     for (;;) {
+      if (this.stopped) return 'stopped within the grace period';
       const health = this.opts.health();
       if (health !== 'ok' && health !== 'starting') return `health: ${health} within the grace period`;
       if (!live) {
@@ -272,3 +358,6 @@ export class DesiredState {
     renameSync(`${file}.tmp`, file);
   }
 }
+
+const ruleIdsOf = (doc: DesiredDocument): string[] =>
+  Object.entries(doc.rules ?? {}).flatMap(([name, text]) => loadRuleFile(name, text).rules.map((r) => r.id));

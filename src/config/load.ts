@@ -5,8 +5,8 @@ import { resolve } from 'node:path';
 import { parse as parseYamlScalar } from 'yaml';
 import type { TSchema } from '@sinclair/typebox';
 import { mergeOverlay, readOverlay } from './desired-overlay.js';
-import { ConfigSchema, type RawConfig, type RawRoute, type RawSink } from './schema.js';
-import type { Config, RouteConfig, SinkConfig } from './types.js';
+import { ConfigSchema, type RawConfig, type RawRoute, type RawSink, type RawUpstream } from './schema.js';
+import type { BrokerLink, Config, RouteConfig, SinkConfig } from './types.js';
 import { parseDuration, parseFreeSpace, parseSize } from './units.js';
 import { lineOf, parseYaml, SchemaError, validateAgainst, type ParsedYaml, type SchemaIssue } from './validate.js';
 import { isPasswordHash } from '../security/password.js';
@@ -108,18 +108,25 @@ function resolveRoute(r: RawRoute, i: number, gatewayId: string): RouteConfig {
   };
 }
 
+/** The fields every broker client has (see BrokerLink): files relative to the config's folder, durations in ms. */
+function resolveLink(raw: RawUpstream | RawSink, clientId: string, secret: (v: string | undefined, f: string | undefined) => string | undefined, cwd: string): BrokerLink {
+  return {
+    url: raw.url,
+    clientId,
+    username: raw.username,
+    password: secret(raw.password, raw.passwordFile),
+    ca: raw.ca && resolve(cwd, raw.ca),
+    cert: raw.cert && resolve(cwd, raw.cert),
+    key: raw.key && resolve(cwd, raw.key),
+    rejectUnauthorized: raw.rejectUnauthorized,
+    keepalive: parseDuration(raw.keepalive),
+  };
+}
+
 function resolveSink(sk: RawSink, gatewayId: string, secret: (v: string | undefined, f: string | undefined) => string | undefined, cwd: string): SinkConfig {
   const pg = sk.postgres;
   return {
-    url: sk.url,
-    clientId: sk.clientId ?? `edgebus-sink-${gatewayId}`,
-    username: sk.username,
-    password: secret(sk.password, sk.passwordFile),
-    ca: sk.ca && resolve(cwd, sk.ca),
-    cert: sk.cert && resolve(cwd, sk.cert),
-    key: sk.key && resolve(cwd, sk.key),
-    rejectUnauthorized: sk.rejectUnauthorized,
-    keepalive: parseDuration(sk.keepalive),
+    ...resolveLink(sk, sk.clientId ?? `edgebus-sink-${gatewayId}`, secret, cwd),
     sessionExpiry: parseDuration(sk.sessionExpiry),
     group: sk.group,
     topic: sk.topic,
@@ -161,15 +168,7 @@ function resolveConfig(raw: RawConfig, cwd: string): Config {
       reorderWindow: parseDuration(raw.store.reorderWindow),
     },
     upstream: up && {
-      url: up.url,
-      clientId: up.clientId ?? gatewayId,
-      username: up.username,
-      password: secret(up.password, up.passwordFile),
-      ca: up.ca && resolve(cwd, up.ca),
-      cert: up.cert && resolve(cwd, up.cert),
-      key: up.key && resolve(cwd, up.key),
-      rejectUnauthorized: up.rejectUnauthorized,
-      keepalive: parseDuration(up.keepalive),
+      ...resolveLink(up, up.clientId ?? gatewayId, secret, cwd),
       topic: up.topic.replaceAll('{gatewayId}', gatewayId),
       commandTopic: up.commandTopic.replaceAll('{gatewayId}', gatewayId),
       format: up.format,

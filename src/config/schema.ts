@@ -44,9 +44,9 @@ const RetrySchema = Type.Object({
   maxAttempts: Type.Integer({ minimum: 1, default: 10 }),
 }, strict);
 
-const UpstreamSchema = Type.Object({
+/** How a client of a broker (the upstream link, the sink) reaches it. */
+const brokerLink = {
   url: Type.String({ pattern: '^(mqtts?|wss?|tcp|ssl)://', description: 'broker URL' }),
-  clientId: Type.Optional(Type.String({ minLength: 1 })),
   username: Type.Optional(Type.String()),
   password: Type.Optional(Type.String()),
   passwordFile: filePath('file holding the password'),
@@ -55,6 +55,11 @@ const UpstreamSchema = Type.Object({
   key: filePath('client key (PEM)'),
   rejectUnauthorized: Type.Boolean({ default: true }),
   keepalive: duration('30s', 'MQTT keepalive'),
+};
+
+const UpstreamSchema = Type.Object({
+  ...brokerLink,
+  clientId: Type.Optional(Type.String({ minLength: 1 })),
   topic: Type.String({ minLength: 1, default: 'edgebus/{gatewayId}/events' }),
   commandTopic: Type.String({ minLength: 1, default: 'edgebus/{gatewayId}/commands/#' }),
   format: oneOf(['cbor', 'json'] as const, 'cbor'),
@@ -87,16 +92,8 @@ export const RouteSchema = Type.Object({
 
 /** `edgebus sink`, the cloud side (README "Fleets" › "The sink"): the broker as `upstream` reaches it, and PostgreSQL. */
 const SinkSchema = Type.Object({
-  url: Type.String({ pattern: '^(mqtts?|wss?|tcp|ssl)://', description: 'broker URL' }),
+  ...brokerLink,
   clientId: Type.Optional(Type.String({ minLength: 1, description: 'stable per copy: its session (and unacknowledged batches) live under it' })),
-  username: Type.Optional(Type.String()),
-  password: Type.Optional(Type.String()),
-  passwordFile: filePath('file holding the password'),
-  ca: filePath('CA certificate (PEM)'),
-  cert: filePath('client certificate (PEM)'),
-  key: filePath('client key (PEM)'),
-  rejectUnauthorized: Type.Boolean({ default: true }),
-  keepalive: duration('30s', 'MQTT keepalive'),
   sessionExpiry: duration('1d', 'how long the broker keeps a stopped copy\'s session and its batches'),
   group: Type.String({ pattern: '^[^/#+]+$', default: 'edgebus', description: 'shared-subscription group' }),
   topic: Type.String({ minLength: 1, default: 'edgebus/+/events', description: 'topic filter of the batches' }),

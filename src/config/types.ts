@@ -10,7 +10,8 @@ export interface RetryPolicy extends BackoffPolicy {
   maxAttempts: number;
 }
 
-export interface UpstreamConfig {
+/** How a client of a broker (the upstream link, the sink) reaches it: paths resolved, the password read. */
+export interface BrokerLink {
   url: string;
   clientId: string;
   username?: string;
@@ -19,7 +20,11 @@ export interface UpstreamConfig {
   cert?: string;
   key?: string;
   rejectUnauthorized: boolean;
+  /** ms */
   keepalive: number;
+}
+
+export interface UpstreamConfig extends BrokerLink {
   topic: string;
   commandTopic: string;
   format: 'cbor' | 'json';
@@ -31,16 +36,7 @@ export interface UpstreamConfig {
 }
 
 /** `sink:` resolved (see config/schema.ts SinkSchema); `postgres` as the pg client takes it. */
-export interface SinkConfig {
-  url: string;
-  clientId: string;
-  username?: string;
-  password?: string;
-  ca?: string;
-  cert?: string;
-  key?: string;
-  rejectUnauthorized: boolean;
-  keepalive: number;
+export interface SinkConfig extends BrokerLink {
   sessionExpiry: number;
   group: string;
   topic: string;

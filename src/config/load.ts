@@ -191,6 +191,8 @@ const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 /** Checks the schema cannot express. */
 function crossChecks(raw: RawConfig, file: string, parsed: ParsedYaml | null, routeCheck: RouteCheck | undefined): SchemaIssue[] {
   const issues: SchemaIssue[] = [];
+  // edgebus/fleet/config/desired is every gateway's: a gateway named so would take it for its own.
+  if (raw.gatewayId === 'fleet') issues.push({ file, line: parsed && lineOf(parsed, ['gatewayId']), key: 'gatewayId', message: '"fleet" is reserved (edgebus/fleet/config/desired is the fleet-wide desired-state topic); choose another id' });
   if (!LOOPBACK.test(raw.http.host) && !raw.http.token && !raw.http.tokenFile) {
     issues.push({ file, line: parsed && lineOf(parsed, ['http', 'host']), key: 'http.token', message: `required when http.host (${raw.http.host}) is not loopback` });
   }

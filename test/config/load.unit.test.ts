@@ -182,6 +182,11 @@ describe('EDGEBUS_* environment overrides', () => {
 });
 
 describe('config errors: file:line: key: message', () => {
+  test('the gateway id "fleet" is refused: it names the fleet-wide desired-state topic', () => {
+    const { lines, file } = errorsFor('log: { level: info }\ngatewayId: fleet\n');
+    assert.deepEqual(lines, [`${file}:2: gatewayId: "fleet" is reserved (edgebus/fleet/config/desired is the fleet-wide desired-state topic); choose another id`]);
+  });
+
   test('unknown keys, top-level and nested, point at the key', () => {
     const { lines, file } = errorsFor('foo: 1\nbroker:\n  prot: 1\n');
     assert.equal(lines.length, 2);

@@ -131,6 +131,7 @@ function resolveSink(sk: RawSink, gatewayId: string, secret: (v: string | undefi
     group: sk.group,
     topic: sk.topic,
     inflight: sk.inflight,
+    connections: sk.connections,
     // Unset fields stay unset: pg then reads PGHOST, PGPASSWORD … as libpq does.
     postgres: { connectionString: pg.url, host: pg.host, port: pg.port, database: pg.database, user: pg.user, password: secret(pg.password, pg.passwordFile) },
     table: sk.table,

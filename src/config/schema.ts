@@ -97,7 +97,8 @@ const SinkSchema = Type.Object({
   sessionExpiry: duration('1d', 'how long the broker keeps a stopped copy\'s session and its batches'),
   group: Type.String({ pattern: '^[^/#+]+$', default: 'edgebus', description: 'shared-subscription group' }),
   topic: Type.String({ minLength: 1, default: 'edgebus/+/events', description: 'topic filter of the batches' }),
-  inflight: Type.Integer({ minimum: 1, maximum: 65535, default: 16, description: 'MQTT 5 receive maximum: batches the broker may send ahead' }),
+  inflight: Type.Integer({ minimum: 1, maximum: 65535, default: 16, description: 'MQTT 5 receive maximum: batches the broker may send ahead on each connection' }),
+  connections: Type.Integer({ minimum: 1, maximum: 64, default: 4, description: 'MQTT connections (and PostgreSQL connections) per copy: batches written at once' }),
   postgres: Type.Object({
     url: Type.Optional(Type.String({ pattern: '^postgres(ql)?://', description: 'connection URL' })),
     host: Type.Optional(Type.String({ minLength: 1, description: 'host or unix socket directory' })),

@@ -41,6 +41,8 @@ export interface SinkConfig extends BrokerLink {
   group: string;
   topic: string;
   inflight: number;
+  /** Members of the group this copy runs, each its own session: the first under `clientId`, the others under `clientId-c2` … */
+  connections: number;
   postgres: { connectionString?: string; host?: string; port?: number; database?: string; user?: string; password?: string };
   table: string;
   retry: BackoffPolicy;

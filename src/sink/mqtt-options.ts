@@ -20,3 +20,14 @@ export function brokerOptions(c: SinkConfig): IClientOptions {
 
 /** `$share/{group}/{topic}`: the broker hands each batch to one member of the group. */
 export const sharedFilter = (c: SinkConfig): string => `$share/${c.group}/${c.topic}`;
+
+/**
+ * The client id of each of a copy's connections (`connections`), each a member of the group
+ * with a persistent session of its own. The first is `clientId` itself, so a copy that had
+ * one connection keeps its session (and what the broker holds in it) when given more.
+ */
+export function memberClientIds(c: SinkConfig): string[] {
+  const ids = [c.clientId];
+  for (let i = 2; i <= c.connections; i++) ids.push(`${c.clientId}-c${i}`);
+  return ids;
+}

@@ -1,10 +1,9 @@
 // `edgebus sink` (README "Fleets" › "The sink"): batches from the cloud broker into PostgreSQL, exactly
-// once by (gateway_id, id). A batch is PUBACKed only after its transaction commits, under a
-// persistent session and a stable client id: a copy killed before COMMIT gets the batch
-// again when it returns (or, on brokers that do so, another copy does), and the insert skips
-// what an earlier delivery already wrote.
+// once by (gateway_id, id). A batch is PUBACKed only after its transaction commits, under
+// persistent sessions with stable client ids (one per connection, sink/member.ts): a copy
+// killed before COMMIT gets the batch again when it returns (or, on brokers that do so,
+// another copy does), and the insert skips what an earlier delivery already wrote.
 import { createServer, type Server } from 'node:http';
-import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt';
 import { decodeBatch } from '../batch/decode.js';
 import { verifyBatch } from '../batch/verify.js';
 import type { Batch } from '../batch/types.js';
@@ -12,7 +11,8 @@ import type { SinkConfig } from '../config/types.js';
 import { Backoff } from '../util/backoff.js';
 import type { Logger } from '../util/log.js';
 import { SinkMetrics } from './metrics.js';
-import { brokerOptions, sharedFilter } from './mqtt-options.js';
+import { GroupMember, type BatchHandler } from './member.js';
+import { memberClientIds } from './mqtt-options.js';
 import { isDataError, SinkWriter } from './writer.js';
 
 /** What to do with one message: write its events, or keep it as a dead letter. */
@@ -31,13 +31,12 @@ export function readMessage(payload: Buffer, contentType: string | undefined): O
 
 export class Sink {
   readonly metrics = new SinkMetrics();
-  private client: MqttClient | null = null;
+  private members: GroupMember[] = [];
   private http: Server | null = null;
   private readonly writer: SinkWriter;
   private stopping = false;
-  /** The message being written, if any: stop() lets it finish (and be acknowledged). */
-  private current: Promise<void> = Promise.resolve();
-  private wakeRetry: (() => void) | null = null;
+  /** Batches waiting out a PostgreSQL backoff: stop() wakes them to give up (unacknowledged). */
+  private readonly waiting = new Set<() => void>();
   /** False from a failed write until the next success: a sink that has written nothing yet is healthy. */
   private postgresOk = true;
 
@@ -48,38 +47,9 @@ export class Sink {
   /** Serves /metrics and /healthz, then connects; resolves with the HTTP port once both listen. */
   async start(): Promise<{ httpPort: number }> {
     const httpPort = await this.serveHttp();
-    const c = this.config;
-    const client = mqtt.connect(c.url, {
-      ...brokerOptions(c),
-      clientId: c.clientId,
-      clean: false,
-      properties: { sessionExpiryInterval: Math.round(c.sessionExpiry / 1000), receiveMaximum: c.inflight },
-      resubscribe: false,
-      // Called for every QoS 1 batch; `ack` sends the PUBACK, and nothing else may until it does.
-      customHandleAcks: (topic: string, payload: Buffer, packet: IPublishPacket, ack: (err: Error | number, code?: number) => void) => {
-        this.current = this.handle(topic, payload, packet.properties?.contentType).then((acknowledge) => {
-          if (acknowledge) ack(0);
-        }, (err: Error) => {
-          // Not acknowledged: the broker sends it again when this copy reconnects.
-          this.log.error({ err: err.message, topic }, 'sink: batch not handled');
-        });
-      },
-    });
-    this.client = client;
-    client.on('connect', (connack) => {
-      this.metrics.connected.set(1);
-      this.log.info({ clientId: c.clientId, sessionPresent: connack.sessionPresent }, 'sink: connected');
-      if (!connack.sessionPresent) {
-        client.subscribeAsync(sharedFilter(c), { qos: 1 }).catch((err: Error) => this.log.error({ err: err.message }, 'sink: subscribe failed'));
-      }
-    });
-    // A batch published at QoS 0 arrives at QoS 0 and bypasses customHandleAcks: it is
-    // written all the same (with nothing to acknowledge), never dropped unseen.
-    client.on('message', (topic, payload, packet) => {
-      if (packet.qos === 0) this.current = this.handle(topic, payload, packet.properties?.contentType).then(() => {}, (err: Error) => this.log.error({ err: err.message, topic }, 'sink: batch not handled'));
-    });
-    client.on('close', () => this.metrics.connected.set(0));
-    client.on('error', (err) => this.log.warn({ err: err.message }, 'sink: broker connection error'));
+    const handle: BatchHandler = (topic, payload, contentType) => this.handle(topic, payload, contentType);
+    const onLink = (): void => { this.metrics.connected.set(this.members.filter((m) => m.connected).length); };
+    this.members = memberClientIds(this.config).map((id) => new GroupMember(this.config, id, handle, this.log, onLink));
     return { httpPort };
   }
 
@@ -127,10 +97,10 @@ export class Sink {
     const delay = retry.next();
     this.log.warn({ ...about, err: (err as Error).message, retryInMs: delay }, 'sink: PostgreSQL write failed, batch not acknowledged');
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, delay);
-      this.wakeRetry = () => { clearTimeout(timer); resolve(); };
+      const wake = (): void => { clearTimeout(timer); this.waiting.delete(wake); resolve(); };
+      const timer = setTimeout(wake, delay);
+      this.waiting.add(wake);
     });
-    this.wakeRetry = null;
   }
 
   private up(ok: boolean): void {
@@ -146,7 +116,7 @@ export class Sink {
           res.end(text);
         }, (err: Error) => { res.writeHead(500); res.end(err.message); });
       } else if (req.url === '/healthz') {
-        const broker = this.client?.connected === true;
+        const broker = this.members.length > 0 && this.members.every((m) => m.connected);
         const postgres = this.postgresOk;
         res.writeHead(broker && postgres ? 200 : 503, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ broker, postgres }));
@@ -167,9 +137,8 @@ export class Sink {
 
   async stop(): Promise<void> {
     this.stopping = true;
-    this.wakeRetry?.();
-    await this.current;
-    await this.client?.endAsync();
+    for (const wake of [...this.waiting]) wake();
+    await Promise.all(this.members.map((m) => m.stop()));
     await this.writer.close().catch(() => {});
     await new Promise<void>((resolve) => (this.http ? this.http.close(() => resolve()) : resolve()));
   }

@@ -32,12 +32,16 @@ export class SinkWriter {
   private readonly pool: pg.Pool;
   private readonly insertEvents: string;
   private readonly insertRejected: string;
+  /** Set while the tables are being created, so batches arriving together create them once. */
+  private creating: Promise<void> | null = null;
   private tablesReady = false;
 
   constructor(private readonly config: SinkConfig, onIdleError: (err: Error) => void) {
-    // One batch is written at a time (MQTT.js hands over a connection's messages in order);
-    // a second connection keeps creation and a dead letter from waiting on it.
-    this.pool = new pg.Pool({ ...config.postgres, max: 2, connectionTimeoutMillis: 5_000 });
+    // One transaction per batch in flight, and a copy has one batch in flight per broker
+    // connection (sink/member.ts): as many PostgreSQL connections, so none waits for another.
+    // Named after the copy in pg_stat_activity, unless PGAPPNAME or the URL names it.
+    const application_name = process.env.PGAPPNAME ?? `edgebus-sink ${config.clientId}`;
+    this.pool = new pg.Pool({ application_name, ...config.postgres, max: config.connections, connectionTimeoutMillis: 5_000 });
     // A server that goes away while a connection idles must not crash the sink.
     this.pool.on('error', onIdleError);
     this.insertEvents = insertEventsSql(config.table);
@@ -77,6 +81,11 @@ export class SinkWriter {
   /** Creates the tables on first use (and after they went missing). */
   private async ensureTables(): Promise<void> {
     if (this.tablesReady) return;
+    this.creating ??= this.createTables().finally(() => { this.creating = null; });
+    await this.creating;
+  }
+
+  private async createTables(): Promise<void> {
     const c = await this.pool.connect();
     try {
       await c.query('BEGIN');

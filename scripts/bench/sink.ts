@@ -4,7 +4,8 @@
 // empty tables on the same server,
 // all in the same run. Every round measures all three; ratios are taken within a round,
 // then their median.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cleanupAll, installCleanupHandlers, machineBusySeconds, wasInterrupted } from './lib/children.js';
 import { startPostgres } from './lib/postgres.js';
@@ -12,6 +13,8 @@ import { median } from './lib/stats.js';
 import { buildLoad, probeBatch } from './lib/sink-batches.js';
 import { parseSinkOptions, type SinkBenchOptions } from './lib/sink-options.js';
 import { bulkInsertCeiling, copyCeiling, rowsCsv, sinkPhase, type CopyPhase, type PhaseResult } from './lib/sink-round.js';
+import { loadConfig } from '../../src/config/load.js';
+import type { SinkConfig } from '../../src/config/types.js';
 import { mosquittoAvailable, MOSQUITTO_BIN, ROOT } from './lib/targets.js';
 
 const GOALS = { oneVsCeiling: 0.5, twoVsOne: 1.6 } as const;
@@ -39,10 +42,27 @@ function formatCopies(p: CopyPhase): string {
   return `${p.copies} sink${p.copies > 1 ? 's' : ''} ${k(p.perSecond)}/s (${p.seconds.toFixed(2)} s; per copy ${p.perCopy.map(k).join(' + ')}; ${p.duplicates} duplicates; CPU per 1k events: sink ${p.cpuMsPer1000.toFixed(0)} ms, PostgreSQL ${p.postgresCpuMsPer1000.toFixed(0)} ms, mosquitto ${p.brokerCpuMsPer1000.toFixed(0)} ms; ${p.cores.toFixed(2)} cores busy)`;
 }
 
+/** The `sink:` values a config that sets only the url gets. */
+function shippedSinkDefaults(): SinkConfig {
+  const dir = mkdtempSync(join(tmpdir(), 'edgebus-bench-sink-defaults-'));
+  try {
+    const file = join(dir, 'edgebus.yaml');
+    writeFileSync(file, 'sink:\n  url: mqtt://127.0.0.1:1883\n');
+    return loadConfig({ file, env: {} }).config.sink!;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function run(opts: SinkBenchOptions): Promise<void> {
   if (!mosquittoAvailable()) throw new Error(`${MOSQUITTO_BIN} not found (apt-get install mosquitto): the sink needs a broker with shared subscriptions`);
   const startedAt = new Date();
   say(`sink benchmark: ${opts.events} events in batches of ${opts.batchSize} from ${opts.gateways} gateways; ${opts.rounds} round${opts.rounds > 1 ? 's' : ''}; ceilings = server-side COPY … FROM a CSV file, and multi-row INSERT … unnest (${opts.chunk} rows per statement, one transaction)`);
+  // What each copy runs with, the shipped defaults unless a flag overrides them: the figures hold for these.
+  const defaults = shippedSinkDefaults();
+  const settings = { inflight: opts.inflight, connections: opts.connections };
+  const sinkSettings = { connections: opts.connections ?? defaults.connections, inflight: opts.inflight ?? defaults.inflight };
+  say(`  each sink copy: connections ${opts.connections ?? `${defaults.connections} (default)`}, inflight ${opts.inflight ?? `${defaults.inflight} (default)`}`);
   const load = buildLoad(opts.events, opts.batchSize, opts.gateways);
   const bytes = load.batches.reduce((s, b) => s + b.payload.length, 0);
   say(`  ${load.batches.length} CBOR batches, ${(bytes / 1024 / 1024).toFixed(1)} MiB, built by the forwarder's encoder`);
@@ -57,8 +77,8 @@ async function run(opts: SinkBenchOptions): Promise<void> {
       const t0 = Date.now();
       const ceiling = await copyCeiling(pgServer.url, `bench_r${round}_copy`, csv, load.events);
       const bulkInsert = await bulkInsertCeiling(pgServer.url, `bench_r${round}_insert`, load, opts.chunk);
-      const one = await sinkPhase({ copies: 1, pgUrl: pgServer.url, pgCpu: pgServer.cpuSeconds, table: `bench_r${round}_one`, load, inflight: opts.inflight, probe: probeBatch });
-      const two = opts.two ? await sinkPhase({ copies: 2, pgUrl: pgServer.url, pgCpu: pgServer.cpuSeconds, table: `bench_r${round}_two`, load, inflight: opts.inflight, probe: probeBatch }) : null;
+      const one = await sinkPhase({ copies: 1, pgUrl: pgServer.url, pgCpu: pgServer.cpuSeconds, table: `bench_r${round}_one`, load, settings, probe: probeBatch });
+      const two = opts.two ? await sinkPhase({ copies: 2, pgUrl: pgServer.url, pgCpu: pgServer.cpuSeconds, table: `bench_r${round}_two`, load, settings, probe: probeBatch }) : null;
       const machineCores = (machineBusySeconds() - busy0) / ((Date.now() - t0) / 1000);
       const r: SinkRound = { round, ceiling, bulkInsert, one, two, machineCores };
       rounds.push(r);
@@ -89,7 +109,7 @@ async function run(opts: SinkBenchOptions): Promise<void> {
   const dir = join(ROOT, '.bench');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `sink-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, JSON.stringify({ startedAt: startedAt.toISOString(), options: opts, batches: load.batches.length, batchBytes: bytes, goals: GOALS, summary, rounds }, null, 2) + '\n');
+  writeFileSync(file, JSON.stringify({ startedAt: startedAt.toISOString(), options: opts, sinkSettings, batches: load.batches.length, batchBytes: bytes, goals: GOALS, summary, rounds }, null, 2) + '\n');
   say(`\nwrote ${file}`);
 }
 

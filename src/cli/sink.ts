@@ -24,7 +24,7 @@ export async function runSink(opts: { config?: string; dryRun: boolean }, io: Io
       await sink.stop().catch(() => {});
       throw new RuntimeFailure(`sink: cannot serve http on ${config.sink.http.host}:${config.sink.http.port}: ${(err as Error).message}`);
     }
-    log.info({ clientId: config.sink.clientId, http: `http://${config.sink.http.host}:${httpPort}`, table: config.sink.table }, 'sink: started');
+    log.info({ clientId: config.sink.clientId, http: `http://${config.sink.http.host}:${httpPort}`, table: config.sink.table, connections: config.sink.connections }, 'sink: started');
     stop = () => sink.stop();
   }
   await new Promise<void>((resolve) => {

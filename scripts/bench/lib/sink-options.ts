@@ -11,12 +11,14 @@ export interface SinkBenchOptions {
   chunk: number;
   /** The sink's `inflight` (MQTT receive maximum); null keeps the shipped default. */
   inflight: number | null;
+  /** The sink's `connections` (batches in flight per copy); null keeps the shipped default. */
+  connections: number | null;
   two: boolean;
 }
 
 const USAGE = `usage: npm run bench:sink -- [--rounds N] [--events N] [--batch-size N] [--gateways N]
-       [--chunk N] [--inflight N] [--no-two]
-env:   BENCH_ROUNDS BENCH_EVENTS BENCH_BATCH_SIZE BENCH_GATEWAYS BENCH_CHUNK BENCH_INFLIGHT BENCH_NO_TWO=1`;
+       [--chunk N] [--inflight N] [--connections N] [--no-two]
+env:   BENCH_ROUNDS BENCH_EVENTS BENCH_BATCH_SIZE BENCH_GATEWAYS BENCH_CHUNK BENCH_INFLIGHT BENCH_CONNECTIONS BENCH_NO_TWO=1`;
 
 function int(name: string, raw: string | undefined, dflt: number | null, min: number, max: number): number | null {
   if (raw === undefined || raw === '') return dflt;
@@ -30,7 +32,7 @@ export function parseSinkOptions(argv: string[], env: NodeJS.ProcessEnv): SinkBe
     args: argv,
     options: {
       rounds: { type: 'string' }, events: { type: 'string' }, 'batch-size': { type: 'string' }, gateways: { type: 'string' },
-      chunk: { type: 'string' }, inflight: { type: 'string' }, 'no-two': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      chunk: { type: 'string' }, inflight: { type: 'string' }, connections: { type: 'string' }, 'no-two': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   });
@@ -45,6 +47,7 @@ export function parseSinkOptions(argv: string[], env: NodeJS.ProcessEnv): SinkBe
     gateways: int('gateways', values.gateways ?? env.BENCH_GATEWAYS, 8, 1, 1000) as number,
     chunk: int('chunk', values.chunk ?? env.BENCH_CHUNK, 10_000, 100, 100_000) as number,
     inflight: int('inflight', values.inflight ?? env.BENCH_INFLIGHT, null, 1, 65535),
+    connections: int('connections', values.connections ?? env.BENCH_CONNECTIONS, null, 1, 64),
     two: !(values['no-two'] ?? env.BENCH_NO_TWO === '1'),
   };
 }

@@ -114,7 +114,13 @@ async function startMosquitto(dir: string): Promise<{ t: Tracked; port: number }
   return { t, port };
 }
 
-async function startCopy(dir: string, n: number, brokerPort: number, pgUrl: string, table: string, inflight: number | null): Promise<Copy> {
+/** The sink's settings a phase overrides; null keeps the shipped default. */
+export interface CopySettings {
+  inflight: number | null;
+  connections: number | null;
+}
+
+async function startCopy(dir: string, n: number, brokerPort: number, pgUrl: string, table: string, settings: CopySettings): Promise<Copy> {
   const port = await freePort();
   const clientId = `bench-sink-${n}`;
   const file = join(dir, `${clientId}.yaml`);
@@ -122,7 +128,9 @@ async function startCopy(dir: string, n: number, brokerPort: number, pgUrl: stri
     log: { level: 'warn', format: 'json' },
     sink: {
       url: `mqtt://127.0.0.1:${brokerPort}`, clientId, group: 'bench', table, postgres: { url: pgUrl },
-      http: { host: '127.0.0.1', port }, ...(inflight === null ? {} : { inflight }),
+      http: { host: '127.0.0.1', port },
+      ...(settings.inflight === null ? {} : { inflight: settings.inflight }),
+      ...(settings.connections === null ? {} : { connections: settings.connections }),
     },
   }));
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('EDGEBUS_')));
@@ -164,7 +172,7 @@ async function warmUp(pub: mqtt.MqttClient, copies: readonly Copy[], contentType
   }
 }
 
-export async function sinkPhase(opts: { copies: number; pgUrl: string; pgCpu: () => number; table: string; load: BenchLoad; inflight: number | null; probe: (n: number) => Buffer }): Promise<CopyPhase> {
+export async function sinkPhase(opts: { copies: number; pgUrl: string; pgCpu: () => number; table: string; load: BenchLoad; settings: CopySettings; probe: (n: number) => Buffer }): Promise<CopyPhase> {
   const dir = makeTempDir('edgebus-bench-sink-');
   const live: Tracked[] = [];
   let pub: mqtt.MqttClient | null = null;
@@ -173,7 +181,7 @@ export async function sinkPhase(opts: { copies: number; pgUrl: string; pgCpu: ()
     live.push(broker.t);
     const copies: Copy[] = [];
     for (let i = 1; i <= opts.copies; i++) {
-      const c = await startCopy(dir, i, broker.port, opts.pgUrl, opts.table, opts.inflight);
+      const c = await startCopy(dir, i, broker.port, opts.pgUrl, opts.table, opts.settings);
       copies.push(c);
       live.push(c.t);
     }

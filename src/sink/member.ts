@@ -11,12 +11,22 @@ import { brokerOptions, sharedFilter } from './mqtt-options.js';
 /** Writes a batch; true once it may be acknowledged (committed, or kept as a dead letter). */
 export type BatchHandler = (topic: string, payload: Buffer, contentType: string | undefined) => Promise<boolean>;
 
+export interface MemberOptions {
+  config: SinkConfig;
+  /** This connection's own, stable across restarts (mqtt-options.ts memberClientIds). */
+  clientId: string;
+  handle: BatchHandler;
+  log: Logger;
+  /** Called when the connection comes up or goes down. */
+  onLink: () => void;
+}
+
 export class GroupMember {
   private readonly client: MqttClient;
   /** Batches being written: stop() lets them finish and be acknowledged. */
   private readonly busy = new Set<Promise<void>>();
 
-  constructor(c: SinkConfig, readonly clientId: string, handle: BatchHandler, log: Logger, onLink: () => void) {
+  constructor({ config: c, clientId, handle, log, onLink }: MemberOptions) {
     const run = (topic: string, payload: Buffer, packet: IPublishPacket, ack: ((code: number) => void) | null): void => {
       const p = handle(topic, payload, packet.properties?.contentType).then((acknowledge) => {
         if (acknowledge) ack?.(0);
@@ -58,6 +68,13 @@ export class GroupMember {
   /** Lets the batches in hand finish (the caller has cut their retries short), then disconnects. */
   async stop(): Promise<void> {
     while (this.busy.size > 0) await Promise.all(this.busy);
-    await this.client.endAsync();
+    const ending = this.client.endAsync();
+    // MQTT.js waits for the socket to close, which needs its unread input read, and it reads
+    // nothing more while a batch it handed over is unacknowledged (one that arrived while
+    // stopping): without this, stop() would hang. Once the socket has flushed the DISCONNECT
+    // and every PUBACK written before it, closing it loses nothing.
+    const stream = this.client.stream;
+    stream.once('finish', () => stream.destroy());
+    await ending;
   }
 }

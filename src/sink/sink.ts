@@ -49,7 +49,7 @@ export class Sink {
     const httpPort = await this.serveHttp();
     const handle: BatchHandler = (topic, payload, contentType) => this.handle(topic, payload, contentType);
     const onLink = (): void => { this.metrics.connected.set(this.members.filter((m) => m.connected).length); };
-    this.members = memberClientIds(this.config).map((id) => new GroupMember(this.config, id, handle, this.log, onLink));
+    this.members = memberClientIds(this.config).map((clientId) => new GroupMember({ config: this.config, clientId, handle, log: this.log, onLink }));
     return { httpPort };
   }
 
@@ -137,6 +137,7 @@ export class Sink {
 
   async stop(): Promise<void> {
     this.stopping = true;
+    this.log.info({ waitingOutRetry: this.waiting.size }, 'sink: stopping, finishing the batches in hand');
     for (const wake of [...this.waiting]) wake();
     await Promise.all(this.members.map((m) => m.stop()));
     await this.writer.close().catch(() => {});

@@ -163,6 +163,33 @@ describe('edgebus sink', () => {
     assert.ok(await s.metric('edgebus_sink_events_inserted_total') > 0, 'the restarted copy wrote what its sessions kept');
   });
 
+  it('stopped with a batch on each connection, finishes and acknowledges them all before it exits', async () => {
+    const s = await sink('drain', 'drain_events', 'drain');
+    const g = await gateway('gw-drain');
+    await readings(g, 20);
+    await landedExactlyOnce('drain_events', [g]);
+    const lock = new pg.Client({ connectionString: db.url });
+    await lock.connect();
+    let stopped: Promise<void>;
+    try {
+      await lock.query('BEGIN');
+      await lock.query('LOCK TABLE drain_events IN ACCESS EXCLUSIVE MODE');
+      await readings(g, 200);
+      await waitFor(async () => (await writesWaiting('drain_events')).get('drain') === 4, { message: 'a write waiting on each of the four connections' });
+      stopped = s.stop();
+      await waitFor(() => s.output().includes('sink: stopping'), { message: `the copy stopping: ${s.output()}` });
+    } finally {
+      await lock.query('ROLLBACK');
+      await lock.end();
+    }
+    await stopped;
+    assert.ok(await count('drain_events') > 20, 'the writes in hand committed before the copy exited');
+    await s.restart();
+    await landedExactlyOnce('drain_events', [g]);
+    // Acknowledged on the way out, those batches do not come back: nothing is written twice.
+    assert.equal(await s.metric('edgebus_sink_events_duplicate_total'), 0);
+  });
+
   it('waits while PostgreSQL is down, acknowledging nothing, and catches up when it returns', async () => {
     const s = await sink('pg-down', 'outage_events', 'outage');
     const g = await gateway('gw-outage');

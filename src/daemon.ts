@@ -226,7 +226,7 @@ export class Daemon {
       // Desired state arrives over the link and reports over it (README "Fleets" › "Desired state").
       const { DesiredState } = await import('./usecases/desired-state.js');
       const desired: InstanceType<typeof DesiredState> = new DesiredState({
-        config, store, log, latest, health: () => this.health.current,
+        config, store, log, latest, health: this.health,
         restart: this.onRestartRequest ? () => this.onRestartRequest?.() : undefined,
         loadedRules: () => new Set(rules.engine.rules.map((r) => r.id)),
         publish: async (topic, payload) => {

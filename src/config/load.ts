@@ -177,6 +177,7 @@ function resolveConfig(raw: RawConfig, cwd: string): Config {
       inflight: up.inflight,
       retry: { ...up.retry, initialDelay: parseDuration(up.retry.initialDelay), maxDelay: parseDuration(up.retry.maxDelay) },
       eventVersion: up.eventVersion,
+      desiredGrace: parseDuration(up.desiredGrace),
     },
     sink: raw.sink && resolveSink(raw.sink, gatewayId, secret, cwd),
     routes: raw.routes.map((r, i) => resolveRoute(r, i, gatewayId)),

@@ -71,6 +71,7 @@ const UpstreamSchema = Type.Object({
   inflight: Type.Integer({ minimum: 1, maximum: 64, default: 4 }),
   retry: Type.Object(RetrySchema.properties, { ...strict, default: {} }),
   eventVersion: oneOf(EVENT_VERSIONS, 'as-stored'),
+  desiredGrace: duration('5s', 'how long an applied desired-state document must keep the daemon healthy'),
 }, strict);
 
 const routeTopic = (description: string) => Type.Optional(Type.String({ minLength: 1, description }));

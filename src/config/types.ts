@@ -33,6 +33,8 @@ export interface UpstreamConfig extends BrokerLink {
   retry: RetryPolicy;
   /** The shape events are sent in: as stored (absent), or upcast to their schema's latest version. */
   eventVersion?: EventVersion;
+  /** ms an applied desired-state document must keep the daemon healthy; absent: 5 s (README "Desired state"). */
+  desiredGrace?: number;
 }
 
 /** `sink:` resolved (see config/schema.ts SinkSchema); `postgres` as the pg client takes it. */

@@ -15,6 +15,8 @@ export interface PendingApply {
   /** Managed file name → sha256 of what was written, per kind. */
   rules: Record<string, string>;
   devices: Record<string, string>;
+  /** sha256 of the overlay written, null: none; absent in files of earlier versions. */
+  overlay?: string | null;
   /** Per folder, each file's text before the swap (null: it did not exist). */
   previous: { dir: string; files: Record<string, string | null> }[];
   /** Set once the previous files are back: the restart failed for this reason. */

@@ -7,7 +7,7 @@
 // to them asks `edgebus start` for a restart, and the next daemon confirms it (confirm()).
 // It reads the event log only to backtest: a push never touches what is buffered for upstream.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import { parseDesired } from '../config/desired-document.js';
 import { DESIRED_OVERLAY_FILE, overlayText } from '../config/desired-overlay.js';
@@ -36,7 +36,10 @@ export interface DesiredReport {
   backtest: Record<string, number>;
   /** When this version was applied (applied), or when it was turned down. */
   appliedAt: string;
-  /** Managed rule files edited (or removed) locally since they were applied; empty: none. */
+  /**
+   * Managed files edited (or removed) locally since they were applied: rule files by name,
+   * profiles as `devices/NAME`, the overlay as `dataDir/desired-config.yaml`; empty: none.
+   */
   drift: string[];
 }
 
@@ -48,6 +51,8 @@ interface AppliedState {
   files: Record<string, string>;
   /** Managed device profile name → sha256 (absent in state files of earlier versions). */
   devices?: Record<string, string>;
+  /** sha256 of the overlay written, null: none (absent in state files of earlier versions). */
+  overlay?: string | null;
   report: DesiredReport;
 }
 
@@ -55,8 +60,8 @@ export interface DesiredStateOptions {
   config: Config;
   store: EventStore;
   log: Logger;
-  /** The daemon's health (/healthz): anything but `ok` in the grace period rolls back. */
-  health: () => string;
+  /** The daemon's health (/healthz): a store failure in the grace period rolls back. */
+  health: HealthView;
   /** Ids of the rules the daemon has loaded now. */
   loadedRules: () => ReadonlySet<string>;
   /** Publishes retained at QoS 1; rejects when the link is down. */
@@ -67,10 +72,17 @@ export interface DesiredStateOptions {
    * config keys need. Without it a document carrying them is rejected.
    */
   restart?: () => void;
-  /** How long an applied document must keep the daemon healthy; default 5 s. */
+  /** How long an applied document must keep the daemon healthy; default upstream.desiredGrace. */
   graceMs?: number;
   /** How far back new and changed rules are backtested; default 24h. */
   backtestSince?: string;
+}
+
+/** What the grace period looks at: the state now, and failures the store came back from meanwhile. */
+export interface HealthView {
+  readonly current: string;
+  readonly reason: string | null;
+  readonly failures: { readonly count: number; readonly last: string | null };
 }
 
 export const FLEET_DESIRED_TOPIC = 'edgebus/fleet/config/desired';
@@ -79,7 +91,17 @@ export const reportedTopic = (gatewayId: string) => `edgebus/${gatewayId}/config
 
 const STATE_FILE = 'desired-state.json';
 const POLL_MS = 100;
+const DEFAULT_GRACE_MS = 5_000;
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+const OVERLAY_DRIFT = `dataDir/${DESIRED_OVERLAY_FILE}`;
+
+function fileHash(path: string): string | null {
+  try {
+    return sha256(readFileSync(path, 'utf8'));
+  } catch {
+    return null;
+  }
+}
 
 export class DesiredState {
   /** The retained documents last received on each topic; an empty payload clears one. */
@@ -94,6 +116,7 @@ export class DesiredState {
   private applying = false;
   private queue: Promise<void> = Promise.resolve();
   private stopped = false;
+  private overlayWatch: FSWatcher | null = null;
 
   constructor(private readonly opts: DesiredStateOptions) {}
 
@@ -102,6 +125,7 @@ export class DesiredState {
   }
 
   start(): void {
+    this.watchOverlay();
     this.applied = this.readState();
     const pending = readPending(this.opts.config.dataDir);
     // The retained copy of a document this start is confirming is not worked again.
@@ -120,13 +144,29 @@ export class DesiredState {
     this.rulesChanged();
   }
 
-  /** The rules folder changed: a managed file that no longer holds what was applied is drift. */
+  /**
+   * The overlay is edited by hand at most, never by the daemon but through apply(): a watch
+   * on dataDir's own entries (the store lives in a folder below, whose writes it does not see)
+   * reports its drift as it happens rather than at the next start or document.
+   */
+  private watchOverlay(): void {
+    try {
+      this.overlayWatch = watch(this.opts.config.dataDir, { persistent: false }, (_event, name) => {
+        if (name === DESIRED_OVERLAY_FILE) this.rulesChanged();
+      });
+      this.overlayWatch.on('error', (err) => this.opts.log.warn({ err }, 'desired state: watching the overlay failed; its drift is checked at start and per document'));
+    } catch (err) {
+      this.opts.log.warn({ err }, 'desired state: cannot watch the overlay; its drift is checked at start and per document');
+    }
+  }
+
+  /** A managed file changed (rules folder, overlay): one that no longer holds what was applied is drift. */
   rulesChanged(): void {
     // Our own swap reloads the rules too; what it wrote is checked once it is recorded.
     if (this.applying || !this.applied || !this.lastReport) return;
     const drift = this.drift(this.applied);
     if (drift.join('\n') === this.lastReport.drift.join('\n')) return;
-    this.opts.log.warn({ drift }, drift.length ? 'desired state: managed rule files edited locally' : 'desired state: managed rule files match what was applied again');
+    this.opts.log.warn({ drift }, drift.length ? 'desired state: managed files edited locally' : 'desired state: managed files match what was applied again');
     this.lastReport = { ...this.lastReport, drift };
     void this.sendReport(Buffer.from(JSON.stringify(this.lastReport)));
   }
@@ -140,7 +180,9 @@ export class DesiredState {
         return true;
       }
     }).map(([name]) => name).sort();
-    return [...edited(rulesDir, applied.files), ...edited(devicesDir, applied.devices ?? {}).map((n) => `devices/${n}`)];
+    // An overlay the applied document left out must stay absent: one written by hand is drift too.
+    const overlay = applied.overlay !== undefined && fileHash(join(this.opts.config.dataDir, DESIRED_OVERLAY_FILE)) !== applied.overlay;
+    return [...edited(rulesDir, applied.files), ...edited(devicesDir, applied.devices ?? {}).map((n) => `devices/${n}`), ...(overlay ? [OVERLAY_DRIFT] : [])];
   }
 
   /** One document at a time, in the order received. */
@@ -158,6 +200,7 @@ export class DesiredState {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.overlayWatch?.close();
     await this.queue;
   }
 
@@ -172,6 +215,8 @@ export class DesiredState {
   private async process(): Promise<void> {
     const next = this.effective();
     if (!next || this.stopped) return;
+    // Every document is a look at the managed files, whatever comes of it.
+    this.rulesChanged();
     // A retained copy delivered again on reconnect: already handled, whatever its outcome.
     if (this.lastPayload?.equals(next.payload)) return;
     this.lastPayload = next.payload;
@@ -192,6 +237,11 @@ export class DesiredState {
       if (doc[k] !== undefined && !this.opts.restart) errors.push(`${k}: not applied remotely by this gateway: it needs a restart, which only \`edgebus start\` does; set it in the local files`);
     }
     if (errors.length) return reject(errors);
+    // A gateway already failing would blame the document for it within the grace period
+    // (and its backtest would read a store being reopened).
+    if (!(await this.healthyBeforeApply(doc.version))) return;
+    // A newer document came meanwhile: it is next in the queue and replaces this one.
+    if (!this.effective()?.payload.equals(next.payload)) return;
     const backtest = await this.backtest(doc);
     this.applying = true;
     try {
@@ -258,11 +308,13 @@ export class DesiredState {
     }
     const ruleIds = ruleIdsOf(doc);
     const hashes = (files: Record<string, string> = {}) => Object.fromEntries(Object.entries(files).map(([n, t]) => [n, sha256(t)]));
+    const overlayText = sets[0].files.get(DESIRED_OVERLAY_FILE) ?? null;
+    const overlay = overlayText === null ? null : sha256(overlayText);
     // Rules hot-reload; device profiles and the overlay are read at start, so a change to either restarts.
     const needsRestart = swapped.some(({ previous }, k) => sets[k].restart && [...previous].some(([name, before]) => sets[k].files.get(name) !== before));
     if (needsRestart && this.opts.restart) {
       writePending(config.dataDir, {
-        version: doc.version, hash, backtest, ruleIds, rules: hashes(doc.rules), devices: hashes(doc.devices),
+        version: doc.version, hash, backtest, ruleIds, rules: hashes(doc.rules), devices: hashes(doc.devices), overlay,
         previous: swapped.map(({ dir, previous }) => ({ dir, files: Object.fromEntries(previous) })),
       });
       log.info({ version: doc.version }, 'desired state: files in place; restarting to apply device profiles, routes and config');
@@ -275,7 +327,7 @@ export class DesiredState {
       log.warn({ version: doc.version, failure }, 'desired state: rolled back');
       return void (await this.report({ version: doc.version, hash, status: 'rolled-back', errors: [failure], backtest }));
     }
-    await this.recordApplied({ version: doc.version, hash, backtest, rules: hashes(doc.rules), devices: hashes(doc.devices) });
+    await this.recordApplied({ version: doc.version, hash, backtest, rules: hashes(doc.rules), devices: hashes(doc.devices), overlay });
   }
 
   /** After the restart a document asked for: its grace period, then applied, or its files put back. */
@@ -293,6 +345,11 @@ export class DesiredState {
     if (failure && this.opts.restart) {
       rollBackPending(config.dataDir, failure);
       log.warn({ version, failure }, 'desired state: failed after the restart; the previous files are back, restarting again');
+      // A daemon restarted onto a store that is failing cannot open it and exits: the store
+      // is given the grace period again to come back. The previous files are already in
+      // place, so whenever the next start comes it brings the previous setup.
+      await this.healthy(this.graceMs);
+      if (this.stopped) return;
       this.opts.restart();
       return;
     }
@@ -300,21 +357,52 @@ export class DesiredState {
     clearPending(config.dataDir);
   }
 
-  private async recordApplied(a: Pick<PendingApply, 'version' | 'hash' | 'backtest' | 'rules' | 'devices'>): Promise<void> {
+  private async recordApplied(a: Pick<PendingApply, 'version' | 'hash' | 'backtest' | 'rules' | 'devices' | 'overlay'>): Promise<void> {
     const report = await this.report({ version: a.version, hash: a.hash, status: 'applied', errors: [], backtest: a.backtest });
-    this.applied = { version: a.version, hash: a.hash, report, files: a.rules, devices: a.devices };
+    this.applied = { version: a.version, hash: a.hash, report, files: a.rules, devices: a.devices, overlay: a.overlay };
     this.writeState(this.applied);
     this.opts.log.info({ version: a.version, hash: a.hash, backtest: a.backtest }, 'desired state applied');
   }
 
+  private get graceMs(): number {
+    return this.opts.graceMs ?? this.opts.config.upstream?.desiredGrace ?? DEFAULT_GRACE_MS;
+  }
+
+  /** True once health is ok, false when stopped first or `withinMs` ran out. */
+  private async healthy(withinMs = Infinity): Promise<boolean> {
+    const deadline = Date.now() + withinMs;
+    while (!this.stopped && this.opts.health.current !== 'ok') {
+      if (Date.now() >= deadline) return false;
+      await new Promise((r) => setTimeout(r, POLL_MS));
+    }
+    return !this.stopped;
+  }
+
+  /**
+   * A document that comes while the daemon is unhealthy waits until it is ok again, however
+   * long: applying it then would have its grace period blame it for a failure it did not cause.
+   */
+  private async healthyBeforeApply(version: string | number): Promise<boolean> {
+    const { current, reason } = this.opts.health;
+    if (current === 'ok') return true;
+    if (current !== 'starting') this.opts.log.warn({ version, health: current, reason }, 'desired state: the daemon is unhealthy; the document is applied once it is ok again');
+    const ok = await this.healthy();
+    if (ok && current !== 'starting') this.opts.log.info({ version }, 'desired state: healthy again; applying the document that waited');
+    return ok;
+  }
+
   /** Null when the rules went live and health stayed ok for the grace period; else why not. */
   private async watchGrace(ids: string[]): Promise<string | null> {
-    const deadline = Date.now() + (this.opts.graceMs ?? 5_000);
+    const deadline = Date.now() + this.graceMs;
+    const { health } = this.opts;
+    // A store failure it recovered from between two looks counts as much as one still on.
+    const failuresBefore = health.failures.count;
     let live = false;
     for (;;) {
       if (this.stopped) return 'stopped within the grace period';
-      const health = this.opts.health();
-      if (health !== 'ok' && health !== 'starting') return `health: ${health} within the grace period`;
+      if (health.failures.count !== failuresBefore) return `health: ${health.failures.last ?? 'store-unavailable'} within the grace period`;
+      const now = health.current;
+      if (now !== 'ok' && now !== 'starting') return `health: ${now}${health.reason ? ` (${health.reason})` : ''} within the grace period`;
       if (!live) {
         const loaded = this.opts.loadedRules();
         live = ids.every((id) => loaded.has(id));

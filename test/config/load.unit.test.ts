@@ -164,7 +164,7 @@ describe('EDGEBUS_* environment overrides', () => {
       topic: 'edgebus/gw-9/events', commandTopic: 'edgebus/gw-9/commands/#', format: 'cbor',
       batch: { maxEvents: 500, maxBytes: 256_000, linger: 200 }, inflight: 4,
       retry: { initialDelay: 1_000, maxDelay: 300_000, multiplier: 2, jitter: true, maxAttempts: 10 },
-      eventVersion: 'as-stored',
+      eventVersion: 'as-stored', desiredGrace: 5_000,
     });
   });
 

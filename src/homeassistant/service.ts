@@ -1,0 +1,250 @@
+// Home Assistant MQTT discovery as a component of the gateway (README "Home Assistant"):
+// follows the committed events, publishes a device's configs when what Home Assistant
+// shows of it changes (a new device or sensor, a unit, metadata), each reading's value on
+// its state topic, the device's availability when its status changes, alerts as they are
+// raised and cleared, and clears what retention removed. Everything is retained, so Home
+// Assistant finds it whenever it connects; `<prefix>/status` `online` republishes the lot.
+import { METADATA_KEYS, deviceOf } from '../store/device-state.js';
+import type { EdgeEvent } from '../events/types.js';
+import type { EventBus, StoredAlert } from '../pipeline/bus.js';
+import type { Logger } from '../util/log.js';
+import {
+  Topics, alertConfig, availabilityOf, gatewayConfig, gatewayStatusTopic, sensorConfigs, statePayload,
+  type Availability, type DiscoveryNaming, type KnownDevice,
+} from './discovery.js';
+
+export interface HomeAssistantOptions {
+  naming: DiscoveryNaming;
+  bus: EventBus;
+  log: Logger;
+  /** Publishes retained at QoS 1 on the broker Home Assistant reads; rejects when it cannot. */
+  publish: (topic: string, payload: string) => Promise<void>;
+  /** Every device of the projection, profiles merged in (at the start and on a republish). */
+  devices: () => Promise<KnownDevice[]>;
+  /** One device, read again when what Home Assistant shows of it may have changed. */
+  device: (id: string) => Promise<KnownDevice | null>;
+  /**
+   * The gateway's status topic is this component's to publish (the local broker: its
+   * availability is the broker itself); false where the upstream link's Will owns it.
+   */
+  ownsGatewayStatus: boolean;
+}
+
+/** What the hot path compares a reading with, per sensor. */
+interface SensorSeen {
+  unit: string | null;
+  numeric: boolean;
+  timestamp: string;
+  stateTopic: string;
+}
+
+interface DeviceSeen {
+  sensors: Map<string, SensorSeen>;
+  availability: Availability | null;
+  /** The config topics published for it: what a removal clears. */
+  configTopics: Set<string>;
+}
+
+const OWNER = 'homeassistant';
+
+export class HomeAssistant {
+  private readonly topics: Topics;
+  private readonly seen = new Map<string, DeviceSeen>();
+  /** Every config published, topic → payload: a config goes out again only when it differs. */
+  private readonly configs = new Map<string, string>();
+  private readonly alerts = new Map<string, 'ON' | 'OFF'>();
+  /** Devices whose configs are to be read again, and the chain that does it one at a time. */
+  private readonly dirty = new Set<string>();
+  private work: Promise<void> = Promise.resolve();
+  private stopped = false;
+  private failures = 0;
+
+  constructor(private readonly opts: HomeAssistantOptions) {
+    this.topics = new Topics(opts.naming);
+  }
+
+  start(): void {
+    const { bus } = this.opts;
+    bus.on(OWNER, 'appended', (events) => this.appended(events));
+    bus.on(OWNER, 'alert', (a) => this.alert(a));
+    bus.on(OWNER, 'devicesForgotten', (ids) => this.queue(() => this.forget(ids)));
+    // The start does not wait for the whole projection to be published: a large one takes a while.
+    this.queue(() => this.publishAll());
+  }
+
+  /** Home Assistant said it (re)started: everything again, as it forgot what it was not retained. */
+  homeAssistantStatus(payload: Buffer): void {
+    if (payload.toString('utf8').trim() === 'online') this.republish();
+  }
+
+  /** Everything again: Home Assistant came back, or the broker it reads may have lost it. */
+  republish(): void {
+    this.queue(() => this.publishAll());
+  }
+
+  /** Resolves once what was queued so far is published (tests and the stop). */
+  idle(): Promise<void> {
+    return this.work;
+  }
+
+  async stop(): Promise<void> {
+    this.opts.bus.removeOwner(OWNER);
+    await this.work;
+    this.stopped = true;
+    if (this.opts.ownsGatewayStatus) await this.send(gatewayStatusTopic(this.opts.naming.gatewayId), this.gatewayStatus('offline'));
+  }
+
+  private queue(job: () => Promise<void>): void {
+    this.work = this.work.then(() => (this.stopped ? undefined : job())).catch((err: unknown) => {
+      this.opts.log.warn({ err: (err as Error).message }, 'homeassistant: discovery step failed');
+    });
+  }
+
+  /** Hot path: per event a type check, two map lookups and a string compare; a publish per sensor and group. */
+  private appended(events: readonly EdgeEvent[]): void {
+    let states: Map<string, string> | null = null;
+    for (let i = 0; i < events.length; i++) {
+      const e = events[i];
+      const id = deviceOf(e);
+      if (id === null) continue;
+      let d = this.seen.get(id);
+      if (d === undefined) {
+        this.seen.set(id, (d = { sensors: new Map(), availability: null, configTopics: new Set() }));
+        this.markDirty(id);
+      }
+      if (e.type === 'DeviceStatus') {
+        this.statusOf(id, d, e);
+        continue;
+      }
+      const r = e.sensor;
+      if (!r) continue;
+      let s = d.sensors.get(r.type);
+      const numeric = typeof r.value === 'number';
+      if (s === undefined) {
+        d.sensors.set(r.type, (s = { unit: r.unit, numeric, timestamp: e.timestamp, stateTopic: this.topics.sensorState(id, r.type) }));
+        this.markDirty(id);
+      } else {
+        // A late reading (reordered, replayed) never overwrites a newer value.
+        if (e.timestamp < s.timestamp) continue;
+        if (s.unit !== r.unit || s.numeric !== numeric) {
+          s.unit = r.unit;
+          s.numeric = numeric;
+          this.markDirty(id);
+        }
+        s.timestamp = e.timestamp;
+      }
+      // One publish per sensor and commit group: the last value is all Home Assistant shows.
+      (states ??= new Map()).set(s.stateTopic, statePayload(r.value));
+      if (d.availability === null) this.setAvailability(id, d, 'online');
+    }
+    if (states !== null) for (const [topic, payload] of states) this.sendQuietly(topic, payload);
+  }
+
+  private statusOf(id: string, d: DeviceSeen, e: EdgeEvent): void {
+    const state = typeof e.payload.state === 'string' ? e.payload.state : null;
+    this.setAvailability(id, d, availabilityOf({ state }));
+    for (const key of METADATA_KEYS) {
+      if (e.payload[key] !== undefined) {
+        this.markDirty(id);
+        break;
+      }
+    }
+  }
+
+  private setAvailability(id: string, d: DeviceSeen, a: Availability): void {
+    if (d.availability === a) return;
+    d.availability = a;
+    this.sendQuietly(this.topics.deviceAvailability(id), a);
+  }
+
+  private markDirty(id: string): void {
+    if (this.dirty.has(id)) return;
+    this.dirty.add(id);
+    this.queue(async () => {
+      this.dirty.delete(id);
+      const device = await this.opts.device(id);
+      if (device !== null) await this.publishDevice(device, false);
+    });
+  }
+
+  /** A device's configs that changed (all of them with `all`), and on a full publish its states. */
+  private async publishDevice(device: KnownDevice, all: boolean): Promise<void> {
+    const d = this.seen.get(device.id) ?? { sensors: new Map(), availability: null, configTopics: new Set<string>() };
+    this.seen.set(device.id, d);
+    for (const [name, s] of Object.entries(device.sensors)) {
+      if (d.sensors.has(name)) continue;
+      d.sensors.set(name, { unit: s.unit, numeric: typeof s.value === 'number', timestamp: s.timestamp, stateTopic: this.topics.sensorState(device.id, name) });
+      if (all) await this.send(this.topics.sensorState(device.id, name), statePayload(s.value));
+    }
+    for (const [topic, payload] of sensorConfigs(this.opts.naming, this.topics, device)) {
+      d.configTopics.add(topic);
+      await this.sendConfig(topic, payload, all);
+    }
+    const availability = availabilityOf(device.status);
+    if (all || d.availability !== availability) {
+      d.availability = availability;
+      await this.send(this.topics.deviceAvailability(device.id), availability);
+    }
+  }
+
+  private async publishAll(): Promise<void> {
+    const { naming } = this.opts;
+    if (this.opts.ownsGatewayStatus) await this.send(gatewayStatusTopic(naming.gatewayId), this.gatewayStatus('online'));
+    await this.sendConfig(this.topics.gatewayConfig(), gatewayConfig(naming), true);
+    for (const device of await this.opts.devices()) await this.publishDevice(device, true);
+    for (const [key, state] of this.alerts) {
+      const [rule, group] = JSON.parse(key) as [string, string];
+      await this.sendConfig(this.topics.alertConfig(rule, group), alertConfig(naming, this.topics, rule, group), true);
+      await this.send(this.topics.alertState(rule, group), state);
+    }
+  }
+
+  private alert(a: StoredAlert): void {
+    const state = a.state === 'raised' ? 'ON' : 'OFF';
+    const key = JSON.stringify([a.rule, a.group]);
+    this.alerts.set(key, state);
+    this.queue(async () => {
+      await this.sendConfig(this.topics.alertConfig(a.rule, a.group), alertConfig(this.opts.naming, this.topics, a.rule, a.group), false);
+      await this.send(this.topics.alertState(a.rule, a.group), this.alerts.get(key)!);
+    });
+  }
+
+  /** Devices retention removed from the projection: an empty retained config removes each entity. */
+  private async forget(ids: readonly string[]): Promise<void> {
+    for (const id of ids) {
+      const d = this.seen.get(id);
+      if (d === undefined) continue;
+      this.seen.delete(id);
+      for (const topic of d.configTopics) {
+        this.configs.delete(topic);
+        await this.send(topic, '');
+      }
+      for (const s of d.sensors.values()) await this.send(s.stateTopic, '');
+      await this.send(this.topics.deviceAvailability(id), '');
+    }
+  }
+
+  private async sendConfig(topic: string, payload: string, always: boolean): Promise<void> {
+    if (!always && this.configs.get(topic) === payload) return;
+    this.configs.set(topic, payload);
+    await this.send(topic, payload);
+  }
+
+  private gatewayStatus(state: Availability): string {
+    return JSON.stringify({ state, gatewayId: this.opts.naming.gatewayId, since: new Date().toISOString() });
+  }
+
+  /** A publish that fails (the upstream link is down) is logged once per outage: the link's return republishes. */
+  private async send(topic: string, payload: string): Promise<void> {
+    try {
+      await this.opts.publish(topic, payload);
+      this.failures = 0;
+    } catch (err) {
+      if (this.failures++ === 0) this.opts.log.warn({ err: (err as Error).message, topic }, 'homeassistant: could not publish; republishing once the broker is back');
+    }
+  }
+
+  private sendQuietly(topic: string, payload: string): void {
+    void this.send(topic, payload);
+  }
+}

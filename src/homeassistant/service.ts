@@ -58,6 +58,8 @@ export class HomeAssistant {
   private work: Promise<void> = Promise.resolve();
   private stopped = false;
   private failures = 0;
+  /** When this gateway came up: a republished `online` keeps it, as the link's status does per connection. */
+  private readonly since = new Date().toISOString();
 
   constructor(private readonly opts: HomeAssistantOptions) {
     this.topics = new Topics(opts.naming);
@@ -231,7 +233,8 @@ export class HomeAssistant {
   }
 
   private gatewayStatus(state: Availability): string {
-    return JSON.stringify({ state, gatewayId: this.opts.naming.gatewayId, since: new Date().toISOString() });
+    const since = state === 'online' ? this.since : new Date().toISOString();
+    return JSON.stringify({ state, gatewayId: this.opts.naming.gatewayId, since });
   }
 
   /** A publish that fails (the upstream link is down) is logged once per outage: the link's return republishes. */

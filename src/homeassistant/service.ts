@@ -46,6 +46,8 @@ interface DeviceSeen {
 }
 
 const OWNER = 'homeassistant';
+/** Up to this many changed devices are read one by one; more, in one read of the whole projection. */
+const FEW = 8;
 
 export class HomeAssistant {
   private readonly topics: Topics;
@@ -161,12 +163,19 @@ export class HomeAssistant {
 
   private markDirty(id: string): void {
     if (this.dirty.has(id)) return;
+    // One job for whatever is dirty when it runs: a site's devices appearing at once (the
+    // first start on a busy broker) cost one read of the projection, not one each.
+    if (this.dirty.size === 0) this.queue(() => this.publishDirty());
     this.dirty.add(id);
-    this.queue(async () => {
-      this.dirty.delete(id);
-      const device = await this.opts.device(id);
-      if (device !== null) await this.publishDevice(device, false);
-    });
+  }
+
+  private async publishDirty(): Promise<void> {
+    const ids = new Set(this.dirty);
+    this.dirty.clear();
+    const devices = ids.size <= FEW
+      ? await Promise.all([...ids].map((id) => this.opts.device(id)))
+      : (await this.opts.devices()).filter((d) => ids.has(d.id));
+    for (const device of devices) if (device !== null) await this.publishDevice(device, false);
   }
 
   /** A device's configs that changed (all of them with `all`), and on a full publish its states. */

@@ -86,6 +86,19 @@ export class HomeAssistant {
     this.queue(() => this.publishAll());
   }
 
+  /**
+   * The alerts raised before this start and not cleared, as the rules rebuilt them from the
+   * log: shown ON again (a live raise or clear since then has the last word).
+   */
+  restoreAlerts(active: readonly { rule: string; group: string }[]): void {
+    for (const a of active) {
+      const key = JSON.stringify([a.rule, a.group]);
+      if (this.alerts.has(key)) continue;
+      this.alerts.set(key, 'ON');
+      this.queueAlert(a.rule, a.group, key);
+    }
+  }
+
   /** Resolves once what was queued so far is published (tests and the stop). */
   idle(): Promise<void> {
     return this.work;
@@ -214,9 +227,13 @@ export class HomeAssistant {
     const state = a.state === 'raised' ? 'ON' : 'OFF';
     const key = JSON.stringify([a.rule, a.group]);
     this.alerts.set(key, state);
+    this.queueAlert(a.rule, a.group, key);
+  }
+
+  private queueAlert(rule: string, group: string, key: string): void {
     this.queue(async () => {
-      await this.sendConfig(this.topics.alertConfig(a.rule, a.group), alertConfig(this.opts.naming, this.topics, a.rule, a.group), false);
-      await this.send(this.topics.alertState(a.rule, a.group), this.alerts.get(key)!);
+      await this.sendConfig(this.topics.alertConfig(rule, group), alertConfig(this.opts.naming, this.topics, rule, group), false);
+      await this.send(this.topics.alertState(rule, group), this.alerts.get(key)!);
     });
   }
 

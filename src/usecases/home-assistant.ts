@@ -50,6 +50,9 @@ export function homeAssistantFor(g: Gateway, aedes: Aedes): HomeAssistantWiring 
       // Home Assistant's birth message is not retained by default: listen before publishing.
       if (local) await new Promise<void>((resolve) => aedes.subscribe(statusTopic, deliver, resolve));
       service.start();
+      const rules = g.rules;
+      // Alerts raised before this start: known once the rules have replayed the log.
+      if (rules) void rules.rebuilt.then(() => service.restoreAlerts(rules.engine.activeAlerts()));
     },
     async stop() {
       if (local) await new Promise<void>((resolve) => aedes.unsubscribe(statusTopic, deliver, resolve));

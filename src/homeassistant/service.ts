@@ -5,7 +5,7 @@
 // raised and cleared, and clears what retention removed. Everything is retained, so Home
 // Assistant finds it whenever it connects; `<prefix>/status` `online` republishes the lot.
 import { METADATA_KEYS, deviceOf } from '../store/device-state.js';
-import type { EdgeEvent } from '../events/types.js';
+import type { EdgeEvent, JsonValue } from '../events/types.js';
 import type { EventBus, StoredAlert } from '../pipeline/bus.js';
 import type { Logger } from '../util/log.js';
 import {
@@ -36,6 +36,9 @@ interface SensorSeen {
   numeric: boolean;
   timestamp: string;
   stateTopic: string;
+  /** The newest value, and whether it waits in `pending` to be published. */
+  value: JsonValue;
+  pending: boolean;
 }
 
 interface DeviceSeen {
@@ -46,6 +49,12 @@ interface DeviceSeen {
 }
 
 const OWNER = 'homeassistant';
+/**
+ * States go out at most this often per sensor, the newest value each time: Home Assistant
+ * shows a value, not a stream, and a publish per reading cost ~4.5 µs an event (1,000
+ * sensors in groups of 200) against 0.1–0.2 µs for keeping the newest value aside.
+ */
+const STATE_INTERVAL_MS = 1_000;
 /** Up to this many changed devices are read one by one; more, in one read of the whole projection. */
 const FEW = 8;
 
@@ -59,6 +68,10 @@ export class HomeAssistant {
   private readonly dirty = new Set<string>();
   private work: Promise<void> = Promise.resolve();
   private stopped = false;
+  /** Sensors whose newest value is not published yet, and when states last went out. */
+  private pending: SensorSeen[] = [];
+  private stateTimer: NodeJS.Timeout | null = null;
+  private lastStates = -Infinity;
   private failures = 0;
   /** When this gateway came up: a republished `online` keeps it, as the link's status does per connection. */
   private readonly since = new Date().toISOString();
@@ -106,6 +119,10 @@ export class HomeAssistant {
 
   async stop(): Promise<void> {
     this.opts.bus.removeOwner(OWNER);
+    if (this.stateTimer !== null) {
+      clearTimeout(this.stateTimer);
+      this.publishStates();
+    }
     await this.work;
     this.stopped = true;
     if (this.opts.ownsGatewayStatus) await this.send(gatewayStatusTopic(this.opts.naming.gatewayId), this.gatewayStatus('offline'));
@@ -117,9 +134,8 @@ export class HomeAssistant {
     });
   }
 
-  /** Hot path: per event a type check, two map lookups and a string compare; a publish per sensor and group. */
+  /** Hot path: per event a type check, two map lookups and a string compare; nothing allocated for a known sensor. */
   private appended(events: readonly EdgeEvent[]): void {
-    let states: Map<string, string> | null = null;
     for (let i = 0; i < events.length; i++) {
       const e = events[i];
       const id = deviceOf(e);
@@ -138,7 +154,7 @@ export class HomeAssistant {
       let s = d.sensors.get(r.type);
       const numeric = typeof r.value === 'number';
       if (s === undefined) {
-        d.sensors.set(r.type, (s = { unit: r.unit, numeric, timestamp: e.timestamp, stateTopic: this.topics.sensorState(id, r.type) }));
+        d.sensors.set(r.type, (s = { unit: r.unit, numeric, timestamp: e.timestamp, stateTopic: this.topics.sensorState(id, r.type), value: r.value, pending: false }));
         this.markDirty(id);
       } else {
         // A late reading (reordered, replayed) never overwrites a newer value.
@@ -150,11 +166,29 @@ export class HomeAssistant {
         }
         s.timestamp = e.timestamp;
       }
-      // One publish per sensor and commit group: the last value is all Home Assistant shows.
-      (states ??= new Map()).set(s.stateTopic, statePayload(r.value));
+      s.value = r.value;
+      if (!s.pending) {
+        s.pending = true;
+        this.pending.push(s);
+      }
       if (d.availability === null) this.setAvailability(id, d, 'online');
     }
-    if (states !== null) for (const [topic, payload] of states) this.sendQuietly(topic, payload);
+    if (this.pending.length > 0 && this.stateTimer === null) {
+      // At once after a quiet second; otherwise when the second since the last states is up.
+      const wait = Math.max(0, this.lastStates + STATE_INTERVAL_MS - performance.now());
+      this.stateTimer = setTimeout(() => this.publishStates(), wait).unref();
+    }
+  }
+
+  private publishStates(): void {
+    this.stateTimer = null;
+    this.lastStates = performance.now();
+    const list = this.pending;
+    this.pending = [];
+    for (const s of list) {
+      s.pending = false;
+      this.sendQuietly(s.stateTopic, statePayload(s.value));
+    }
   }
 
   private statusOf(id: string, d: DeviceSeen, e: EdgeEvent): void {
@@ -197,7 +231,7 @@ export class HomeAssistant {
     this.seen.set(device.id, d);
     for (const [name, s] of Object.entries(device.sensors)) {
       if (d.sensors.has(name)) continue;
-      d.sensors.set(name, { unit: s.unit, numeric: typeof s.value === 'number', timestamp: s.timestamp, stateTopic: this.topics.sensorState(device.id, name) });
+      d.sensors.set(name, { unit: s.unit, numeric: typeof s.value === 'number', timestamp: s.timestamp, stateTopic: this.topics.sensorState(device.id, name), value: s.value, pending: false });
       if (all) await this.send(this.topics.sensorState(device.id, name), statePayload(s.value));
     }
     for (const [topic, payload] of sensorConfigs(this.opts.naming, this.topics, device)) {
@@ -243,6 +277,8 @@ export class HomeAssistant {
       const d = this.seen.get(id);
       if (d === undefined) continue;
       this.seen.delete(id);
+      // A value still waiting would put back the state just cleared.
+      if (this.pending.length) this.pending = this.pending.filter((s) => !s.pending || ![...d.sensors.values()].includes(s));
       for (const topic of d.configTopics) {
         this.configs.delete(topic);
         await this.send(topic, '');

@@ -43,6 +43,11 @@ describe('homeassistant config', () => {
     assert.ok(lines.some((l) => /edgebus\.yaml:6: homeassistant\.sensors\.flow\.deviceClass: expected one of .*temperature.*, got "flowrate"/.test(l)), lines.join('\n'));
   });
 
+  it('is turned off by the environment as any key is', (t) => {
+    const file = load(t, 'gatewayId: gw\n').file;
+    assert.equal(loadConfig({ file, env: { EDGEBUS_HOMEASSISTANT_ENABLED: 'false' } }).config.homeassistant.enabled, false);
+  });
+
   it('refuses broker: upstream without an upstream', (t) => {
     const lines = errors(t, 'gatewayId: gw\nhomeassistant:\n  broker: upstream\n');
     assert.ok(lines.some((l) => /edgebus\.yaml:3: homeassistant\.broker: upstream needs the upstream section/.test(l)), lines.join('\n'));

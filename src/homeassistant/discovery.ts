@@ -121,6 +121,11 @@ function deviceBlock(n: DiscoveryNaming, d: KnownDevice): Json {
   return block;
 }
 
+/** Own keys only: a sensor named `constructor` has no override. */
+function override(n: DiscoveryNaming, key: string): HaSensorOverride | undefined {
+  return Object.hasOwn(n.overrides, key) ? n.overrides[key] : undefined;
+}
+
 function isNumeric(v: JsonValue): boolean {
   return typeof v === 'number';
 }
@@ -134,7 +139,7 @@ export function sensorConfigs(n: DiscoveryNaming, topics: Topics, d: KnownDevice
     { topic: topics.deviceAvailability(d.id), payload_available: 'online', payload_not_available: 'offline' },
   ];
   for (const [name, s] of Object.entries(d.sensors)) {
-    const c = sensorClasses(name, s.unit, isNumeric(s.value), n.overrides[`${d.id}/${name}`] ?? n.overrides[name]);
+    const c = sensorClasses(name, s.unit, isNumeric(s.value), override(n, `${d.id}/${name}`) ?? override(n, name));
     const config: Json = {
       name, unique_id: `${gatewayIdentifier(n.gatewayId)}_${objectId(d.id)}_${objectId(name)}`,
       state_topic: topics.sensorState(d.id, name), value_template: VALUE_TEMPLATE,

@@ -111,6 +111,13 @@ describe('the discovery schema of the tests', () => {
     assert.deepEqual(configProblems(topics.alertConfig('hot', 'gh.1'), alert), []);
   });
 
+  it('takes hostile sensor names as names (the projection is JSON: __proto__ is an own key there)', () => {
+    const sensors = JSON.parse('{"__proto__":{"value":1,"unit":"C","timestamp":"t"},"constructor":{"value":2,"unit":"%","timestamp":"t"}}') as typeof device.sensors;
+    const configs = [...sensorConfigs(naming, topics, { ...device, sensors })];
+    assert.deepEqual(configs.map(([t]) => t), ['homeassistant/sensor/gw_gh_1/__proto__/config', 'homeassistant/sensor/gw_gh_1/constructor/config']);
+    for (const [t, p] of configs) assert.deepEqual(configProblems(t, p), []);
+  });
+
   it('refuses an unknown device class, a missing state topic, a misspelt key, a device without identifiers', () => {
     const config = JSON.parse(payload) as Record<string, unknown>;
     const bad = (change: (c: Record<string, unknown>) => void) => {

@@ -32,6 +32,7 @@ import type { EdgeEvent } from './events/types.js';
 import { openOrQuarantine, quarantineDraft } from './store/quarantine.js';
 import { DeadLetterCount } from './usecases/dead-letters.js';
 import { purgeDeadLetters, retryDeadLetters } from './usecases/dlq-retry.js';
+import { homeAssistantFor } from './usecases/home-assistant.js';
 import type { Gateway } from './usecases/gateway.js';
 import { HealthState } from './usecases/health.js';
 import { replay } from './usecases/replay.js';
@@ -218,6 +219,9 @@ export class Daemon {
     });
     if (localRoutes.size) await lifecycle.start({ name: 'local routes', start: () => localRoutes.start(), stop: () => localRoutes.stop() });
 
+    // Built before the upstream link, which follows Home Assistant's status for it when it publishes there.
+    const ha = config.homeassistant.enabled ? homeAssistantFor(g, local.aedes) : null;
+
     if (config.upstream) {
       // Loaded only when configured: the MQTT client alone costs ~20 MB of RSS (README, Memory).
       const { Upstream } = await import('./upstream/upstream.js');
@@ -237,9 +241,12 @@ export class Daemon {
       const upstream = new Upstream({
         config: config.upstream, routing, gatewayId: config.gatewayId, version, store, bus, appender, log,
         commands, latest: latest && { mayNeedUpcast: (bytes) => schemas.mayNeedUpcast(bytes), event: latest },
-        documentTopics: desired.topics, onDocument: (topic, payload) => desired.receive(topic, payload),
+        documentTopics: [...desired.topics, ...(ha?.upstreamTopics ?? [])],
+        onDocument: (topic, payload) => (ha?.upstreamTopics.includes(topic) ? ha.service.homeAssistantStatus(payload) : desired.receive(topic, payload)),
       });
       upstream.link.on('up', () => desired.linkUp());
+      // What was published while the link was down (or before a broker restart) goes again.
+      if (ha?.upstreamTopics.length) upstream.link.on('up', () => ha.service.republish());
       rules.onReloaded = () => desired.rulesChanged();
       await lifecycle.start({ name: 'desired state', start: async () => desired.start(), stop: () => desired.stop() });
       await lifecycle.start({ name: 'upstream', start: async () => void (await upstream.start(), (g.upstream = upstream)), stop: () => upstream.stop() });
@@ -258,6 +265,8 @@ export class Daemon {
         return commands.idle();
       },
     });
+
+    if (ha) await lifecycle.start({ name: 'homeassistant', start: () => ha.start(), stop: () => ha.stop() });
 
     let brokerAddress: AddressInfo | null = null;
     // Stopped first: new connections are refused while the rest shuts down.

@@ -180,6 +180,7 @@ function resolveConfig(raw: RawConfig, cwd: string): Config {
       desiredGrace: parseDuration(up.desiredGrace),
     },
     sink: raw.sink && resolveSink(raw.sink, gatewayId, secret, cwd),
+    homeassistant: raw.homeassistant,
     routes: raw.routes.map((r, i) => resolveRoute(r, i, gatewayId)),
     http: { host: raw.http.host, port: raw.http.port, token: secret(raw.http.token, raw.http.tokenFile) },
     clock: { sync: raw.clock.sync as SyncSetting },
@@ -218,6 +219,9 @@ function crossChecks(raw: RawConfig, file: string, parsed: ParsedYaml | null, ro
       });
     }
   });
+  if (raw.homeassistant.enabled && raw.homeassistant.broker === 'upstream' && raw.upstream === undefined) {
+    issues.push({ file, line: parsed && lineOf(parsed, ['homeassistant', 'broker']), key: 'homeassistant.broker', message: 'upstream needs the upstream section (upstream.url); use local for the embedded broker' });
+  }
   issues.push(...routeIssues(raw, file, parsed, routeCheck));
   return issues;
 }

@@ -2,6 +2,7 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { EVENT_TYPES } from '../events/types.js';
 import { LOG_FORMATS, LOG_LEVELS } from '../util/log.js';
+import { HomeAssistantSchema } from './homeassistant-schema.js';
 import { MatchSchema } from './match-schema.js';
 
 
@@ -167,6 +168,7 @@ export const ConfigSchema = Type.Object({
   }, { ...strict, default: {} }),
   upstream: Type.Optional(UpstreamSchema),
   sink: Type.Optional(SinkSchema),
+  homeassistant: HomeAssistantSchema,
   routes: Type.Array(RouteSchema, { default: [] }),
   http: Type.Object({
     host: Type.String({ default: '127.0.0.1' }),

@@ -4,6 +4,7 @@ import type { IngestMapping } from './schema.js';
 import type { SyncSetting } from '../time/sync.js';
 import type { BackoffPolicy } from '../util/backoff.js';
 import type { LogOptions } from '../util/log.js';
+import type { SensorDeviceClass, SensorStateClass } from './homeassistant-schema.js';
 import type { FreeSpace } from './units.js';
 
 export interface RetryPolicy extends BackoffPolicy {
@@ -49,6 +50,22 @@ export interface SinkConfig extends BrokerLink {
   table: string;
   retry: BackoffPolicy;
   http: { host: string; port: number };
+}
+
+/** A sensor's Home Assistant classes and unit as the config sets them; null: none, absent: derived. */
+export interface HaSensorOverride {
+  deviceClass?: SensorDeviceClass | null;
+  stateClass?: SensorStateClass | null;
+  unit?: string | null;
+}
+
+/** `homeassistant:` (config/homeassistant-schema.ts). */
+export interface HomeAssistantConfig {
+  enabled: boolean;
+  prefix: string;
+  broker: 'local' | 'upstream';
+  /** Keyed `sensor` or `device/sensor`. */
+  sensors: { [key: string]: HaSensorOverride };
 }
 
 /** See config/schema.ts EVENT_VERSIONS. */
@@ -108,6 +125,7 @@ export interface Config {
   };
   upstream?: UpstreamConfig;
   sink?: SinkConfig;
+  homeassistant: HomeAssistantConfig;
   /** Empty: every event takes the default route (upstream.topic). */
   routes: RouteConfig[];
   http: { host: string; port: number; token?: string };

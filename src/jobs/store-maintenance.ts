@@ -64,7 +64,10 @@ export async function maintainStore(opts: MaintenanceOptions): Promise<Maintenan
   const idsPruned = await appender.idIndex.prune(first);
   await deleteSegments(store, appender.timeline.dropBefore(first));
   const devicesRemoved = appender.forgetDevicesBefore(first);
-  if (devicesRemoved.length) log.info({ devices: devicesRemoved }, `${devicesRemoved.length} devices left the device state: the log holds none of their events any more`);
+  if (devicesRemoved.length) {
+    log.info({ devices: devicesRemoved }, `${devicesRemoved.length} devices left the device state: the log holds none of their events any more`);
+    bus.emit('devicesForgotten', devicesRemoved);
+  }
   return { idsPruned, devicesRemoved, pruned, eviction: eviction.evicted > 0 || eviction.forwarded > 0 ? eviction : null };
 }
 

@@ -34,6 +34,8 @@ export interface BusEvents {
   evicted: EvictionSummary;
   /** The broker refused a connection, a sign-in, a publish or a subscription (see broker-access.ts). */
   refused: { reason: string };
+  /** Devices none of whose events the log holds any more left the device-state projection. */
+  devicesForgotten: readonly string[];
   /** A rule's alert was stored (a replayed duplicate is not). */
   alert: StoredAlert;
   /** The rules engine evaluated one commit group's events (seconds of evaluation). */

@@ -66,6 +66,11 @@ export class RuleEngine {
     return [...this.kinds.values()].map((k) => k.rule);
   }
 
+  /** Every alert raised and not cleared, per rule and group (what a restart must show again). */
+  activeAlerts(): { rule: string; group: string }[] {
+    return [...this.kinds.values()].flatMap((k) => k.activeGroups().map((group) => ({ rule: k.rule.id, group })));
+  }
+
   /**
    * Loads a rule set. A rule that is the same object as before keeps its state (hot reload
    * of another file does not reset it); a new or changed rule starts empty.

@@ -56,6 +56,11 @@ export class RulesService {
   private snapshotTimer: NodeJS.Timeout | null = null;
   private savedSnapshot = '';
   private rebuilding: Promise<void> = Promise.resolve();
+
+  /** Settles once the rules' state is rebuilt from the log after the start (and they are live). */
+  get rebuilt(): Promise<void> {
+    return this.rebuilding;
+  }
   private stopped = false;
 
   constructor(private readonly opts: RulesServiceOptions) {

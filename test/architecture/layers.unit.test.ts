@@ -19,7 +19,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['store'],
   ['pipeline'],
   ['ingest'],
-  ['devices', 'rules', 'upstream', 'jobs', 'http', 'sink'],
+  ['devices', 'rules', 'upstream', 'jobs', 'http', 'sink', 'homeassistant'],
   // Routes take the rules' conditions and feed the forwarder (through its BatchRouting port);
   // schemas compile upcasts in the rules' language and serve ingest, the forwarder, the
   // rules and the API through ports of theirs (PayloadSchemas, LatestVersion, …).

@@ -82,6 +82,13 @@ export abstract class GroupedRule<G extends Incident> implements RuleKind {
     this.active += active ? 1 : -1;
   }
 
+  activeGroups(): string[] {
+    if (this.active === 0) return [];
+    const out: string[] = [];
+    for (const [key, g] of this.groups) if (g.active) out.push(key);
+    return out;
+  }
+
   protected cooled(g: G, t: number): boolean {
     return g.lastRaise === null || t - g.lastRaise >= this.rule.cooldownMs;
   }

@@ -11,6 +11,8 @@ export interface RuleKind {
   readonly filedUnder: readonly RuleMatch[];
   /** One event, in log order; `t` its event time (the engine's `timeOf`, read once per event). */
   evaluate(e: EdgeEvent, t: number, clock: DecisionClock): void;
+  /** The groups whose alert is raised and not yet cleared. */
+  activeGroups(): string[];
 }
 
 /**

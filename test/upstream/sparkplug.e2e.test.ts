@@ -125,6 +125,8 @@ describe('Sparkplug B edge node', () => {
       const pressureBirth = boiler.findIndex((m) => m.type === 'DBIRTH' && m.metrics.some((x) => x.name === 'pressure'));
       const pressureData = boiler.findIndex((m) => m.type === 'DDATA' && m.metrics.some((x) => x.name === 'pressure'));
       assert.ok(pressureBirth >= 0 && pressureBirth < pressureData, 'tck-id-topics-dbirth-metric-reqs: every metric reported is in a DBIRTH before it');
+      assert.equal(boiler[pressureBirth - 1].type, 'DDEATH', 'tck-id-operational-behavior-data-publish-dbirth: a DBIRTH declares all metrics until the device\'s death, so the new one follows a DDEATH');
+      assert.deepEqual(boiler[pressureBirth].metrics.map((m) => m.name).sort(), ['pressure', 'temperature'], 'the new DBIRTH declares every metric');
       const data = boiler.filter((m) => m.type === 'DDATA');
       for (const m of data) {
         assert.equal(m.qos, 0, 'tck-id-topics-ddata-mqtt');

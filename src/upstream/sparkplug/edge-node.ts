@@ -61,6 +61,14 @@ export interface SparkplugNodeOptions {
   onCommand: (cmd: UpstreamCommand) => Promise<void>;
 }
 
+/** A DDATA being gathered from readings of one device in a row. */
+interface PendingData {
+  device: string;
+  metrics: Metric[];
+  /** The timestamp of its last live (not historical) metric. */
+  liveUntil: number;
+}
+
 /** What the batch forwarder's resender does; Sparkplug has no place for a batch sent out of order. */
 const NO_RESEND = {
   resend: async (): Promise<{ ok: false; reason: string }> => ({ ok: false, reason: 'upstream.format sparkplug cannot resend single events (Sparkplug B has no message for them); the event stays in the DLQ' }),
@@ -92,7 +100,7 @@ export class SparkplugEdgeNode {
   /** Devices born in this session, with the metrics their DBIRTH declared. */
   private readonly born = new Map<string, Map<string, KnownMetric>>();
   private readonly badIds = new Set<string>();
-  private pending: { device: string; metrics: Metric[] } | null = null;
+  private pending: PendingData | null = null;
   private generation = 0;
   private connected = false;
   private live = false;
@@ -394,9 +402,12 @@ export class SparkplugEdgeNode {
     const datatype = datatypeOf(r.value);
     let known = this.born.get(id);
     const m = known?.get(r.type);
-    // A device or sensor the host has not been told of, or a sensor whose type changed: born (again) first.
+    // A device the host has not been told of is born first. A DBIRTH declares every metric
+    // the device will send until its death (3.0 tck-id-operational-behavior-data-publish-dbirth),
+    // so a new sensor, or one whose type changed, takes a DDEATH and a new DBIRTH.
     if (!known || !m || (datatype !== null && datatype !== m.datatype)) {
       this.flush();
+      if (known && !this.deviceDeath(id)) return false;
       if (!this.deviceBirth(id, await readDeviceState(this.opts.store, id), e)) return false;
       known = this.born.get(id)!;
     }
@@ -408,9 +419,22 @@ export class SparkplugEdgeNode {
       declared.timestamp = time;
     }
     const metric = metricOf(r.type, { datatype: declared.datatype, value: r.value, unit: r.unit, timestamp: time }, historical, false);
-    if (this.pending !== null && (this.pending.device !== id || this.pending.metrics.length >= MAX_DDATA_METRICS)) this.flush();
-    this.pending ??= { device: id, metrics: [] };
+    if (this.pending !== null && !this.fits(this.pending, id, metric)) this.flush();
+    this.pending ??= { device: id, metrics: [], liveUntil: -Infinity };
     this.pending.metrics.push(metric);
+    if (!historical) this.pending.liveUntil = time;
+    return true;
+  }
+
+  /**
+   * Whether a metric may join the DDATA being gathered: same device, room left, live values
+   * in time order (tck-id-operational-behavior-data-publish-dbirth-order), and no second
+   * value of a metric at the same timestamp.
+   */
+  private fits(p: PendingData, device: string, m: Metric): boolean {
+    if (p.device !== device || p.metrics.length >= MAX_DDATA_METRICS) return false;
+    if (!m.isHistorical && m.timestamp < p.liveUntil) return false;
+    for (const other of p.metrics) if (other.name === m.name && other.timestamp === m.timestamp) return false;
     return true;
   }
 
@@ -441,6 +465,8 @@ export class SparkplugEdgeNode {
     }
     const metrics: Metric[] = [];
     for (const [name, m] of known) metrics.push(metricOf(name, m, false, true));
+    // Current values in time order (tck-id-operational-behavior-data-publish-dbirth-order).
+    metrics.sort((a, b) => a.timestamp - b.timestamp);
     this.born.set(id, known);
     return this.publish(this.topics.device('DBIRTH', id), metrics);
   }

@@ -363,5 +363,14 @@ describe('Sparkplug B edge node', () => {
       const second = await waitFor(async () => (await host.messages()).filter((m) => m.type === 'NBIRTH')[1], { message: 'the NBIRTH after the restart' });
       assert.equal(bdSeqOf(second), (first + 1) % 256, 'tck-id-topics-nbirth-bdseq-increment: kept across the restart');
     });
+
+    it('a clean stop publishes NDEATH with the session\'s bdSeq before it disconnects', async () => {
+      const last = (await host.messages()).filter((m) => m.type === 'NBIRTH').at(-1)!;
+      const before = host.count();
+      child!.child.kill('SIGTERM');
+      assert.deepEqual(await child!.exited, { code: 0, signal: null });
+      const ndeath = await waitFor(async () => (await host.messages()).slice(before).find((m) => m.type === 'NDEATH'), { message: 'the NDEATH of the stop' });
+      assert.equal(bdSeqOf(ndeath), bdSeqOf(last), 'tck-id-operational-behavior-edge-node-intentional-disconnect-ndeath');
+    });
   });
 });

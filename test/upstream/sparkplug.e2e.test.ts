@@ -139,6 +139,30 @@ describe('Sparkplug B edge node', () => {
       assertSeqRun(sequenced(all, 'gw1'));
     });
 
+    it('keeps live values of a DDATA in time order, and no metric twice at one timestamp', async () => {
+      const t = Date.now() - 60_000;
+      // Sent at once, so they are likely to share a chunk (and a DDATA, were the rule not kept).
+      await Promise.all([
+        publish(device, 'sensors/meter/power', { value: 1, ts: t + 2_000 }),
+        publish(device, 'sensors/meter/power', { value: 2, ts: t + 1_000 }),
+        publish(device, 'sensors/meter/power', { value: 3, ts: t + 1_000 }),
+      ]);
+      const data = await waitFor(async () => {
+        const got = (await host.messages()).filter((m) => m.type === 'DDATA' && m.device === 'meter');
+        return got.flatMap((m) => m.metrics).length >= 3 ? got : undefined;
+      }, { message: 'the meter DDATA' });
+      for (const m of data) {
+        const live = m.metrics.filter((x) => !x.isHistorical);
+        for (let i = 1; i < live.length; i++) {
+          assert.ok(live[i].timestamp! >= live[i - 1].timestamp!, 'tck-id-operational-behavior-data-publish-dbirth-order: live metrics in chronological order');
+        }
+        const keys = m.metrics.map((x) => `${x.name}@${x.timestamp}`);
+        assert.equal(new Set(keys).size, keys.length, 'a metric twice in one DDATA only with different timestamps');
+      }
+      const events = await getEvents(d.httpUrl, { source: 'meter' });
+      assert.deepEqual(data.flatMap((m) => m.metrics).map((x) => x.value), events.map((e) => e.sensor?.value), 'every reading, in log order');
+    });
+
     it('moves the cursor only once the broker acknowledged the QoS 1 proof after the QoS 0 messages', async () => {
       await waitFor(async () => (await upstreamStatus(d.httpUrl)).backlog === 0, { message: 'backlog 0' });
       const proofs = host.proofs();

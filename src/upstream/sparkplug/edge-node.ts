@@ -313,17 +313,22 @@ export class SparkplugEdgeNode {
       }
       const entries = await readRange(this.opts.store, this.next, last, CHUNK);
       if (gen !== this.generation) continue;
-      const through = entries.length ? entries[entries.length - 1][0] : last;
+      let through = entries.length ? this.next - 1 : last;
       let sent = false;
-      for (const [, bytes] of entries) {
+      let count = 0;
+      for (const [seq, bytes] of entries) {
+        // A rebirth request stops DATA at once (3.0 tck-id-operational-behavior-data-commands-rebirth-action-1).
+        if (this.rebirthWanted) break;
         if (await this.send(decodeEvent(bytes))) sent = true;
         if (gen !== this.generation) break;
+        through = seq;
+        count++;
       }
       if (gen !== this.generation) continue;
       this.flush();
       this.next = through + 1;
       if (sent && !(await this.prove(link, through, gen))) continue;
-      this.advance(through, entries.length);
+      this.advance(through, count);
     }
   }
 

@@ -151,11 +151,6 @@ export class SparkplugEdgeNode {
     return Math.max(0, this.opts.lastSeq() - this.cursor);
   }
 
-  /** The bdSeq of the current (or last) CONNECT; -1 before the first. */
-  get currentBdSeq(): number {
-    return this.bdSeq;
-  }
-
   async oldestUnsentSeconds(): Promise<number> {
     const [first] = await readRange(this.opts.store, this.cursor + 1, Infinity, 1);
     if (first === undefined) return 0;
@@ -234,7 +229,7 @@ export class SparkplugEdgeNode {
       if (device !== null) return await this.deviceCommand(topic, device, payload);
     } catch (err) {
       // Bytes from the network: a bad one is logged, never thrown into the link.
-      this.log.warn({ topic, err: err instanceof Error ? err.message : String(err) }, 'sparkplug: ignoring a message that could not be read');
+      this.log.warn({ topic, err: err instanceof Error ? err.message : String(err) }, 'sparkplug: a message could not be read, or its command not stored; dropped');
     }
   }
 

@@ -46,7 +46,8 @@ export interface TextMessage {
 function protoc(args: string[], input: Buffer | string): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const child = execFile('protoc', [`--proto_path=${PROTO_DIR}`, ...args, 'sparkplug_b.proto'], { encoding: 'buffer', maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`protoc ${args.join(' ')}: ${err.message}\n${stderr.toString()}`));
+      if ((err as NodeJS.ErrnoException | null)?.code === 'ENOENT') reject(new Error('protoc is needed for the Sparkplug tests (apt-get install protobuf-compiler; .ci/run installs it)'));
+      else if (err) reject(new Error(`protoc ${args.join(' ')}: ${err.message}\n${stderr.toString()}`));
       else resolve(stdout);
     });
     child.stdin!.end(input);

@@ -163,6 +163,24 @@ describe('Sparkplug B edge node', () => {
       assert.deepEqual(data.flatMap((m) => m.metrics).map((x) => x.value), events.map((e) => e.sensor?.value), 'every reading, in log order');
     });
 
+    it('wraps seq from 255 to 0 across node messages', async () => {
+      const before = host.count();
+      // Two devices in turn: each reading is a DDATA of its own, 300 messages in all.
+      for (let i = 0; i < 150; i++) {
+        await publish(device, 'sensors/fan-a/rpm', { value: i });
+        await publish(device, 'sensors/fan-b/rpm', { value: i });
+      }
+      const run = await waitFor(async () => {
+        const got = (await host.messages()).slice(before);
+        const fans = got.filter((m) => m.type === 'DDATA' && m.device?.startsWith('fan-')).flatMap((m) => m.metrics);
+        return fans.length >= 300 ? got : undefined;
+      }, { timeout: 20_000, message: '300 fan readings' });
+      const seqs = run.filter((m) => m.type !== 'NDEATH').map((m) => m.seq);
+      const wrap = seqs.indexOf(0, 1);
+      assert.ok(wrap > 0 && seqs[wrap - 1] === 255, `tck-id-topics-ddata-seq-num: 255 is followed by 0 (got ${seqs.slice(Math.max(0, wrap - 2), wrap + 2).join(', ')})`);
+      for (let i = 1; i < seqs.length; i++) assert.equal(seqs[i], (seqs[i - 1]! + 1) % 256, `tck-id-topics-ddata-seq-num at message ${i}`);
+    });
+
     it('moves the cursor only once the broker acknowledged the QoS 1 proof after the QoS 0 messages', async () => {
       await waitFor(async () => (await upstreamStatus(d.httpUrl)).backlog === 0, { message: 'backlog 0' });
       const proofs = host.proofs();

@@ -43,7 +43,26 @@ export interface TextMessage {
   [field: string]: (string | number | boolean | TextMessage)[];
 }
 
-function protoc(args: string[], input: Buffer | string): Promise<Buffer> {
+/**
+ * protoc runs at most this many at once: a test that decodes hundreds of messages must not
+ * fork hundreds of processes at once and starve the daemon sharing its event loop.
+ */
+const PROTOC_AT_ONCE = 2;
+let running = 0;
+const queued: (() => void)[] = [];
+
+async function protoc(args: string[], input: Buffer | string): Promise<Buffer> {
+  if (running >= PROTOC_AT_ONCE) await new Promise<void>((resolve) => queued.push(resolve));
+  running++;
+  try {
+    return await runProtoc(args, input);
+  } finally {
+    running--;
+    queued.shift()?.();
+  }
+}
+
+function runProtoc(args: string[], input: Buffer | string): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const child = execFile('protoc', [`--proto_path=${PROTO_DIR}`, ...args, 'sparkplug_b.proto'], { encoding: 'buffer', maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
       if ((err as NodeJS.ErrnoException | null)?.code === 'ENOENT') reject(new Error('protoc is needed for the Sparkplug tests (apt-get install protobuf-compiler; .ci/run installs it)'));

@@ -19,7 +19,7 @@ import type { SparkplugConfig } from '../../config/types.js';
 import { decodeEvent } from '../../events/codec.js';
 import type { EdgeEvent, JsonObject } from '../../events/types.js';
 import type { EventStore } from '../../store/event-store.js';
-import { deviceOf, readDeviceState, readDeviceStates, type DeviceState } from '../../store/device-state.js';
+import { readDeviceStates } from '../../store/device-state.js';
 import { readRange } from '../../store/log-range.js';
 import { readSparkplugBdSeq, writeSparkplugBdSeq } from '../../store/meta-records.js';
 import type { Timeline } from '../../time/timeline.js';
@@ -27,15 +27,13 @@ import type { Logger } from '../../util/log.js';
 import { ProgressSaver, readBatchNumber, readCursor } from '../cursor.js';
 import type { ForwarderCounters, PublishOutcome } from '../forwarder-ports.js';
 import type { LinkMessage, LinkPresence, UpstreamCommand } from '../link.js';
+import { SparkplugDevices } from './devices.js';
 import { PrimaryHostState } from './host-state.js';
-import { datatypeOf, metricOf, type KnownMetric } from './metrics.js';
 import { DataType, decodeMetrics, encodePayload, loadSchema, type Metric } from './payload.js';
-import { isSparkplugId, SparkplugTopics } from './topics.js';
+import { SparkplugTopics } from './topics.js';
 
 /** Events read per chunk: one QoS 1 proof per chunk. */
 const CHUNK = 256;
-/** Readings of one device in a row share a DDATA up to this many metrics. */
-const MAX_DDATA_METRICS = 64;
 const REBIRTH = 'Node Control/Rebirth';
 
 /** What the edge node needs of the link. */
@@ -59,14 +57,6 @@ export interface SparkplugNodeOptions {
   timeline?: Timeline;
   /** Stores a DCMD as a Command and delivers it to its device. */
   onCommand: (cmd: UpstreamCommand) => Promise<void>;
-}
-
-/** A DDATA being gathered from readings of one device in a row. */
-interface PendingData {
-  device: string;
-  metrics: Metric[];
-  /** The timestamp of its last live (not historical) metric. */
-  liveUntil: number;
 }
 
 /** What the batch forwarder's resender does; Sparkplug has no place for a batch sent out of order. */
@@ -97,10 +87,7 @@ export class SparkplugEdgeNode {
   private next = 1;
   /** Events below it were in the log when the session was born: they go out as historical. */
   private liveFrom = 1;
-  /** Devices born in this session, with the metrics their DBIRTH declared. */
-  private readonly born = new Map<string, Map<string, KnownMetric>>();
-  private readonly badIds = new Set<string>();
-  private pending: PendingData | null = null;
+  private readonly devices: SparkplugDevices;
   private generation = 0;
   private connected = false;
   private live = false;
@@ -118,6 +105,11 @@ export class SparkplugEdgeNode {
     this.topics = new SparkplugTopics(opts.config);
     this.host = opts.config.primaryHostId === null ? null : new PrimaryHostState();
     this.proofTopic = `edgebus/${opts.gatewayId}/sparkplug/through`;
+    this.devices = new SparkplugDevices({
+      topics: this.topics, store: opts.store, log: this.log,
+      timeOf: (e) => this.timeOf(e),
+      publish: (topic, metrics) => this.publish(topic, metrics),
+    });
     const topics = [this.topics.ncmd, this.topics.dcmdFilter];
     if (this.topics.state !== null) topics.push(this.topics.state);
     this.presence = {
@@ -172,7 +164,7 @@ export class SparkplugEdgeNode {
     this.generation++;
     this.connected = false;
     this.live = false;
-    this.pending = null;
+    this.devices.reset();
     this.host?.forget();
   }
 
@@ -245,7 +237,7 @@ export class SparkplugEdgeNode {
       // make it reconnect (and spend a bdSeq) in a loop on the one broker it has.
       this.live = false;
       this.generation++;
-      this.pending = null;
+      this.devices.reset();
       void this.link?.reconnect('primary host offline');
     }
   }
@@ -314,13 +306,14 @@ export class SparkplugEdgeNode {
       for (const [seq, bytes] of entries) {
         // A rebirth request stops DATA at once (3.0 tck-id-operational-behavior-data-commands-rebirth-action-1).
         if (this.rebirthWanted) break;
-        if (await this.send(decodeEvent(bytes))) sent = true;
+        const e = decodeEvent(bytes);
+        if (await this.devices.send(e, e.seq < this.liveFrom)) sent = true;
         if (gen !== this.generation) break;
         through = seq;
         count++;
       }
       if (gen !== this.generation) continue;
-      this.flush();
+      this.devices.flush();
       this.next = through + 1;
       if (sent && !(await this.prove(link, through, gen))) continue;
       this.advance(through, count);
@@ -364,116 +357,15 @@ export class SparkplugEdgeNode {
 
   /** NBIRTH, then a DBIRTH per device (and DDEATH for those offline). `fresh`: a new session. */
   private async birth(fresh: boolean, gen: number): Promise<void> {
-    this.pending = null;
     this.seq = 0;
-    this.born.clear();
+    this.devices.reset();
     if (fresh) this.liveFrom = this.opts.lastSeq() + 1;
     const rebirth: Metric = { name: REBIRTH, timestamp: this.opts.now(), datatype: DataType.Boolean, booleanValue: false };
     if (!this.publish(this.topics.nbirth, [this.bdSeqMetric(), rebirth])) return;
     this.log.info({ bdSeq: this.bdSeq, fresh, historical: Math.max(0, this.liveFrom - this.next) }, 'sparkplug: NBIRTH');
     const states = await readDeviceStates(this.opts.store);
     if (gen !== this.generation) return;
-    for (const state of states) {
-      if (!this.usable(state.id)) continue;
-      if (!this.deviceBirth(state.id, state)) return;
-      if (state.status?.state === 'offline' && !this.deviceDeath(state.id)) return;
-    }
-    this.live = true;
-  }
-
-  /** Sends one event's part; true when it published anything. */
-  private async send(e: EdgeEvent): Promise<boolean> {
-    if (e.type !== 'DeviceData' && e.type !== 'DeviceStatus') return false;
-    const id = deviceOf(e)!;
-    if (!this.usable(id)) return false;
-    if (e.type === 'DeviceStatus') {
-      if (e.payload.state === 'offline') {
-        if (!this.born.has(id)) return false;
-        this.flush();
-        return this.deviceDeath(id);
-      }
-      if (this.born.has(id)) return false;
-      this.flush();
-      return this.deviceBirth(id, await readDeviceState(this.opts.store, id), e);
-    }
-    const r = e.sensor;
-    if (!r) return false;
-    const time = this.timeOf(e);
-    const datatype = datatypeOf(r.value);
-    let known = this.born.get(id);
-    const m = known?.get(r.type);
-    // A device the host has not been told of is born first. A DBIRTH declares every metric
-    // the device will send until its death (3.0 tck-id-operational-behavior-data-publish-dbirth),
-    // so a new sensor, or one whose type changed, takes a DDEATH and a new DBIRTH.
-    if (!known || !m || (datatype !== null && datatype !== m.datatype)) {
-      this.flush();
-      if (known && !this.deviceDeath(id)) return false;
-      if (!this.deviceBirth(id, await readDeviceState(this.opts.store, id), e)) return false;
-      known = this.born.get(id)!;
-    }
-    const declared = known.get(r.type)!;
-    const historical = e.seq < this.liveFrom;
-    if (!historical) {
-      declared.value = r.value;
-      declared.unit = r.unit;
-      declared.timestamp = time;
-    }
-    const metric = metricOf(r.type, { datatype: declared.datatype, value: r.value, unit: r.unit, timestamp: time }, historical, false);
-    if (this.pending !== null && !this.fits(this.pending, id, metric)) this.flush();
-    this.pending ??= { device: id, metrics: [], liveUntil: -Infinity };
-    this.pending.metrics.push(metric);
-    if (!historical) this.pending.liveUntil = time;
-    return true;
-  }
-
-  /**
-   * Whether a metric may join the DDATA being gathered: same device, room left, live values
-   * in time order (tck-id-operational-behavior-data-publish-dbirth-order), and no second
-   * value of a metric at the same timestamp.
-   */
-  private fits(p: PendingData, device: string, m: Metric): boolean {
-    if (p.device !== device || p.metrics.length >= MAX_DDATA_METRICS) return false;
-    if (!m.isHistorical && m.timestamp < p.liveUntil) return false;
-    for (const other of p.metrics) if (other.name === m.name && other.timestamp === m.timestamp) return false;
-    return true;
-  }
-
-  /** The DDATA being gathered, out. */
-  private flush(): void {
-    const p = this.pending;
-    if (p === null) return;
-    this.pending = null;
-    this.publish(this.topics.device('DDATA', p.device), p.metrics);
-  }
-
-  /**
-   * DBIRTH from the projection: every sensor with its current value; `e`'s sensor is added
-   * when the projection does not have it (yet) in the type `e` carries.
-   */
-  private deviceBirth(id: string, state: DeviceState | null, e?: EdgeEvent): boolean {
-    const known = new Map<string, KnownMetric>();
-    for (const [name, s] of Object.entries(state?.sensors ?? {})) {
-      known.set(name, { datatype: datatypeOf(s.value) ?? DataType.Double, value: s.value, unit: s.unit, timestamp: Date.parse(s.timestamp) });
-    }
-    const r = e?.sensor;
-    if (e && r) {
-      const datatype = datatypeOf(r.value);
-      const m = known.get(r.type);
-      if (!m || (datatype !== null && datatype !== m.datatype)) {
-        known.set(r.type, { datatype: datatype ?? DataType.Double, value: r.value, unit: r.unit, timestamp: this.timeOf(e) });
-      }
-    }
-    const metrics: Metric[] = [];
-    for (const [name, m] of known) metrics.push(metricOf(name, m, false, true));
-    // Current values in time order (tck-id-operational-behavior-data-publish-dbirth-order).
-    metrics.sort((a, b) => a.timestamp - b.timestamp);
-    this.born.set(id, known);
-    return this.publish(this.topics.device('DBIRTH', id), metrics);
-  }
-
-  private deviceDeath(id: string): boolean {
-    this.born.delete(id);
-    return this.publish(this.topics.device('DDEATH', id), []);
+    if (this.devices.birthAll(states)) this.live = true;
   }
 
   /** One node or device message with the next seq, at QoS 0; false when the link is down. */
@@ -481,15 +373,5 @@ export class SparkplugEdgeNode {
     const seq = this.seq;
     this.seq = (seq + 1) % 256;
     return this.link!.publishAtMostOnce(topic, encodePayload({ timestamp: this.opts.now(), metrics, seq }));
-  }
-
-  /** Sparkplug ids are one topic level: a device named otherwise stays local, said once. */
-  private usable(id: string): boolean {
-    if (isSparkplugId(id)) return true;
-    if (!this.badIds.has(id)) {
-      this.badIds.add(id);
-      this.log.warn({ device: id }, 'sparkplug: a device id with /, + or # cannot be a Sparkplug device id; its events are not sent');
-    }
-    return false;
   }
 }

@@ -24,7 +24,7 @@ set -euo pipefail
 readonly NAME=edgebus
 readonly MIN_NODE=20
 # What the app needs at run time (package.json "files", plus the manifests for npm ci).
-readonly APP_ITEMS=(bin dist/src devices rules systemd scripts package.json package-lock.json README.md)
+readonly APP_ITEMS=(bin dist/src proto devices rules systemd scripts package.json package-lock.json README.md)
 
 ROOT=""
 SOURCE=""

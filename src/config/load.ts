@@ -173,6 +173,13 @@ function resolveConfig(raw: RawConfig, cwd: string): Config {
       topic: up.topic.replaceAll('{gatewayId}', gatewayId),
       commandTopic: up.commandTopic.replaceAll('{gatewayId}', gatewayId),
       format: up.format,
+      ...(up.format === 'sparkplug' && {
+        sparkplug: {
+          groupId: up.sparkplug?.groupId ?? gatewayId,
+          edgeNodeId: up.sparkplug?.edgeNodeId ?? gatewayId,
+          primaryHostId: up.sparkplug?.primaryHostId ?? null,
+        },
+      }),
       batch: { maxEvents: up.batch.maxEvents, maxBytes: parseSize(up.batch.maxBytes), linger: parseDuration(up.batch.linger) },
       inflight: up.inflight,
       retry: { ...up.retry, initialDelay: parseDuration(up.retry.initialDelay), maxDelay: parseDuration(up.retry.maxDelay) },
@@ -223,6 +230,23 @@ function crossChecks(raw: RawConfig, file: string, parsed: ParsedYaml | null, ro
     issues.push({ file, line: parsed && lineOf(parsed, ['homeassistant', 'broker']), key: 'homeassistant.broker', message: 'upstream needs the upstream section (upstream.url); use local for the embedded broker' });
   }
   issues.push(...routeIssues(raw, file, parsed, routeCheck));
+  issues.push(...sparkplugIssues(raw, file, parsed));
+  return issues;
+}
+
+/** Sparkplug B has its own topics: the `sparkplug` section needs its format, and routes cannot rename its topics. */
+function sparkplugIssues(raw: RawConfig, file: string, parsed: ParsedYaml | null): SchemaIssue[] {
+  const up = raw.upstream;
+  if (!up) return [];
+  const issues: SchemaIssue[] = [];
+  if (up.sparkplug !== undefined && up.format !== 'sparkplug') {
+    issues.push({ file, line: parsed && lineOf(parsed, ['upstream', 'sparkplug']), key: 'upstream.sparkplug', message: `applies to format: sparkplug only (format is ${up.format})` });
+  }
+  if (up.format !== 'sparkplug') return issues;
+  raw.routes.forEach((r, i) => {
+    if (r.upstream === undefined) return;
+    issues.push({ file, line: parsed && lineOf(parsed, ['routes', i, 'upstream'], true), key: `routes.${i}.upstream`, message: 'upstream routes need upstream.format cbor or json (Sparkplug B names its own topics); use a local route or drop it' });
+  });
   return issues;
 }
 

@@ -58,12 +58,20 @@ const brokerLink = {
   keepalive: duration('30s', 'MQTT keepalive'),
 };
 
+/** Sparkplug ids are single topic levels: no /, + or # (Sparkplug 3.0 "Topic Namespace Elements"). */
+const sparkplugId = (description: string) => Type.String({ minLength: 1, pattern: '^[^/#+]+$', description: `${description} (no /, + or #)` });
+
 const UpstreamSchema = Type.Object({
   ...brokerLink,
   clientId: Type.Optional(Type.String({ minLength: 1 })),
   topic: Type.String({ minLength: 1, default: 'edgebus/{gatewayId}/events' }),
   commandTopic: Type.String({ minLength: 1, default: 'edgebus/{gatewayId}/commands/#' }),
-  format: oneOf(['cbor', 'json'] as const, 'cbor'),
+  format: oneOf(['cbor', 'json', 'sparkplug'] as const, 'cbor'),
+  sparkplug: Type.Optional(Type.Object({
+    groupId: Type.Optional(sparkplugId('Sparkplug group id (default: the gateway id)')),
+    edgeNodeId: Type.Optional(sparkplugId('Sparkplug edge node id (default: the gateway id)')),
+    primaryHostId: Type.Optional(sparkplugId('host application whose STATE gates publishing')),
+  }, strict)),
   batch: Type.Object({
     maxEvents: Type.Integer({ minimum: 1, default: 500 }),
     maxBytes: size('256kB', 'largest batch payload'),

@@ -28,7 +28,9 @@ export interface BrokerLink {
 export interface UpstreamConfig extends BrokerLink {
   topic: string;
   commandTopic: string;
-  format: 'cbor' | 'json';
+  format: 'cbor' | 'json' | 'sparkplug';
+  /** The edge node's identity (README "Sparkplug B"); set when `format` is `sparkplug`, absent otherwise. */
+  sparkplug?: SparkplugConfig;
   batch: { maxEvents: number; maxBytes: number; linger: number };
   inflight: number;
   retry: RetryPolicy;
@@ -36,6 +38,16 @@ export interface UpstreamConfig extends BrokerLink {
   eventVersion?: EventVersion;
   /** ms an applied desired-state document must keep the daemon healthy; absent: 5 s (README "Desired state"). */
   desiredGrace?: number;
+}
+
+/** The upstream as the batch forwarder sends to it: events in batches, CBOR or JSON. */
+export type BatchUpstreamConfig = UpstreamConfig & { format: 'cbor' | 'json' };
+
+export interface SparkplugConfig {
+  groupId: string;
+  edgeNodeId: string;
+  /** Publish only while this host application's STATE says online; null: always. */
+  primaryHostId: string | null;
 }
 
 /** `sink:` resolved (see config/schema.ts SinkSchema); `postgres` as the pg client takes it. */

@@ -6,6 +6,7 @@ import type { EventStore } from './event-store.js';
 const UPSTREAM_CURSOR = 'upstream.cursor';
 const UPSTREAM_BATCH = 'upstream.batch';
 const RULES_ABSENCE = 'rules.absent';
+const SPARKPLUG_BDSEQ = 'sparkplug.bdSeq';
 
 /** The forwarder's durable progress: the last seq upstream acknowledged, and its batch counter. */
 export interface UpstreamProgress {
@@ -43,4 +44,20 @@ export async function readRulesAbsence(store: EventStore): Promise<string | unde
 
 export async function writeRulesAbsence(store: EventStore, snapshot: string): Promise<void> {
   await store.meta.put(RULES_ABSENCE, snapshot);
+}
+
+/** The bdSeq of the Sparkplug edge node's last MQTT CONNECT; undefined before the first. */
+export async function readSparkplugBdSeq(store: EventStore): Promise<number | undefined> {
+  const v = await store.meta.get(SPARKPLUG_BDSEQ);
+  return v === undefined ? undefined : Number(v);
+}
+
+/**
+ * Synced: a restart must never reuse a bdSeq the broker may still hold in a Will, or a host
+ * would take the old session's NDEATH for the new one's.
+ */
+export async function writeSparkplugBdSeq(store: EventStore, bdSeq: number): Promise<void> {
+  const batch = store.newWriteBatch();
+  batch.put(store.meta.prefix + SPARKPLUG_BDSEQ, String(bdSeq));
+  await batch.write(true);
 }

@@ -2,7 +2,7 @@
 // Maximum Packet Size says stop; events past their ttl are left out (and counted); an event
 // no packet the broker accepts could carry is set aside for the dead-letter queue.
 import type { EdgeEvent } from '../events/types.js';
-import type { UpstreamConfig } from '../config/types.js';
+import type { BatchUpstreamConfig } from '../config/types.js';
 import { envelopeBytes, itemBytes, type BatchItem } from './batch-encoding.js';
 import { StoredItem } from './event-head.js';
 
@@ -23,14 +23,14 @@ export class BatchPacker {
   /** Events too large for any packet: for the dead-letter queue. */
   readonly tooLarge: BatchItem[] = [];
 
-  private readonly format: UpstreamConfig['format'];
+  private readonly format: BatchUpstreamConfig['format'];
 
   /**
    * @param now the gateway clock
    * @param timeOf an event's time on the gateway clock: a ttl counts from it
    * @param topicBytes the longest topic a batch may go out on (routes: see upstream-routing.ts)
    */
-  constructor(config: Pick<UpstreamConfig, 'format' | 'topic' | 'batch'>, gatewayId: string, maxPacketSize: number | null,
+  constructor(config: Pick<BatchUpstreamConfig, 'format' | 'topic' | 'batch'>, gatewayId: string, maxPacketSize: number | null,
     private readonly now: number, private readonly timeOf: (e: EdgeEvent) => number, topicBytes = Buffer.byteLength(config.topic)) {
     this.format = config.format;
     const envelope = envelopeBytes(gatewayId);

@@ -10,7 +10,7 @@
 // generation: whatever an older generation started is stale and changes nothing.
 // With routes (routes/upstream-routing.ts) a batch is one publish per topic, and it is
 // acknowledged only when all of them are: the one cursor holds for every route.
-import type { EventVersion } from '../config/types.js';
+import type { BatchUpstreamConfig, EventVersion } from '../config/types.js';
 import { decodeEvent, encodeValue } from '../events/codec.js';
 import type { EdgeEvent } from '../events/types.js';
 import { scanRange } from '../store/log-range.js';
@@ -52,7 +52,13 @@ export class Forwarder {
   private stopped = false;
   private idleWaiters: (() => void)[] = [];
 
+  /** The config with its format narrowed: this forwarder sends batches, never Sparkplug B. */
+  private readonly batchConfig: BatchUpstreamConfig;
+
   constructor(private readonly opts: ForwarderOptions) {
+    const { format } = opts.config;
+    if (format === 'sparkplug') throw new TypeError('upstream.format sparkplug is sent by the Sparkplug edge node (upstream/sparkplug/), not the batch forwarder');
+    this.batchConfig = { ...opts.config, format };
     this.now = opts.now ?? Date.now;
     this.timeline = opts.timeline ?? new Timeline();
     const { store, config } = opts;
@@ -211,7 +217,7 @@ export class Forwarder {
   }
 
   private packer(): BatchPacker {
-    return new BatchPacker(this.opts.config, this.opts.gatewayId, this.opts.link.maxPacketSize, this.now(), this.timeOf, this.opts.routing?.topicBytes);
+    return new BatchPacker(this.batchConfig, this.opts.gatewayId, this.opts.link.maxPacketSize, this.now(), this.timeOf, this.opts.routing?.topicBytes);
   }
 
   /** One batch of `items` with the next batch number: for splits, resends and replays. */
@@ -224,7 +230,8 @@ export class Forwarder {
    * number; the batch is acknowledged only when every one is, and refused when any is.
    */
   private publishNumbered(n: number, items: readonly BatchItem[]): Promise<PublishOutcome> {
-    const { config, gatewayId, link, routing } = this.opts;
+    const { gatewayId, link, routing } = this.opts;
+    const config = this.batchConfig;
     const type = CONTENT_TYPES[config.format];
     const fallback = config.eventVersion ?? 'as-stored';
     if (routing === undefined) return link.publish(config.topic, encodeBatch(config.format, gatewayId, n, this.shaped(items, fallback), this.corrected), type);

@@ -29,14 +29,14 @@ export interface Attempt {
 }
 
 /** One attempt's options: a fresh clean session, no MQTT.js reconnects, the retained offline Will. */
-export function clientOptions(c: UpstreamConfig, version: ProtocolVersion, statusTopic: string, gatewayId: string): IClientOptions {
-  const will: IClientOptions['will'] = {
+export function clientOptions(c: UpstreamConfig, version: ProtocolVersion, statusTopic: string, gatewayId: string, ownWill?: NonNullable<IClientOptions['will']>): IClientOptions {
+  const will: IClientOptions['will'] = ownWill ?? {
     topic: statusTopic,
     payload: Buffer.from(JSON.stringify({ state: 'offline', gatewayId })),
     qos: 1,
     retain: true,
   };
-  if (version === 5) will.properties = { contentType: JSON_TYPE };
+  if (version === 5 && !ownWill) will.properties = { contentType: JSON_TYPE };
   const opts: IClientOptions = {
     protocolVersion: version,
     clientId: c.clientId,

@@ -58,8 +58,35 @@ export interface UpstreamLinkOptions {
    */
   documentTopics?: readonly string[];
   onDocument?: (topic: string, payload: Buffer) => void;
+  /**
+   * How the link presents itself in place of the edgebus status topic and the command
+   * topic (Sparkplug B: an NDEATH Will, STATE and NCMD/DCMD subscriptions); absent: edgebus's own.
+   */
+  presence?: LinkPresence;
   /** for the backoff's jitter; tests inject a fixed one */
   random?: () => number;
+}
+
+/** A message the broker is to hold or publish on the gateway's behalf. */
+export interface LinkMessage {
+  topic: string;
+  payload: Buffer;
+  qos: 0 | 1;
+  retain: boolean;
+}
+
+export interface LinkPresence {
+  /** Called once per CONNECT, in attempt order: that connection's Will. */
+  will(): LinkMessage;
+  /** Topic filters subscribed (QoS 1, retained messages wanted) instead of the command topic. */
+  readonly topics: readonly string[];
+  /**
+   * A message on one of those topics; a QoS 1 one is acknowledged once this resolves.
+   * `retain`: the broker's stored copy, not a live message.
+   */
+  onMessage(topic: string, payload: Buffer, retain: boolean): Promise<void>;
+  /** Published before a deliberate DISCONNECT, which makes the broker drop the Will. */
+  farewell(): LinkMessage;
 }
 
 /** stop() waits this long for the broker to take the retained `offline` status. */
@@ -80,6 +107,7 @@ export class UpstreamLink extends EventEmitter<LinkEvents> {
   private readonly onCommand: UpstreamLinkOptions['onCommand'];
   private readonly documentTopics: readonly string[];
   private readonly onDocument: UpstreamLinkOptions['onDocument'];
+  private readonly presence: LinkPresence | undefined;
   private readonly backoff: Backoff;
   private readonly pending = new Set<Pending>();
   private current: Attempt | undefined;
@@ -100,6 +128,7 @@ export class UpstreamLink extends EventEmitter<LinkEvents> {
     this.onCommand = opts.onCommand;
     this.documentTopics = opts.documentTopics ?? [];
     this.onDocument = opts.onDocument;
+    this.presence = opts.presence;
     this.backoff = new Backoff(opts.config.retry, opts.random);
     this.statusTopic = `edgebus/${opts.gatewayId}/status`;
     acceptEveryPubackRefusal(this.log);
@@ -157,6 +186,51 @@ export class UpstreamLink extends EventEmitter<LinkEvents> {
   }
 
   /**
+   * Publishes QoS 0 (no answer will come); false when the link is down. MQTT keeps one
+   * connection's messages in order, so a QoS 1 publish acknowledged after this one proves
+   * the broker took it.
+   */
+  publishAtMostOnce(topic: string, payload: Buffer): boolean {
+    const attempt = this.current;
+    if (!this.up || !attempt) return false;
+    attempt.client.publish(topic, payload, { qos: 0, retain: false }, (err) => {
+      if (err) this.log.debug({ err: err.message, topic }, 'upstream: a QoS 0 publish was not written');
+    });
+    return true;
+  }
+
+  /**
+   * Leaves the broker on purpose and connects again through the usual backoff: the
+   * presence's farewell first (bounded), then DISCONNECT. A no-op while down or stopping.
+   */
+  async reconnect(reason: string): Promise<void> {
+    const attempt = this.current;
+    if (!attempt || !attempt.acked || this.stopped) return;
+    attempt.failure ??= new Error(reason);
+    await this.sayFarewell(attempt);
+    if (this.current !== attempt || this.stopped) return;
+    await endClient(attempt.client, true);
+  }
+
+  private async sayFarewell(attempt: Attempt): Promise<void> {
+    let topic = this.statusTopic;
+    let payload: Buffer;
+    let options: IClientPublishOptions;
+    if (this.presence) {
+      const last = this.presence.farewell();
+      ({ topic, payload } = last);
+      options = { qos: last.qos, retain: last.retain };
+    } else {
+      ({ payload, options } = this.status('offline', { since: new Date().toISOString() }));
+    }
+    try {
+      await withTimeout(attempt.client.publishAsync(topic, payload, options), STOP_STATUS_TIMEOUT_MS);
+    } catch (err) {
+      this.log.warn({ err: toError(err).message, topic }, 'upstream: could not publish the last message before disconnecting');
+    }
+  }
+
+  /**
    * Publishes the retained `offline` status (best effort, bounded), disconnects, and ends
    * the reconnect loop. Idempotent; publishes still pending are rejected with LinkDownError.
    */
@@ -173,14 +247,7 @@ export class UpstreamLink extends EventEmitter<LinkEvents> {
     if (!attempt) return;
     // Once the broker has our `online` (sent right after CONNACK), `offline` must follow:
     // the DISCONNECT below makes the broker discard the will.
-    if (attempt.acked) {
-      const offline = this.status('offline', { since: new Date().toISOString() });
-      try {
-        await withTimeout(attempt.client.publishAsync(this.statusTopic, offline.payload, offline.options), STOP_STATUS_TIMEOUT_MS);
-      } catch (err) {
-        this.log.warn({ err: toError(err).message }, 'upstream: could not publish the offline status before stopping');
-      }
-    }
+    if (attempt.acked) await this.sayFarewell(attempt);
     // The connection may have closed while the status was in flight: then it was handled there.
     if (this.current !== attempt) return;
     this.current = undefined;
@@ -201,7 +268,7 @@ export class UpstreamLink extends EventEmitter<LinkEvents> {
     const first = this.attempts++ === 0;
     let client: MqttClient;
     try {
-      client = mqtt.connect(this.config.url, clientOptions(this.config, version, this.statusTopic, this.gatewayId));
+      client = mqtt.connect(this.config.url, clientOptions(this.config, version, this.statusTopic, this.gatewayId, this.presence?.will()));
     } catch (err) {
       // Unreadable certificate files, a malformed URL: worth retrying, the files may be fixed.
       this.scheduleRetry(toError(err));
@@ -251,14 +318,18 @@ export class UpstreamLink extends EventEmitter<LinkEvents> {
     attempt.maxPacketSize = connack.properties?.maximumPacketSize ?? null;
     this.backoff.reset();
     const { client, version } = attempt;
-    const online = this.status('online', { version: this.version, since: new Date().toISOString() });
-    client.publish(this.statusTopic, online.payload, online.options, (err) => {
-      if (err) this.log.warn({ err: err.message }, 'upstream: could not publish the online status');
-    });
+    if (!this.presence) {
+      const online = this.status('online', { version: this.version, since: new Date().toISOString() });
+      client.publish(this.statusTopic, online.payload, online.options, (err) => {
+        if (err) this.log.warn({ err: err.message }, 'upstream: could not publish the online status');
+      });
+    }
     // Retain handling 2: a retained command is an old one, not to be carried out on every reconnect.
-    const subOpts = version === 5 ? { qos: 1 as const, rh: 2 } : { qos: 1 as const };
+    const subOpts: { qos: 1; rh?: number } = version === 5 ? { qos: 1, rh: 2 } : { qos: 1 };
     // `up` waits for the SUBACK, so that a command sent once the link is up is not missed.
-    const topics: Record<string, typeof subOpts> = { [this.config.commandTopic]: subOpts };
+    const topics: Record<string, { qos: 1; rh?: number }> = {};
+    if (this.presence) for (const t of this.presence.topics) topics[t] = { qos: 1 };
+    else topics[this.config.commandTopic] = subOpts;
     // Retain handling 0: a document's retained copy is exactly what is wanted on connect.
     for (const t of this.documentTopics) topics[t] = { qos: 1 };
     client.subscribe(topics, (err) => this.guard(() => {
@@ -275,6 +346,10 @@ export class UpstreamLink extends EventEmitter<LinkEvents> {
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
     if (this.documentTopics.includes(topic)) {
       this.emitDocument(topic, payload);
+      return;
+    }
+    if (this.presence) {
+      await this.presence.onMessage(topic, payload, packet.retain);
       return;
     }
     // 3.1.1 brokers cannot be asked to hold back retained messages: a retain flag on

@@ -10,6 +10,7 @@ import { commandDraft, commandTopic } from './commands.js';
 import { Forwarder, type ForwarderCounters } from './forwarder.js';
 import type { BatchRouting, LatestVersion } from './forwarder-ports.js';
 import { UpstreamLink, type UpstreamCommand } from './link.js';
+import { SparkplugEdgeNode } from './sparkplug/edge-node.js';
 import { redactUrl } from '../util/redact.js';
 
 const SETTLE_MS = 2_000;
@@ -50,16 +51,29 @@ export interface UpstreamStatus {
 
 export class Upstream {
   readonly link: UpstreamLink;
-  readonly forwarder: Forwarder;
+  /** The batch forwarder (cbor, json) or the Sparkplug B edge node: either drains the log from the cursor. */
+  readonly forwarder: Forwarder | SparkplugEdgeNode;
   /** Reconnect attempts scheduled by the link. */
   private reconnects = 0;
 
   constructor(private readonly opts: UpstreamOptions) {
+    const sparkplug = opts.config.format === 'sparkplug' ? new SparkplugEdgeNode({
+      config: opts.config.sparkplug ?? { groupId: opts.gatewayId, edgeNodeId: opts.gatewayId, primaryHostId: null },
+      gatewayId: opts.gatewayId, store: opts.store, lastSeq: () => opts.appender.committedSeq, log: opts.log,
+      now: () => opts.appender.clock.now(), timeline: opts.appender.timeline,
+      onCommand: (cmd) => this.command(cmd),
+    }) : null;
     this.link = new UpstreamLink({
       config: opts.config, gatewayId: opts.gatewayId, version: opts.version, log: opts.log,
       onCommand: (cmd) => this.command(cmd),
       documentTopics: opts.documentTopics, onDocument: opts.onDocument,
+      presence: sparkplug?.presence,
     });
+    if (sparkplug) {
+      sparkplug.attach(this.link);
+      this.forwarder = sparkplug;
+      return;
+    }
     this.forwarder = new Forwarder({
       store: opts.store, bus: opts.bus, link: this.link, config: opts.config, gatewayId: opts.gatewayId,
       lastSeq: () => opts.appender.committedSeq, log: opts.log,

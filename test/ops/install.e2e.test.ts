@@ -12,7 +12,7 @@ import { ROOT } from '../helpers/paths.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const SCRIPT = join(ROOT, 'scripts', 'install.sh');
-const APP_ITEMS = ['bin', 'dist/src', 'devices', 'rules', 'systemd', 'scripts', 'package.json', 'package-lock.json', 'README.md'];
+const APP_ITEMS = ['bin', 'dist/src', 'proto', 'devices', 'rules', 'systemd', 'scripts', 'package.json', 'package-lock.json', 'README.md'];
 
 function install(args: string[], env: NodeJS.ProcessEnv = {}): { code: number | null; out: string } {
   const r = spawnSync('bash', [SCRIPT, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
@@ -54,6 +54,8 @@ describe('scripts/install.sh', () => {
     const steps = [
       `+ cp -a ${source}/bin /opt/edgebus/bin`,
       `+ cp -a ${source}/dist/src /opt/edgebus/dist/src`,
+      // The Sparkplug B schema, which the daemon compiles at start.
+      `+ cp -a ${source}/proto /opt/edgebus/proto`,
       '+ npm --prefix /opt/edgebus ci --omit=dev --ignore-scripts',
       '+ mkdir -p /etc/edgebus/rules /etc/edgebus/devices',
       `+ install -m 0640 ${source}/systemd/edgebus.example.yaml /etc/edgebus/edgebus.yaml`,

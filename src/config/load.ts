@@ -229,6 +229,11 @@ function crossChecks(raw: RawConfig, file: string, parsed: ParsedYaml | null, ro
   if (raw.homeassistant.enabled && raw.homeassistant.broker === 'upstream' && raw.upstream === undefined) {
     issues.push({ file, line: parsed && lineOf(parsed, ['homeassistant', 'broker']), key: 'homeassistant.broker', message: 'upstream needs the upstream section (upstream.url); use local for the embedded broker' });
   }
+  // Home Assistant reads the gateway's availability from the link's Will; under Sparkplug B
+  // that Will is the NDEATH, so the entities could never be marked available.
+  if (raw.homeassistant.enabled && raw.homeassistant.broker === 'upstream' && raw.upstream?.format === 'sparkplug') {
+    issues.push({ file, line: parsed && lineOf(parsed, ['homeassistant', 'broker']), key: 'homeassistant.broker', message: 'upstream cannot be used with upstream.format: sparkplug (the link\'s Will is the NDEATH, not the gateway status Home Assistant reads); use local' });
+  }
   issues.push(...routeIssues(raw, file, parsed, routeCheck));
   issues.push(...sparkplugIssues(raw, file, parsed));
   return issues;

@@ -53,6 +53,11 @@ describe('homeassistant config', () => {
     assert.ok(lines.some((l) => /edgebus\.yaml:3: homeassistant\.broker: upstream needs the upstream section/.test(l)), lines.join('\n'));
   });
 
+  it('refuses broker: upstream under a Sparkplug B upstream, whose Will is the NDEATH', (t) => {
+    const lines = errors(t, 'gatewayId: gw\nupstream:\n  url: mqtt://127.0.0.1:1883\n  format: sparkplug\nhomeassistant:\n  broker: upstream\n');
+    assert.ok(lines.some((l) => /edgebus\.yaml:6: homeassistant\.broker: upstream cannot be used with upstream\.format: sparkplug/.test(l)), lines.join('\n'));
+  });
+
   it('refuses a prefix with a wildcard', (t) => {
     const lines = errors(t, 'homeassistant:\n  prefix: "ha/#"\n');
     assert.ok(lines.some((l) => /:2: homeassistant\.prefix: expected a discovery prefix/.test(l)), lines.join('\n'));

@@ -90,6 +90,20 @@ export class DrainLane {
 
   /** The next batch: from the drain's position up to `last` or until it is full. */
   async read(last: number, gen: number): Promise<ForwardBatch> {
+    try {
+      return await this.fill(last, gen);
+    } catch (err) {
+      // The reader may have handed out events before the read failed (a reopen of the store
+      // closes its iterator under it): it is then past the drain's position, and the next
+      // batch, which covers everything from that position, would not carry them — the cursor
+      // would move over events upstream never got. The next read starts a reader afresh.
+      this.reader?.close();
+      this.reader = null;
+      throw err;
+    }
+  }
+
+  private async fill(last: number, gen: number): Promise<ForwardBatch> {
     const { maxEvents, skips } = this.opts;
     const batch = newBatch('drain', this.nextSeq);
     const packer = this.opts.packer();

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { it } from 'node:test';
 import { stringify } from 'yaml';
 import { loadConfig } from '../../src/config/load.js';
+import type { BatchUpstreamConfig } from '../../src/config/types.js';
 import { BatchPacker } from '../../src/upstream/batch-packing.js';
 import { DrainLane } from '../../src/upstream/drain-lane.js';
 import type { ForwardBatch } from '../../src/upstream/forward-batch.js';
@@ -19,12 +20,14 @@ import { tempDir, tempDirFor } from '../helpers/tmp.js';
 const NOW = 1_700_000_000_000;
 const MAX_EVENTS = 4;
 
-function upstreamConfig() {
+function upstreamConfig(): BatchUpstreamConfig {
   const tmp = tempDir();
   try {
     const file = join(tmp.dir, 'edgebus.yaml');
     writeFileSync(file, stringify({ gatewayId: 'gw', upstream: { url: 'mqtt://127.0.0.1:1', batch: { maxEvents: MAX_EVENTS, linger: '0ms' } } }));
-    return loadConfig({ file, env: {} }).config.upstream!;
+    const up = loadConfig({ file, env: {} }).config.upstream!;
+    assert.ok(up.format !== 'sparkplug');
+    return up as BatchUpstreamConfig;
   } finally {
     tmp.cleanup();
   }

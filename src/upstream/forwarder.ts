@@ -15,10 +15,10 @@ import { decodeEvent, encodeValue } from '../events/codec.js';
 import type { EdgeEvent } from '../events/types.js';
 import { scanRange } from '../store/log-range.js';
 import { Timeline } from '../time/timeline.js';
-import { Backoff, type BackoffPolicy } from '../util/backoff.js';
 import { CONTENT_TYPES, encodeBatch, type BatchItem } from './batch-encoding.js';
 import { BatchPacker } from './batch-packing.js';
 import { ProgressSaver, readBatchNumber, readCursor } from './cursor.js';
+import { ReadRetry } from './read-retry.js';
 import { DrainLane } from './drain-lane.js';
 import { correctedTimestamp, type EventHead } from './event-head.js';
 import type { ForwardBatch } from './forward-batch.js';
@@ -28,9 +28,6 @@ import { RefusalHandler } from './refusal-handler.js';
 import { Resender } from './resender.js';
 
 const OK: PublishOutcome = { ok: true };
-
-/** Reading the log again after a failed read: soon, then every few seconds while the store stays closed. */
-const READ_RETRY: BackoffPolicy = { initialDelay: 100, maxDelay: 5_000, multiplier: 2, jitter: false };
 
 export type { ForwarderCounters, ForwarderOptions, PublishOutcome, UpstreamPort } from './forwarder-ports.js';
 
@@ -53,8 +50,7 @@ export class Forwarder {
   private pumping = false;
   private pumpAgain = false;
   private saver: ProgressSaver | null = null;
-  private readonly readRetry = new Backoff(READ_RETRY);
-  private readRetryTimer: NodeJS.Timeout | null = null;
+  private readonly readRetry = new ReadRetry(() => this.pump());
   private stopped = false;
   private idleWaiters: (() => void)[] = [];
 
@@ -166,8 +162,7 @@ export class Forwarder {
   async stop(): Promise<void> {
     this.stopped = true;
     this.generation++;
-    if (this.readRetryTimer) clearTimeout(this.readRetryTimer);
-    this.readRetryTimer = null;
+    this.readRetry.stop();
     this.drain.stop();
     this.refusals.stop();
     await this.saver?.stop();
@@ -185,9 +180,9 @@ export class Forwarder {
       return;
     }
     this.pumping = true;
-    void this.fill().then(() => this.readRetry.reset(), (err: unknown) => {
+    void this.fill().then(() => this.readRetry.succeeded(), (err: unknown) => {
       this.opts.log.error({ err }, 'upstream forwarder: reading the log failed');
-      this.readAgainLater();
+      this.readRetry.failed();
     }).finally(() => {
       this.pumping = false;
       if (this.pumpAgain) {
@@ -195,19 +190,6 @@ export class Forwarder {
         this.pump();
       }
     });
-  }
-
-  /**
-   * A read fails while the store is closed for a reopen (after a failed write). Appends
-   * wake the forwarder, but a site that has gone quiet appends nothing, and what is
-   * stored would wait for the next event: look again by itself until a read works.
-   */
-  private readAgainLater(): void {
-    if (this.stopped || this.readRetryTimer !== null) return;
-    this.readRetryTimer = setTimeout(() => {
-      this.readRetryTimer = null;
-      this.pump();
-    }, this.readRetry.next());
   }
 
   /** Sends batches until the window is full or nothing is ready. */

@@ -27,6 +27,7 @@ import type { Logger } from '../../util/log.js';
 import { ProgressSaver, readBatchNumber, readCursor } from '../cursor.js';
 import type { ForwarderCounters, PublishOutcome } from '../forwarder-ports.js';
 import type { LinkMessage, LinkPresence, UpstreamCommand } from '../link.js';
+import { ReadRetry } from '../read-retry.js';
 import { SparkplugDevices } from './devices.js';
 import { PrimaryHostState } from './host-state.js';
 import { DataType, decodeMetrics, encodePayload, loadSchema, type Metric } from './payload.js';
@@ -98,6 +99,7 @@ export class SparkplugEdgeNode {
   private proving = false;
   private holding = false;
   private stopped = false;
+  private readonly readRetry = new ReadRetry(() => this.pump());
   private idleWaiters: (() => void)[] = [];
 
   constructor(private readonly opts: SparkplugNodeOptions) {
@@ -186,6 +188,7 @@ export class SparkplugEdgeNode {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.readRetry.stop();
     this.generation++;
     await this.saver?.stop();
   }
@@ -270,8 +273,9 @@ export class SparkplugEdgeNode {
       return;
     }
     this.pumping = true;
-    void this.fill().catch((err: unknown) => {
+    void this.fill().then(() => this.readRetry.succeeded(), (err: unknown) => {
       this.log.error({ err }, 'sparkplug: sending from the log failed');
+      this.readRetry.failed();
     }).finally(() => {
       this.pumping = false;
       if (this.pumpAgain) {

@@ -12,7 +12,7 @@ import type { EdgeEvent } from '../../src/events/types.js';
 import { getMetrics, getStatus, metricValue } from '../helpers/api.js';
 import { firstArrivals, startCollector, type Collector } from '../helpers/collector.js';
 import { killDaemon, spawnDaemon, writeConfig, type ChildDaemon } from '../helpers/daemon.js';
-import { startLoad, type Device, type Load } from '../helpers/load.js';
+import { Feeder } from '../helpers/feeder.js';
 import { readStoredEvents } from '../helpers/log.js';
 import { tempDir } from '../helpers/tmp.js';
 import { startUpstreamBroker, type UpstreamBroker } from '../helpers/upstream-broker.js';
@@ -23,47 +23,6 @@ const EVENTS = 'edgebus/test-gw/events';
 const FAILURES_PER_OUTAGE = 7;
 const OUTAGES = 4;
 
-/** Devices that keep publishing through refusals: each refusal ends a load, the next carries on the readings. */
-class Feeder {
-  devices: Device[] | undefined;
-  private stopped = false;
-  private current: Load | null = null;
-  private done: Promise<void> = Promise.resolve();
-
-  start(brokerUrl: () => string): void {
-    this.done = (async () => {
-      while (!this.stopped) {
-        try {
-          const load = await startLoad(brokerUrl(), { devices: 3, inflight: 4, prefix: 'feed' }, this.devices);
-          this.devices = load.devices;
-          this.current = load;
-          if (this.stopped) load.stop();
-          await load.done;
-          await load.close();
-        } catch {
-          // Refused while the store reopens: a device connects again after a pause, as a real one would.
-          await new Promise((r) => setTimeout(r, 50));
-        }
-      }
-    })();
-  }
-
-  acked(): number {
-    return (this.devices ?? []).reduce((n, d) => n + d.acked.size, 0);
-  }
-
-  ackedIds(): string[] {
-    return (this.devices ?? []).flatMap((d) => [...d.acked]);
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    this.current?.stop();
-    await this.done;
-    await this.current?.close();
-  }
-}
-
 interface UpstreamStatus { connected: boolean; acknowledgedThrough: number; backlog: number }
 
 describe('forwarding through a long store outage', () => {
@@ -72,7 +31,7 @@ describe('forwarding through a long store outage', () => {
   let file: string;
   let d: ChildDaemon;
   let collector: Collector;
-  const feeder = new Feeder();
+  const feeder = new Feeder({ devices: 3, inflight: 4, pauseMs: 50 });
   const limitFileSize = (limit: number | 'unlimited') => execFileSync('prlimit', ['--pid', String(d.child.pid), `--fsize=${limit}:`]);
   const writeErrors = async () => metricValue(await getMetrics(d.httpUrl), 'edgebus_store_write_errors_total') ?? 0;
   const status = async () => (await getStatus(d.httpUrl)) as { lastSeq: number; stagedEvents: number; upstream: UpstreamStatus };

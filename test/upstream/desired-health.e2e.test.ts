@@ -17,7 +17,7 @@ import { after, before, describe, it } from 'node:test';
 import { getEvents, getMetrics, getStatus, metricValue } from '../helpers/api.js';
 import { startCollector, type Collector } from '../helpers/collector.js';
 import { killDaemon, spawnDaemon, writeConfig, type ChildDaemon } from '../helpers/daemon.js';
-import { startLoad, type Device, type Load } from '../helpers/load.js';
+import { Feeder } from '../helpers/feeder.js';
 import { closed, connect, endAll, listen, publish, type MqttClient } from '../helpers/mqtt.js';
 import { tempDir } from '../helpers/tmp.js';
 import { startUpstreamBroker, type UpstreamBroker } from '../helpers/upstream-broker.js';
@@ -36,42 +36,6 @@ const GRACE = '10s';
 
 interface Report { version: string | number | null; status: string; errors: string[]; drift: string[] }
 
-/** Devices that keep publishing through refusals and restarts: each outage ends a load, the next carries on the seqs. */
-class Feeder {
-  devices: Device[] | undefined;
-  private stopped = false;
-  private current: Load | null = null;
-  private done: Promise<void> = Promise.resolve();
-
-  start(brokerUrl: () => string): void {
-    this.done = (async () => {
-      while (!this.stopped) {
-        try {
-          const load = await startLoad(brokerUrl(), { devices: 2, inflight: 1, prefix: 'feed' }, this.devices);
-          this.devices = load.devices;
-          this.current = load;
-          if (this.stopped) load.stop();
-          await load.done;
-          await load.close();
-        } catch {
-          // The broker is restarting: a device retries as a real one would, after a pause.
-          await new Promise((r) => setTimeout(r, 100));
-        }
-      }
-    })();
-  }
-
-  acked(): number {
-    return (this.devices ?? []).reduce((n, d) => n + d.acked.size, 0);
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    this.current?.stop();
-    await this.done;
-  }
-}
-
 describe('desired state: health within the grace period, and drift of the overlay', () => {
   let broker: UpstreamBroker;
   let tmp: ReturnType<typeof tempDir>;
@@ -80,7 +44,7 @@ describe('desired state: health within the grace period, and drift of the overla
   let cloud: MqttClient;
   let events: Collector;
   let reports: { client: MqttClient; got: { topic: string; body: string }[] };
-  const feeder = new Feeder();
+  const feeder = new Feeder({ devices: 2, inflight: 1, pauseMs: 100 });
   const overlay = () => join(tmp.dir, 'data', 'desired-config.yaml');
   const rule = (name: string) => join(tmp.dir, 'rules', name);
   const read = (path: string) => (existsSync(path) ? readFileSync(path, 'utf8') : null);

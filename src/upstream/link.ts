@@ -12,6 +12,7 @@ import type { Logger } from '../util/log.js';
 import { Backoff } from '../util/backoff.js';
 import { acceptEveryPubackRefusal, refusalCode, refusalReason } from './puback-refusals.js';
 import { redactUrl } from '../util/redact.js';
+import type { LinkEvents, LinkPresence, PublishOutcome, UpstreamLinkOptions } from './link-ports.js';
 import { clientOptions, endClient, isTopicName, JSON_TYPE, refusesMqtt5, toError, withTimeout, type Attempt, type ProtocolVersion } from './link-attempt.js';
 
 /** The link is down, or went down before the broker acknowledged a publish. Retry later. */
@@ -22,72 +23,8 @@ export class LinkDownError extends Error {
   }
 }
 
-/** A publish the broker answered: acknowledged, or refused with an MQTT 5 reason code >= 0x80. */
-export type PublishOutcome = { ok: true } | { ok: false; reasonCode: number; reason: string };
-
-export interface UpstreamCommand {
-  topic: string;
-  /** The topic level(s) the command filter's trailing `#` matched, joined by '/'. */
-  device: string;
-  payload: Buffer;
-}
-
 export type { ProtocolVersion };
-
-export interface LinkEvents {
-  up: [{ protocolVersion: ProtocolVersion }];
-  down: [{ reason: string; error: Error }];
-  retry: [{ attempt: number; delayMs: number; error: Error }];
-  command: [UpstreamCommand];
-}
-
-export interface UpstreamLinkOptions {
-  config: UpstreamConfig;
-  gatewayId: string;
-  version: string;
-  log: Logger;
-  /**
-   * Stores a command before the cloud gets its PUBACK (the promise resolves once it is
-   * durable); without it commands are only emitted as `command` events.
-   */
-  onCommand?: (cmd: UpstreamCommand) => Promise<void>;
-  /**
-   * Topics of retained documents the gateway follows (desired state): subscribed with
-   * retained messages wanted, each message handed over as is and acknowledged at once
-   * (the broker keeps the retained copy, so a lost one comes back on the next connect).
-   */
-  documentTopics?: readonly string[];
-  onDocument?: (topic: string, payload: Buffer) => void;
-  /**
-   * How the link presents itself in place of the edgebus status topic and the command
-   * topic (Sparkplug B: an NDEATH Will, STATE and NCMD/DCMD subscriptions); absent: edgebus's own.
-   */
-  presence?: LinkPresence;
-  /** for the backoff's jitter; tests inject a fixed one */
-  random?: () => number;
-}
-
-/** A message the broker is to hold or publish on the gateway's behalf. */
-export interface LinkMessage {
-  topic: string;
-  payload: Buffer;
-  qos: 0 | 1;
-  retain: boolean;
-}
-
-export interface LinkPresence {
-  /** Called once per CONNECT, in attempt order: that connection's Will. */
-  will(): LinkMessage;
-  /** Topic filters subscribed (QoS 1, retained messages wanted) instead of the command topic. */
-  readonly topics: readonly string[];
-  /**
-   * A message on one of those topics; a QoS 1 one is acknowledged once this resolves.
-   * `retain`: the broker's stored copy, not a live message.
-   */
-  onMessage(topic: string, payload: Buffer, retain: boolean): Promise<void>;
-  /** Published before a deliberate DISCONNECT, which makes the broker drop the Will. */
-  farewell(): LinkMessage;
-}
+export type { LinkEvents, LinkMessage, LinkPresence, PublishOutcome, UpstreamCommand, UpstreamLinkOptions } from './link-ports.js';
 
 /** stop() waits this long for the broker to take the retained `offline` status. */
 const STOP_STATUS_TIMEOUT_MS = 2_000;

@@ -6,8 +6,7 @@
 // reports the outcome, retained. Profiles and the overlay are read only at start: a change
 // to them asks `edgebus start` for a restart, and the next daemon confirms it (confirm()).
 // It reads the event log only to backtest: a push never touches what is buffered for upstream.
-import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import { parseDesired } from '../config/desired-document.js';
 import { DESIRED_OVERLAY_FILE, overlayText } from '../config/desired-overlay.js';
@@ -20,6 +19,7 @@ import type { CompiledRule } from '../rules/types.js';
 import type { EventStore } from '../store/event-store.js';
 import type { Logger } from '../util/log.js';
 import { checkDesired } from './desired-check.js';
+import { driftOf, sha256, watchOverlay, type AppliedState } from './desired-drift.js';
 import { clearPending, readPending, rollBackPending, writePending, type PendingApply } from './desired-pending.js';
 import { restoreFiles, swapFiles, type FileSet, type Previous } from './managed-files.js';
 import { backtestRules } from './rule-backtest.js';
@@ -41,19 +41,6 @@ export interface DesiredReport {
    * profiles as `devices/NAME`, the overlay as `dataDir/desired-config.yaml`; empty: none.
    */
   drift: string[];
-}
-
-/** What was last applied, kept in dataDir so a restart does not apply it again. */
-interface AppliedState {
-  version: string | number;
-  hash: string;
-  /** Managed rule file name → sha256 of the text written. */
-  files: Record<string, string>;
-  /** Managed device profile name → sha256 (absent in state files of earlier versions). */
-  devices?: Record<string, string>;
-  /** sha256 of the overlay written, null: none (absent in state files of earlier versions). */
-  overlay?: string | null;
-  report: DesiredReport;
 }
 
 export interface DesiredStateOptions {
@@ -92,16 +79,6 @@ export const reportedTopic = (gatewayId: string) => `edgebus/${gatewayId}/config
 const STATE_FILE = 'desired-state.json';
 const POLL_MS = 100;
 const DEFAULT_GRACE_MS = 5_000;
-const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
-const OVERLAY_DRIFT = `dataDir/${DESIRED_OVERLAY_FILE}`;
-
-function fileHash(path: string): string | null {
-  try {
-    return sha256(readFileSync(path, 'utf8'));
-  } catch {
-    return null;
-  }
-}
 
 export class DesiredState {
   /** The retained documents last received on each topic; an empty payload clears one. */
@@ -125,7 +102,7 @@ export class DesiredState {
   }
 
   start(): void {
-    this.watchOverlay();
+    this.overlayWatch = watchOverlay(this.opts.config.dataDir, () => this.rulesChanged(), this.opts.log);
     this.applied = this.readState();
     const pending = readPending(this.opts.config.dataDir);
     // The retained copy of a document this start is confirming is not worked again.
@@ -144,45 +121,15 @@ export class DesiredState {
     this.rulesChanged();
   }
 
-  /**
-   * The overlay is edited by hand at most, never by the daemon but through apply(): a watch
-   * on dataDir's own entries (the store lives in a folder below, whose writes it does not see)
-   * reports its drift as it happens rather than at the next start or document.
-   */
-  private watchOverlay(): void {
-    try {
-      this.overlayWatch = watch(this.opts.config.dataDir, { persistent: false }, (_event, name) => {
-        if (name === DESIRED_OVERLAY_FILE) this.rulesChanged();
-      });
-      this.overlayWatch.on('error', (err) => this.opts.log.warn({ err }, 'desired state: watching the overlay failed; its drift is checked at start and per document'));
-    } catch (err) {
-      this.opts.log.warn({ err }, 'desired state: cannot watch the overlay; its drift is checked at start and per document');
-    }
-  }
-
   /** A managed file changed (rules folder, overlay): one that no longer holds what was applied is drift. */
   rulesChanged(): void {
     // Our own swap reloads the rules too; what it wrote is checked once it is recorded.
     if (this.applying || !this.applied || !this.lastReport) return;
-    const drift = this.drift(this.applied);
+    const drift = driftOf(this.opts.config, this.applied);
     if (drift.join('\n') === this.lastReport.drift.join('\n')) return;
     this.opts.log.warn({ drift }, drift.length ? 'desired state: managed files edited locally' : 'desired state: managed files match what was applied again');
     this.lastReport = { ...this.lastReport, drift };
     void this.sendReport(Buffer.from(JSON.stringify(this.lastReport)));
-  }
-
-  private drift(applied: AppliedState): string[] {
-    const { rulesDir, devicesDir } = this.opts.config;
-    const edited = (dir: string, files: Record<string, string>) => Object.entries(files).filter(([name, hash]) => {
-      try {
-        return sha256(readFileSync(join(dir, name), 'utf8')) !== hash;
-      } catch {
-        return true;
-      }
-    }).map(([name]) => name).sort();
-    // An overlay the applied document left out must stay absent: one written by hand is drift too.
-    const overlay = applied.overlay !== undefined && fileHash(join(this.opts.config.dataDir, DESIRED_OVERLAY_FILE)) !== applied.overlay;
-    return [...edited(rulesDir, applied.files), ...edited(devicesDir, applied.devices ?? {}).map((n) => `devices/${n}`), ...(overlay ? [OVERLAY_DRIFT] : [])];
   }
 
   /** One document at a time, in the order received. */
@@ -414,7 +361,7 @@ export class DesiredState {
 
   private async report(r: Omit<DesiredReport, 'gatewayId' | 'appliedAt' | 'drift'>): Promise<DesiredReport> {
     // A rejected or rolled-back document leaves the applied files, and their drift, as they were.
-    const drift = r.status === 'applied' || !this.applied ? [] : this.drift(this.applied);
+    const drift = r.status === 'applied' || !this.applied ? [] : driftOf(this.opts.config, this.applied);
     const report: DesiredReport = { gatewayId: this.opts.config.gatewayId, ...r, appliedAt: new Date().toISOString(), drift };
     this.lastReport = report;
     await this.sendReport(Buffer.from(JSON.stringify(report)));

@@ -50,9 +50,14 @@ describe('edgebus sink', () => {
     return s;
   }
 
-  /** Copies (by client id) with a write into `table` waiting on a lock, and how many writes each. */
+  /**
+   * Copies (by client id) with a write into `table` waiting on a lock, and how many writes each.
+   * A copy whose first batch comes while the table is locked waits in the creation of its
+   * tables (`CREATE … IF NOT EXISTS`, under an advisory lock) rather than in the INSERT: that
+   * batch is taken and unacknowledged all the same.
+   */
   async function writesWaiting(table: string): Promise<Map<string, number>> {
-    const rows = await db.query<{ app: string; n: string }>(`SELECT application_name AS app, count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO ${table} %' GROUP BY application_name`);
+    const rows = await db.query<{ app: string; n: string }>(`SELECT application_name AS app, count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND application_name LIKE 'edgebus-sink %' AND (query LIKE 'INSERT INTO ${table} %' OR query LIKE 'CREATE %${table}%' OR query LIKE '%pg_advisory_xact_lock%') GROUP BY application_name`);
     return new Map(rows.map((r) => [r.app.replace(/^edgebus-sink /, ''), Number(r.n)]));
   }
 
